@@ -1,0 +1,391 @@
+//! Catalog: products, SKUs, properties, the category tree and its store port.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::{CategoryId, ProductId, SkuId};
+use crate::money::{Currency, Money};
+
+/// How a product is sold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductKind {
+    /// Bought through the cart.
+    Normal,
+    /// Bought one SKU at a time while a campaign is funding.
+    Crowdfunding,
+    /// A flash sale: quantity 1, one order per user.
+    Seckill,
+}
+
+impl ProductKind {
+    /// The stable lowercase name used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductKind::Normal => "normal",
+            ProductKind::Crowdfunding => "crowdfunding",
+            ProductKind::Seckill => "seckill",
+        }
+    }
+
+    /// Parses [`ProductKind::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "normal" => Some(ProductKind::Normal),
+            "crowdfunding" => Some(ProductKind::Crowdfunding),
+            "seckill" => Some(ProductKind::Seckill),
+            _ => None,
+        }
+    }
+}
+
+/// A name/value pair describing a product (used for facets).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Property {
+    /// E.g. "colour".
+    pub name: String,
+    /// E.g. "red".
+    pub value: String,
+}
+
+/// A product as listed in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    /// Id.
+    pub id: ProductId,
+    /// How it is sold.
+    pub kind: ProductKind,
+    /// Title.
+    pub title: String,
+    /// Longer title for the detail page.
+    pub long_title: String,
+    /// Description (HTML or text, as the shop chooses).
+    pub description: String,
+    /// Image URL.
+    pub image: String,
+    /// Whether it can be bought.
+    pub on_sale: bool,
+    /// Its category, if any.
+    pub category_id: Option<CategoryId>,
+    /// Properties for facets.
+    pub properties: Vec<Property>,
+    /// Mean rating of reviewed lines (0 when none).
+    pub rating: Decimal,
+    /// Units sold over paid orders.
+    pub sold_count: u64,
+    /// Number of reviewed lines.
+    pub review_count: u64,
+    /// The cheapest SKU's price.
+    pub price: Money,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stock keeping unit: one buyable variant of a product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sku {
+    /// Id.
+    pub id: SkuId,
+    /// The product it belongs to.
+    pub product_id: ProductId,
+    /// Title, e.g. "256 GB, black".
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Unit price.
+    pub price: Money,
+    /// Units in stock (never negative).
+    pub stock: u32,
+}
+
+/// Input for a new SKU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkuDraft {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Unit price (positive, whole minor units).
+    pub price: Money,
+    /// Initial stock.
+    pub stock: u32,
+}
+
+/// Input for a new product with its SKUs, or the editable fields of one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductDraft {
+    /// How it is sold.
+    pub kind: ProductKind,
+    /// Title (required).
+    pub title: String,
+    /// Long title.
+    pub long_title: String,
+    /// Description.
+    pub description: String,
+    /// Image URL.
+    pub image: String,
+    /// Whether it can be bought.
+    pub on_sale: bool,
+    /// Category (must exist).
+    pub category_id: Option<CategoryId>,
+    /// Properties.
+    pub properties: Vec<Property>,
+}
+
+impl ProductDraft {
+    /// Checks the fields every product needs.
+    pub fn validate(&self) -> Result<()> {
+        if self.title.trim().is_empty() {
+            return Err(Error::validation("title", "must not be empty"));
+        }
+        if self
+            .properties
+            .iter()
+            .any(|p| p.name.trim().is_empty() || p.value.trim().is_empty())
+        {
+            return Err(Error::validation("properties", "names and values must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+/// Checks one SKU draft: non-empty title, positive price in whole minor units.
+pub fn validate_sku(draft: &SkuDraft) -> Result<()> {
+    if draft.title.trim().is_empty() {
+        return Err(Error::validation("sku.title", "must not be empty"));
+    }
+    if !draft.price.is_positive() || !draft.price.is_whole_minor_units() {
+        return Err(Error::validation(
+            "sku.price",
+            "must be positive and in whole minor units",
+        ));
+    }
+    Ok(())
+}
+
+/// The product price rule: the cheapest SKU's price. All SKUs must share one
+/// currency; a product needs at least one SKU.
+pub fn cheapest_price<'a>(prices: impl IntoIterator<Item = &'a Money>) -> Result<Money> {
+    let mut cheapest: Option<Money> = None;
+    for price in prices {
+        cheapest = Some(match cheapest {
+            None => *price,
+            Some(c) if price.checked_cmp(&c)?.is_lt() => *price,
+            Some(c) => c,
+        });
+    }
+    cheapest.ok_or_else(|| Error::validation("skus", "a product needs at least one sku"))
+}
+
+/// A node of the category tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    /// Id.
+    pub id: CategoryId,
+    /// Name.
+    pub name: String,
+    /// Parent (None for a root).
+    pub parent_id: Option<CategoryId>,
+    /// Whether it holds categories rather than products.
+    pub is_directory: bool,
+    /// Depth: 0 for a root.
+    pub level: u32,
+    /// Ancestor ids, e.g. `-1-4-` for a category under 4 under 1; `-` for a root.
+    pub path: String,
+}
+
+impl Category {
+    /// A new category under `parent` (which must be a directory).
+    pub fn new(
+        id: CategoryId,
+        name: &str,
+        is_directory: bool,
+        parent: Option<&Category>,
+    ) -> Result<Category> {
+        if name.trim().is_empty() {
+            return Err(Error::validation("name", "must not be empty"));
+        }
+        let (level, path) = match parent {
+            None => (0, "-".to_owned()),
+            Some(p) if !p.is_directory => {
+                return Err(Error::validation("parent_id", "the parent is not a directory"))
+            }
+            Some(p) => (p.level + 1, p.subtree_prefix()),
+        };
+        Ok(Category {
+            id,
+            name: name.trim().to_owned(),
+            parent_id: parent.map(|p| p.id),
+            is_directory,
+            level,
+            path,
+        })
+    }
+
+    /// The path prefix every descendant's path starts with: `path + id + "-"`.
+    pub fn subtree_prefix(&self) -> String {
+        format!("{}{}-", self.path, self.id)
+    }
+
+    /// Ancestor ids from the root down, read from the path.
+    pub fn ancestor_ids(&self) -> Vec<CategoryId> {
+        self.path
+            .split('-')
+            .filter_map(|s| s.parse::<i64>().ok())
+            .map(CategoryId)
+            .collect()
+    }
+}
+
+/// A category with its children, for rendering the tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryNode {
+    /// The category.
+    pub category: Category,
+    /// Its children, by id.
+    pub children: Vec<CategoryNode>,
+}
+
+/// Builds the tree from a flat list (any order). Children are sorted by id.
+pub fn category_tree(mut all: Vec<Category>) -> Vec<CategoryNode> {
+    all.sort_by_key(|c| c.id);
+    fn children_of(parent: Option<CategoryId>, all: &[Category]) -> Vec<CategoryNode> {
+        all.iter()
+            .filter(|c| c.parent_id == parent)
+            .map(|c| CategoryNode {
+                category: c.clone(),
+                children: children_of(Some(c.id), all),
+            })
+            .collect()
+    }
+    children_of(None, &all)
+}
+
+/// Sort orders for product listings. Ties are broken by id, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductSort {
+    /// Newest first (by id).
+    #[default]
+    Newest,
+    /// Cheapest first.
+    PriceAsc,
+    /// Dearest first.
+    PriceDesc,
+    /// Best-selling first.
+    SoldCountDesc,
+    /// Best-rated first.
+    RatingDesc,
+    /// Most-reviewed first.
+    ReviewCountDesc,
+}
+
+/// A product listing query.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProductQuery {
+    /// Only products in this category's subtree (itself and descendants).
+    pub category_id: Option<CategoryId>,
+    /// Case-insensitive substring of title, long title or description.
+    pub keyword: Option<String>,
+    /// Only products with this on-sale flag.
+    pub on_sale: Option<bool>,
+    /// Sort order.
+    pub sort: ProductSort,
+    /// Page number, from 1.
+    pub page: u32,
+    /// Page size, 1..=100.
+    pub per_page: u32,
+}
+
+impl ProductQuery {
+    /// Rows to skip for the requested page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page.max(1) - 1) * u64::from(self.per_page)
+    }
+
+    /// Checks page bounds.
+    pub fn validate(&self) -> Result<()> {
+        if self.page == 0 {
+            return Err(Error::validation("page", "pages start at 1"));
+        }
+        if !(1..=100).contains(&self.per_page) {
+            return Err(Error::validation("per_page", "must be between 1 and 100"));
+        }
+        Ok(())
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// Items over all pages.
+    pub total: u64,
+}
+
+/// Port: catalog storage.
+#[async_trait]
+pub trait CatalogStore: Send + Sync + 'static {
+    /// Inserts a category (`AlreadyExists` on a duplicate id).
+    async fn create_category(&self, category: &Category) -> Result<()>;
+    /// Loads one category.
+    async fn get_category(&self, id: CategoryId) -> Result<Option<Category>>;
+    /// All categories, by id.
+    async fn list_categories(&self) -> Result<Vec<Category>>;
+    /// The category and all its descendants, by id.
+    async fn category_subtree(&self, id: CategoryId) -> Result<Vec<Category>>;
+
+    /// Inserts a product with its SKUs, all or nothing.
+    async fn create_product(&self, product: &Product, skus: &[Sku]) -> Result<()>;
+    /// Overwrites a product's editable fields and price (not its counters).
+    async fn update_product(&self, product: &Product) -> Result<()>;
+    /// Loads one product.
+    async fn get_product(&self, id: ProductId) -> Result<Option<Product>>;
+    /// Loads several products (missing ids are skipped), in no set order.
+    async fn get_products(&self, ids: &[ProductId]) -> Result<Vec<Product>>;
+    /// Lists products matching `query`.
+    async fn list_products(&self, query: &ProductQuery) -> Result<Page<Product>>;
+
+    /// Inserts a SKU for an existing product.
+    async fn create_sku(&self, sku: &Sku) -> Result<()>;
+    /// Overwrites a SKU's title, description and price (never its stock).
+    async fn update_sku(&self, sku: &Sku) -> Result<()>;
+    /// Loads one SKU.
+    async fn get_sku(&self, id: SkuId) -> Result<Option<Sku>>;
+    /// Loads several SKUs (missing ids are skipped), in no set order.
+    async fn get_skus(&self, ids: &[SkuId]) -> Result<Vec<Sku>>;
+    /// A product's SKUs, by id.
+    async fn list_skus(&self, product: ProductId) -> Result<Vec<Sku>>;
+    /// Adds `delta` to a SKU's stock atomically; `OutOfStock` when the result
+    /// would be negative. Returns the new stock.
+    async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32>;
+
+    /// Recomputes a product's rating, review count and sold count from the
+    /// stored reviews and paid orders (idempotent: safe to run twice).
+    async fn refresh_product_stats(&self, product: ProductId) -> Result<()>;
+}
+
+/// The currency all amounts of a list of SKUs share.
+pub fn common_currency<'a>(skus: impl IntoIterator<Item = &'a Sku>) -> Result<Option<Currency>> {
+    let mut currency = None;
+    for sku in skus {
+        match currency {
+            None => currency = Some(sku.price.currency()),
+            Some(c) if c != sku.price.currency() => {
+                return Err(crate::money::MoneyError::CurrencyMismatch {
+                    left: c,
+                    right: sku.price.currency(),
+                }
+                .into())
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(currency)
+}

@@ -1,0 +1,237 @@
+//! Coupons: kinds, the five checks in order, the discount rule, the store port.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rand::RngExt;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::{CouponId, UserId};
+use crate::money::Money;
+
+/// How a coupon discounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponKind {
+    /// `value` off the amount.
+    Fixed,
+    /// `value` percent off the amount.
+    Percent,
+}
+
+impl CouponKind {
+    /// The stable lowercase name used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CouponKind::Fixed => "fixed",
+            CouponKind::Percent => "percent",
+        }
+    }
+
+    /// Parses [`CouponKind::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "fixed" => Some(CouponKind::Fixed),
+            "percent" => Some(CouponKind::Percent),
+            _ => None,
+        }
+    }
+}
+
+/// Why a coupon may not be used, in the order the checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CouponRejection {
+    /// Check 1: the coupon is switched off.
+    Disabled,
+    /// Check 2: every copy has been used.
+    Exhausted,
+    /// Check 3: `now` is before `not_before`.
+    NotYetValid,
+    /// Check 3: `now` is after `not_after`.
+    Expired,
+    /// Check 4: the order amount is below the coupon's minimum.
+    BelowMinimum,
+    /// Check 5: the user already holds it on a live order.
+    AlreadyUsed,
+}
+
+impl fmt::Display for CouponRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CouponRejection::Disabled => "the coupon is disabled",
+            CouponRejection::Exhausted => "the coupon has been used up",
+            CouponRejection::NotYetValid => "the coupon is not valid yet",
+            CouponRejection::Expired => "the coupon has expired",
+            CouponRejection::BelowMinimum => "the order amount is below the coupon's minimum",
+            CouponRejection::AlreadyUsed => "you have already used this coupon",
+        })
+    }
+}
+
+/// The fields an administrator sets on a coupon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CouponDraft {
+    /// Display name.
+    pub name: String,
+    /// Fixed or percent.
+    pub kind: CouponKind,
+    /// Amount off (fixed, in `min_amount`'s currency) or percent off (0–100).
+    pub value: Decimal,
+    /// The least order amount it applies to; also fixes the coupon's currency.
+    pub min_amount: Money,
+    /// How many orders may use it in all.
+    pub total: u32,
+    /// Valid from (inclusive), if limited.
+    pub not_before: Option<DateTime<Utc>>,
+    /// Valid until (inclusive), if limited.
+    pub not_after: Option<DateTime<Utc>>,
+    /// Whether it may be used.
+    pub enabled: bool,
+}
+
+impl CouponDraft {
+    /// Checks value ranges and the validity window.
+    pub fn validate(&self) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(Error::validation("name", "must not be empty"));
+        }
+        match self.kind {
+            CouponKind::Fixed => {
+                let v = Money::new(self.value, self.min_amount.currency());
+                if !v.is_positive() || !v.is_whole_minor_units() {
+                    return Err(Error::validation(
+                        "value",
+                        "must be positive and in whole minor units",
+                    ));
+                }
+            }
+            CouponKind::Percent => {
+                if self.value <= Decimal::ZERO || self.value > Decimal::ONE_HUNDRED {
+                    return Err(Error::validation("value", "a percentage must be in (0, 100]"));
+                }
+            }
+        }
+        if self.min_amount.amount() < Decimal::ZERO || !self.min_amount.is_whole_minor_units() {
+            return Err(Error::validation("min_amount", "must be ≥ 0 in whole minor units"));
+        }
+        if self.total == 0 {
+            return Err(Error::validation("total", "must be at least 1"));
+        }
+        if let (Some(a), Some(b)) = (self.not_before, self.not_after) {
+            if a > b {
+                return Err(Error::validation("not_after", "must not be before not_before"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A coupon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coupon {
+    /// Id.
+    pub id: CouponId,
+    /// The code a buyer types: 16 uppercase letters and digits, unique.
+    pub code: String,
+    /// The administrator's fields.
+    #[serde(flatten)]
+    pub draft: CouponDraft,
+    /// Orders that hold it now (closing an order gives it back).
+    pub used: u32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Coupon {
+    /// Checks 1–4, in order: enabled; used < total; within the validity
+    /// window; amount ≥ minimum. Check 5 (once per user) needs the orders and
+    /// is passed in as `already_used_by_user`.
+    pub fn check(
+        &self,
+        now: DateTime<Utc>,
+        amount: Money,
+        already_used_by_user: bool,
+    ) -> Result<()> {
+        let reject = |r| Err(Error::CouponRejected(r));
+        let d = &self.draft;
+        if !d.enabled {
+            return reject(CouponRejection::Disabled);
+        }
+        if self.used >= d.total {
+            return reject(CouponRejection::Exhausted);
+        }
+        if d.not_before.is_some_and(|t| now < t) {
+            return reject(CouponRejection::NotYetValid);
+        }
+        if d.not_after.is_some_and(|t| now > t) {
+            return reject(CouponRejection::Expired);
+        }
+        if amount.checked_cmp(&d.min_amount)?.is_lt() {
+            return reject(CouponRejection::BelowMinimum);
+        }
+        if already_used_by_user {
+            return reject(CouponRejection::AlreadyUsed);
+        }
+        Ok(())
+    }
+
+    /// The amount to pay after the discount: never above `amount`, never
+    /// below the minor unit (0.01), percent results rounded half-up.
+    pub fn apply(&self, amount: Money) -> Result<Money> {
+        let d = &self.draft;
+        let discounted = match d.kind {
+            CouponKind::Fixed => {
+                amount.checked_sub(Money::new(d.value, d.min_amount.currency()))?
+            }
+            CouponKind::Percent => amount
+                .checked_mul((Decimal::ONE_HUNDRED - d.value) / Decimal::ONE_HUNDRED)?
+                .round(),
+        };
+        let floor = Money::new(amount.currency().minor_unit(), amount.currency());
+        let discounted = if discounted.checked_cmp(&floor)?.is_lt() {
+            floor
+        } else {
+            discounted
+        };
+        Ok(if discounted.checked_cmp(&amount)?.is_gt() {
+            amount
+        } else {
+            discounted
+        })
+    }
+}
+
+/// A fresh coupon code: 16 random uppercase letters and digits.
+pub fn generate_coupon_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Port: coupon storage. Using and releasing coupons happens inside
+/// [`crate::order::OrderStore::place_order`] and `close_order`.
+#[async_trait]
+pub trait CouponStore: Send + Sync + 'static {
+    /// Inserts a coupon (`AlreadyExists` when the code is taken).
+    async fn create_coupon(&self, coupon: &Coupon) -> Result<()>;
+    /// Overwrites the administrator's fields (never `used`).
+    async fn update_coupon(&self, id: CouponId, draft: &CouponDraft) -> Result<()>;
+    /// Deletes a coupon that no order references (`Conflict` otherwise).
+    async fn delete_coupon(&self, id: CouponId) -> Result<()>;
+    /// Loads a coupon by id.
+    async fn get_coupon(&self, id: CouponId) -> Result<Option<Coupon>>;
+    /// Loads a coupon by code (exact match).
+    async fn get_coupon_by_code(&self, code: &str) -> Result<Option<Coupon>>;
+    /// All coupons, newest first.
+    async fn list_coupons(&self) -> Result<Vec<Coupon>>;
+    /// Check 5: whether `user` holds `coupon` on an order that is pending, or
+    /// paid (or later) and not fully refunded.
+    async fn coupon_held_by(&self, coupon: CouponId, user: UserId) -> Result<bool>;
+}

@@ -1,0 +1,237 @@
+//! Typed errors.
+//!
+//! Domain errors (what the shop's rules refused) are separate from backend
+//! errors ([`StoreError`]: what the storage could not do). An HTTP layer maps
+//! each [`Error`] variant to exactly one status code via [`Error::kind`].
+
+use std::fmt;
+
+use crate::coupon::CouponRejection;
+use crate::ids::SkuId;
+use crate::money::MoneyError;
+use crate::order::{OrderAction, OrderState};
+use crate::payment::PaymentError;
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The kind of entity an error talks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Entity {
+    /// A product.
+    Product,
+    /// A stock keeping unit.
+    Sku,
+    /// A category.
+    Category,
+    /// A shipping address.
+    Address,
+    /// A cart line.
+    CartItem,
+    /// An order.
+    Order,
+    /// An order line.
+    OrderItem,
+    /// A coupon.
+    Coupon,
+    /// A review.
+    Review,
+    /// A refund.
+    Refund,
+    /// A checkout submit token.
+    SubmitToken,
+    /// A payment gateway.
+    PaymentGateway,
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Entity::Product => "product",
+            Entity::Sku => "sku",
+            Entity::Category => "category",
+            Entity::Address => "address",
+            Entity::CartItem => "cart item",
+            Entity::Order => "order",
+            Entity::OrderItem => "order item",
+            Entity::Coupon => "coupon",
+            Entity::Review => "review",
+            Entity::Refund => "refund",
+            Entity::SubmitToken => "submit token",
+            Entity::PaymentGateway => "payment gateway",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Everything a shop operation can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A SKU has less stock than asked for.
+    #[error("sku {sku} is out of stock: requested {requested}, available {available}")]
+    OutOfStock {
+        /// The SKU.
+        sku: SkuId,
+        /// Quantity asked for.
+        requested: u32,
+        /// Stock at the time of the check.
+        available: u32,
+    },
+    /// A coupon may not be used; the reason says which check failed.
+    #[error("coupon rejected: {0}")]
+    CouponRejected(CouponRejection),
+    /// The order's state does not allow this action.
+    #[error("cannot {action} an order in state {from}")]
+    InvalidTransition {
+        /// The state the order was in.
+        from: OrderState,
+        /// What was attempted.
+        action: OrderAction,
+    },
+    /// The resource belongs to somebody else.
+    #[error("forbidden: the {entity} belongs to another user")]
+    Forbidden {
+        /// What was touched.
+        entity: Entity,
+    },
+    /// An input failed validation.
+    #[error("invalid {field}: {reason}")]
+    Validation {
+        /// The input field.
+        field: &'static str,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// No such entity.
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// What was looked for.
+        entity: Entity,
+        /// The id or key looked for.
+        id: String,
+    },
+    /// Money arithmetic failed (e.g. mixing currencies).
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    /// A payment notification or gateway call was refused.
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    /// The storage backend failed or detected a concurrent change.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Validation`].
+    pub fn validation(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Validation {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(entity: Entity, id: impl fmt::Display) -> Self {
+        Error::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    /// The broad class of the error, for mapping to a status code.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::OutOfStock { .. } | Error::InvalidTransition { .. } => ErrorKind::Conflict,
+            Error::CouponRejected(_) => ErrorKind::Unprocessable,
+            Error::Forbidden { .. } => ErrorKind::Forbidden,
+            Error::Validation { .. } | Error::Money(_) => ErrorKind::Invalid,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Payment(p) => p.kind(),
+            Error::Store(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => {
+                ErrorKind::Conflict
+            }
+            Error::Store(StoreError::NotSupported { .. }) => ErrorKind::Internal,
+            Error::Store(StoreError::Unavailable { .. }) => ErrorKind::Unavailable,
+            Error::Store(StoreError::Backend { .. }) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether retrying the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Store(s) if s.is_retryable())
+    }
+}
+
+/// Broad classes of errors; each maps to one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Bad input (400).
+    Invalid,
+    /// Not the caller's resource (403).
+    Forbidden,
+    /// Unknown id (404).
+    NotFound,
+    /// The state changed or does not allow it (409).
+    Conflict,
+    /// Well-formed but refused by a business rule (422).
+    Unprocessable,
+    /// A backend is temporarily down (503).
+    Unavailable,
+    /// A bug or a permanent backend failure (500).
+    Internal,
+}
+
+/// A boxed error source from a backend driver.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a storage backend can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A compare-and-set lost: another actor changed the entity first.
+    #[error("conflict: {entity} {id} was changed concurrently")]
+    Conflict {
+        /// What was written.
+        entity: Entity,
+        /// Its id.
+        id: String,
+    },
+    /// A unique key is already taken.
+    #[error("{entity} with key {key} already exists")]
+    AlreadyExists {
+        /// What was inserted.
+        entity: Entity,
+        /// The taken key.
+        key: String,
+    },
+    /// The backend cannot do this operation.
+    #[error("operation {operation} is not supported by this backend")]
+    NotSupported {
+        /// The operation's name.
+        operation: &'static str,
+    },
+    /// The backend is temporarily unreachable (retryable).
+    #[error("backend unavailable: {source}")]
+    Unavailable {
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+    /// Any other backend failure (not retryable).
+    #[error("backend error: {source}")]
+    Backend {
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl StoreError {
+    /// Whether retrying the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+}

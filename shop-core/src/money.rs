@@ -1,0 +1,265 @@
+//! Exact money: a [`Decimal`] amount with a [`Currency`].
+//!
+//! Arithmetic across currencies is an error, never a silent conversion.
+//! Rounding is half-up ("round half away from zero") to the currency's minor
+//! unit and happens only where a rule names it ([`Money::round`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+/// ISO 4217 currencies the shop prices in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
+pub enum Currency {
+    /// Chinese yuan (2 decimals).
+    Cny,
+    /// US dollar (2 decimals).
+    Usd,
+    /// Euro (2 decimals).
+    Eur,
+    /// Japanese yen (no decimals).
+    Jpy,
+}
+
+impl Currency {
+    /// Number of decimals of the minor unit (2 for fen/cents).
+    pub fn minor_digits(self) -> u32 {
+        match self {
+            Currency::Jpy => 0,
+            Currency::Cny | Currency::Usd | Currency::Eur => 2,
+        }
+    }
+
+    /// The ISO code, e.g. `"CNY"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Cny => "CNY",
+            Currency::Usd => "USD",
+            Currency::Eur => "EUR",
+            Currency::Jpy => "JPY",
+        }
+    }
+
+    /// The smallest positive amount, e.g. 0.01 for CNY.
+    pub fn minor_unit(self) -> Decimal {
+        Decimal::new(1, self.minor_digits())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Currency {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "CNY" => Ok(Currency::Cny),
+            "USD" => Ok(Currency::Usd),
+            "EUR" => Ok(Currency::Eur),
+            "JPY" => Ok(Currency::Jpy),
+            _ => Err(MoneyError::UnknownCurrency(s.to_owned())),
+        }
+    }
+}
+
+/// Errors of money arithmetic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MoneyError {
+    /// Two amounts in different currencies were combined.
+    #[error("currency mismatch: {left} vs {right}")]
+    CurrencyMismatch {
+        /// Left operand's currency.
+        left: Currency,
+        /// Right operand's currency.
+        right: Currency,
+    },
+    /// The result does not fit a decimal.
+    #[error("amount overflow")]
+    Overflow,
+    /// A currency code we do not know.
+    #[error("unknown currency {0}")]
+    UnknownCurrency(String),
+}
+
+/// An exact amount of money in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl Money {
+    /// An amount as given (not rounded).
+    pub fn new(amount: Decimal, currency: Currency) -> Self {
+        Money { amount, currency }
+    }
+
+    /// Zero in `currency`.
+    pub fn zero(currency: Currency) -> Self {
+        Money::new(Decimal::ZERO, currency)
+    }
+
+    /// Parses a decimal string such as `"12.50"`.
+    pub fn parse(amount: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let amount = Decimal::from_str_exact(amount).map_err(|_| MoneyError::Overflow)?;
+        Ok(Money::new(amount, currency))
+    }
+
+    /// The decimal amount.
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// The currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// Whether the amount is exactly zero.
+    pub fn is_zero(&self) -> bool {
+        self.amount.is_zero()
+    }
+
+    /// Whether the amount is greater than zero.
+    pub fn is_positive(&self) -> bool {
+        self.amount > Decimal::ZERO
+    }
+
+    /// Whether the amount has no more decimals than the minor unit allows.
+    pub fn is_whole_minor_units(&self) -> bool {
+        self.amount.normalize().scale() <= self.currency.minor_digits()
+    }
+
+    /// Rounds half-up (away from zero) to the currency's minor unit.
+    pub fn round(self) -> Self {
+        let amount = self.amount.round_dp_with_strategy(
+            self.currency.minor_digits(),
+            RoundingStrategy::MidpointAwayFromZero,
+        );
+        Money::new(amount, self.currency)
+    }
+
+    /// Truncates toward zero to the currency's minor unit.
+    pub fn truncate(self) -> Self {
+        let amount = self
+            .amount
+            .round_dp_with_strategy(self.currency.minor_digits(), RoundingStrategy::ToZero);
+        Money::new(amount, self.currency)
+    }
+
+    fn same_currency(&self, other: &Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch {
+                left: self.currency,
+                right: other.currency,
+            })
+        }
+    }
+
+    /// `self + other`; an error across currencies.
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(&other)?;
+        let amount = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    /// `self - other`; an error across currencies.
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(&other)?;
+        let amount = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    /// `self × factor` (not rounded).
+    pub fn checked_mul(self, factor: Decimal) -> Result<Money, MoneyError> {
+        let amount = self
+            .amount
+            .checked_mul(factor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    /// `self × quantity`.
+    pub fn times(self, quantity: u32) -> Result<Money, MoneyError> {
+        self.checked_mul(Decimal::from(quantity))
+    }
+
+    /// Compares two amounts of the same currency.
+    pub fn checked_cmp(&self, other: &Money) -> Result<std::cmp::Ordering, MoneyError> {
+        self.same_currency(other)?;
+        Ok(self.amount.cmp(&other.amount))
+    }
+
+    /// Sums amounts, all in `currency`.
+    pub fn sum<I: IntoIterator<Item = Money>>(
+        currency: Currency,
+        items: I,
+    ) -> Result<Money, MoneyError> {
+        items
+            .into_iter()
+            .try_fold(Money::zero(currency), Money::checked_add)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn rounds_half_up_to_minor_unit() {
+        assert_eq!(Money::new(dec!(1.005), Currency::Cny).round().amount(), dec!(1.01));
+        assert_eq!(Money::new(dec!(1.004), Currency::Cny).round().amount(), dec!(1.00));
+        assert_eq!(Money::new(dec!(2.5), Currency::Jpy).round().amount(), dec!(3));
+        assert_eq!(Money::new(dec!(1.009), Currency::Usd).truncate().amount(), dec!(1.00));
+    }
+
+    #[test]
+    fn cross_currency_arithmetic_is_an_error() {
+        let a = Money::new(dec!(1), Currency::Cny);
+        let b = Money::new(dec!(1), Currency::Usd);
+        assert_eq!(
+            a.checked_add(b),
+            Err(MoneyError::CurrencyMismatch { left: Currency::Cny, right: Currency::Usd })
+        );
+        assert!(a.checked_sub(b).is_err());
+        assert!(a.checked_cmp(&b).is_err());
+        assert!(Money::sum(Currency::Cny, [a, b]).is_err());
+    }
+
+    #[test]
+    fn whole_minor_units() {
+        assert!(Money::new(dec!(1.10), Currency::Cny).is_whole_minor_units());
+        assert!(Money::new(dec!(1.100), Currency::Cny).is_whole_minor_units());
+        assert!(!Money::new(dec!(1.001), Currency::Cny).is_whole_minor_units());
+        assert!(!Money::new(dec!(1.5), Currency::Jpy).is_whole_minor_units());
+    }
+
+    #[test]
+    fn parses_currency_codes() {
+        assert_eq!("cny".parse::<Currency>(), Ok(Currency::Cny));
+        assert!("XXX".parse::<Currency>().is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! Refunds: partial by line and quantity, each with its own number, never
+//! more than was paid in total.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::{OrderId, OrderItemId, RefundId};
+use crate::money::Money;
+use crate::order::{Order, OrderState};
+
+/// Where one refund is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundRecordStatus {
+    /// Sent to the gateway, not finished.
+    Pending,
+    /// The money went back.
+    Succeeded,
+    /// The gateway refused or failed.
+    Failed,
+}
+
+impl RefundRecordStatus {
+    /// The stable lowercase name used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundRecordStatus::Pending => "pending",
+            RefundRecordStatus::Succeeded => "succeeded",
+            RefundRecordStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses [`RefundRecordStatus::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(RefundRecordStatus::Pending),
+            "succeeded" => Some(RefundRecordStatus::Succeeded),
+            "failed" => Some(RefundRecordStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Units of one order line given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RefundLine {
+    /// The order line.
+    pub item_id: OrderItemId,
+    /// Units refunded (≥ 1).
+    pub quantity: u32,
+}
+
+/// One refund of (part of) an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// Id.
+    pub id: RefundId,
+    /// Unique number sent to the gateway (its idempotency key).
+    pub refund_no: String,
+    /// The order.
+    pub order_id: OrderId,
+    /// Amount given back.
+    pub amount: Money,
+    /// Lines and units given back.
+    pub lines: Vec<RefundLine>,
+    /// Why.
+    pub reason: String,
+    /// Where it is.
+    pub status: RefundRecordStatus,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl Refund {
+    /// Whether it counts against what may still be refunded.
+    pub fn counts(&self) -> bool {
+        self.status != RefundRecordStatus::Failed
+    }
+}
+
+/// The atomic command that records a refund and moves the order's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefund {
+    /// The refund, status pending.
+    pub refund: Refund,
+    /// The order's state the refund was decided on.
+    pub expected: OrderState,
+    /// The order's state after recording it.
+    pub next: OrderState,
+}
+
+/// The atomic command that finishes a pending refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishRefund {
+    /// Which refund.
+    pub refund_no: String,
+    /// Succeeded or failed.
+    pub outcome: RefundRecordStatus,
+    /// The order's state expected now.
+    pub expected: OrderState,
+    /// The order's state afterwards.
+    pub next: OrderState,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Units of `item` already given back (or being given back) by `refunds`.
+pub fn refunded_quantity(refunds: &[Refund], item: OrderItemId) -> u32 {
+    refunds
+        .iter()
+        .filter(|r| r.counts())
+        .flat_map(|r| &r.lines)
+        .filter(|l| l.item_id == item)
+        .map(|l| l.quantity)
+        .sum()
+}
+
+/// The amount already given back (or being given back) by `refunds`.
+pub fn refunded_amount(order: &Order, refunds: &[Refund]) -> Result<Money> {
+    Ok(Money::sum(
+        order.total.currency(),
+        refunds.iter().filter(|r| r.counts()).map(|r| r.amount),
+    )?)
+}
+
+/// Every unit not yet refunded, as refund lines.
+pub fn remaining_lines(order: &Order, refunds: &[Refund]) -> Vec<RefundLine> {
+    order
+        .items
+        .iter()
+        .filter_map(|i| {
+            let left = i.quantity - refunded_quantity(refunds, i.id).min(i.quantity);
+            (left > 0).then_some(RefundLine {
+                item_id: i.id,
+                quantity: left,
+            })
+        })
+        .collect()
+}
+
+/// The amount to give back for `lines`: the lines' share of what was paid
+/// (`unit × qty × total / items_total`, half-up), except that refunding every
+/// remaining unit gives back exactly what remains, so refunds add up to the
+/// amount paid to the cent. Errors when a line is unknown, empty or exceeds
+/// what is left of it.
+pub fn refund_amount(order: &Order, refunds: &[Refund], lines: &[RefundLine]) -> Result<Money> {
+    if lines.is_empty() {
+        return Err(Error::validation("lines", "a refund needs at least one line"));
+    }
+    let mut share = Money::zero(order.total.currency());
+    for line in lines {
+        let item = order.item(line.item_id)?;
+        let left = item.quantity - refunded_quantity(refunds, item.id).min(item.quantity);
+        let asked: u32 = lines
+            .iter()
+            .filter(|l| l.item_id == line.item_id)
+            .map(|l| l.quantity)
+            .sum();
+        if line.quantity == 0 || asked > left {
+            return Err(Error::validation(
+                "lines",
+                format!("line {} has {left} refundable units", item.id),
+            ));
+        }
+        share = share.checked_add(item.unit_price.times(line.quantity)?)?;
+    }
+    let already = refunded_amount(order, refunds)?;
+    let remaining = order.total.checked_sub(already)?;
+    let asked_all = remaining_lines(order, refunds).iter().all(|rest| {
+        lines
+            .iter()
+            .filter(|l| l.item_id == rest.item_id)
+            .map(|l| l.quantity)
+            .sum::<u32>()
+            == rest.quantity
+    });
+    if asked_all {
+        return Ok(remaining);
+    }
+    let prorated = share
+        .checked_mul(order.total.amount() / order.items_total.amount())?
+        .round();
+    Ok(if prorated.checked_cmp(&remaining)?.is_gt() {
+        remaining
+    } else {
+        prorated
+    })
+}
