@@ -302,6 +302,26 @@ pub fn payment_window(kind: ProductKind) -> Duration {
     }
 }
 
+/// The totals of an order: `(items_total, total)`. `items_total` is the sum
+/// of `unit_price × quantity` over the lines (all in `currency`); `total` is
+/// what the buyer pays, after the coupon's discount when there is one. No
+/// rounding happens here except the coupon's own half-up step.
+pub fn order_totals(
+    currency: crate::money::Currency,
+    lines: &[(Money, u32)],
+    coupon: Option<&crate::coupon::Coupon>,
+) -> Result<(Money, Money)> {
+    let mut items_total = Money::zero(currency);
+    for (price, quantity) in lines {
+        items_total = items_total.checked_add(price.times(*quantity)?)?;
+    }
+    let total = match coupon {
+        Some(c) => c.apply(items_total)?,
+        None => items_total,
+    };
+    Ok((items_total, total))
+}
+
 /// The atomic placement command, built and validated by the order service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaceOrder {
