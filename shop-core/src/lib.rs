@@ -13,6 +13,8 @@ pub mod coupon;
 pub mod error;
 pub mod events;
 pub mod ids;
+#[cfg(feature = "memory")]
+pub mod memory;
 pub mod money;
 pub mod notify;
 pub mod order;

@@ -1,0 +1,197 @@
+//! The in-memory reference backend: [`MemoryStore`] implements every storage
+//! port ([`CatalogStore`](crate::catalog::CatalogStore),
+//! [`UserStore`](crate::user::UserStore), [`CartStore`](crate::cart::CartStore),
+//! [`CouponStore`](crate::coupon::CouponStore) and
+//! [`OrderStore`](crate::order::OrderStore)) on one struct.
+//!
+//! All data lives behind one [`std::sync::Mutex`]. Every method takes the
+//! lock, does its checks and writes synchronously and releases it before
+//! returning, so each method is atomic and the lock is never held across an
+//! `.await`. A failing write validates everything before touching the state,
+//! so it writes nothing. The store passes [`crate::conformance`] (feature
+//! `testing`) and is the reference other backends are compared with.
+//!
+//! ```
+//! use shop_core::catalog::{Category, CatalogStore};
+//! use shop_core::ids::CategoryId;
+//! use shop_core::memory::MemoryStore;
+//!
+//! # #[tokio::main] async fn main() -> shop_core::Result<()> {
+//! let store = MemoryStore::new();
+//! let phones = Category::new(CategoryId(1), "Phones", true, None)?;
+//! store.create_category(&phones).await?;
+//! assert_eq!(store.get_category(CategoryId(1)).await?, Some(phones));
+//! # Ok(()) }
+//! ```
+//!
+//! # How ambiguous parts of the port contracts are read
+//!
+//! These are the readings every backend must share (the conformance suite
+//! checks them):
+//!
+//! - **Duplicate keys.** Inserting an entity whose id is taken fails with
+//!   `StoreError::AlreadyExists` for that entity; so does a taken coupon code,
+//!   order number, order line id, refund number or submit token.
+//! - **Missing parents.** `create_sku` for an unknown product and
+//!   `create_product` with an unknown category fail with `NotFound`; a SKU of
+//!   `create_product` whose `product_id` is not the product's fails with
+//!   `Validation { field: "skus" }`. Updating or deleting something absent
+//!   (product, SKU, address, coupon) is `NotFound`, and so are
+//!   `category_subtree`, `adjust_stock` and `refresh_product_stats` of an
+//!   unknown id.
+//! - **Listings do not validate pages.** `list_products` and `list_orders`
+//!   skip `(page.max(1) - 1) × per_page` rows and return at most `per_page`
+//!   (so `per_page == 0` gives an empty page with the right `total`); the
+//!   services validate queries. Ties in every sort are broken by id,
+//!   highest first.
+//! - **`update_product`** keeps `rating`, `sold_count`, `review_count` and
+//!   `created_at`; **`update_sku`** keeps `stock` and `product_id`;
+//!   **`update_coupon`** keeps `code`, `used` and `created_at`.
+//! - **`adjust_stock`** of a negative result is
+//!   `OutOfStock { requested: -delta, available: stock }`; a result above
+//!   `u32::MAX` is `Validation { field: "delta" }`.
+//! - **Carts.** A merge above `u32::MAX` is `Validation { field: "quantity" }`;
+//!   a merged line keeps its first `added_at`.
+//! - **Favorites.** Adding an existing favorite keeps its first time; ties in
+//!   time list the higher product id first.
+//! - **`place_order`** checks, in order: the submit token (exists for the
+//!   buyer, unused, `expires_at > order.created_at`), the order number and id
+//!   and line ids (`AlreadyExists`), the stock line by line (a SKU that
+//!   appears on two lines must cover both; an unknown SKU is `NotFound`), then
+//!   the coupon (unknown: `NotFound`; enabled, `used < total`, validity window
+//!   at `created_at`, once per user: `CouponRejected`). The minimum amount
+//!   (check 4) is the service's: the order's amounts were computed from it.
+//!   It does not touch the address (orders hold a snapshot, not an id).
+//! - **Once per user** (`coupon_held_by` and inside `place_order`): the user
+//!   holds the coupon on an order that is pending, or paid (or later, see
+//!   [`OrderState::is_paid`](crate::order::OrderState::is_paid)) with a refund
+//!   sub-state other than `Refunded`. Closed and fully refunded orders release
+//!   it.
+//! - **`transition`** writes the patch's `Some` fields and leaves the others
+//!   as they are. It does not judge the state machine (the services do).
+//! - **`close_order`** needs exactly pending with refund `None`; it gives the
+//!   coupon's use back with a saturating decrement.
+//! - **`review_order`** checks the state first (received with refund `None`
+//!   or `Failed`, else `Conflict`), then the reviews: one per line of the
+//!   order, no unknown or repeated line (`Validation { field: "reviews" }`),
+//!   ratings 1..=5 (`Validation { field: "rating" }`). The order keeps its
+//!   refund sub-state. `list_product_reviews` lists newest `reviewed_at`
+//!   first, ties by order id then line id, highest first.
+//! - **`create_refund`** checks, in order: the order exists (`NotFound`), its
+//!   state is `cmd.expected` (`Conflict`), the refund number and id are free
+//!   (`AlreadyExists { Refund }`), every line is one of the order's with a
+//!   quantity ≥ 1 and the counted refunded units (refunds not `Failed`) plus
+//!   the new ones stay within what was bought (`Validation { field: "lines" }`),
+//!   the amount is ≥ 0, in the order's currency, and with the counted refunds
+//!   stays within `order.total` (`Validation { field: "amount" }`). The
+//!   refund is stored as given (the service passes it pending).
+//! - **`finish_refund`** checks the refund exists (`NotFound`) and is pending
+//!   (`Conflict { Refund }`), that the outcome is not `Pending`
+//!   (`Validation { field: "outcome" }`), then the order's state
+//!   (`Conflict { Order }`).
+//! - **`refresh_product_stats`**: `review_count` counts reviewed lines of the
+//!   product; `rating` is their mean rounded half-up to 2 decimals (0 when
+//!   none); `sold_count` sums the units of the product's lines over paid
+//!   orders, refunded or not.
+
+mod carts;
+mod catalog;
+mod coupons;
+mod orders;
+mod refunds;
+mod reviews;
+mod users;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::cart::CartItem;
+use crate::catalog::{Category, Product, Sku};
+use crate::coupon::Coupon;
+use crate::error::{Entity, Error, StoreError};
+use crate::ids::{
+    AddressId, CategoryId, CouponId, OrderId, OrderItemId, ProductId, RefundId, SkuId, UserId,
+};
+use crate::order::Order;
+use crate::refund::Refund;
+use crate::user::Address;
+
+/// The in-memory backend: every store port on one thread-safe struct.
+///
+/// Cloning is not offered: share it with an `Arc<MemoryStore>` (or
+/// `Arc<dyn OrderStore>` and friends).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// Locks the state. A panic inside a method cannot leave a half-done
+    /// write (methods check everything before writing), so a poisoned lock
+    /// is taken over.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A submit token as issued.
+#[derive(Debug, Clone)]
+struct SubmitToken {
+    user: UserId,
+    expires_at: DateTime<Utc>,
+    used: bool,
+}
+
+/// Everything the store holds. Maps keyed by id iterate in id order.
+#[derive(Debug, Default)]
+struct State {
+    categories: BTreeMap<CategoryId, Category>,
+    products: BTreeMap<ProductId, Product>,
+    skus: BTreeMap<SkuId, Sku>,
+    addresses: BTreeMap<AddressId, Address>,
+    /// Per user: product → when it was added.
+    favorites: HashMap<UserId, HashMap<ProductId, DateTime<Utc>>>,
+    carts: BTreeMap<(UserId, SkuId), CartItem>,
+    coupons: BTreeMap<CouponId, Coupon>,
+    orders: BTreeMap<OrderId, Order>,
+    order_nos: HashMap<String, OrderId>,
+    order_item_ids: HashSet<OrderItemId>,
+    submit_tokens: HashMap<String, SubmitToken>,
+    refunds: BTreeMap<RefundId, Refund>,
+    refund_nos: HashMap<String, RefundId>,
+}
+
+/// `StoreError::AlreadyExists` as an [`Error`].
+fn already_exists(entity: Entity, key: impl ToString) -> Error {
+    Error::Store(StoreError::AlreadyExists {
+        entity,
+        key: key.to_string(),
+    })
+}
+
+/// `StoreError::Conflict` as an [`Error`].
+fn conflict(entity: Entity, id: impl ToString) -> Error {
+    Error::Store(StoreError::Conflict {
+        entity,
+        id: id.to_string(),
+    })
+}
+
+/// The items of one page: skips `(page.max(1) - 1) × per_page`, takes
+/// `per_page`.
+fn page_of<T>(items: Vec<T>, page: u32, per_page: u32) -> Vec<T> {
+    let skip = u64::from(page.max(1) - 1) * u64::from(per_page);
+    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+    items
+        .into_iter()
+        .skip(skip)
+        .take(per_page as usize)
+        .collect()
+}

@@ -1,0 +1,290 @@
+//! [`OrderStore`] for [`MemoryStore`]: placing, listing, transitions and
+//! closing. Reviews and refunds live in `reviews.rs` and `refunds.rs`.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{already_exists, conflict, page_of, MemoryStore, State, SubmitToken};
+use crate::catalog::Page;
+use crate::error::{Entity, Error, Result};
+use crate::ids::{OrderId, ProductId, SkuId, UserId};
+use crate::order::{
+    Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder, ProductReview,
+    ReviewOrder,
+};
+use crate::refund::{FinishRefund, NewRefund, Refund};
+
+impl State {
+    fn place_order(&mut self, cmd: &PlaceOrder) -> Result<Order> {
+        let order = &cmd.order;
+
+        // 1. The submit token: the buyer's, unused, unexpired.
+        if let Some(token) = &cmd.submit_token {
+            let usable = self.submit_tokens.get(token).is_some_and(|t| {
+                t.user == order.user_id && !t.used && t.expires_at > order.created_at
+            });
+            if !usable {
+                return Err(Error::not_found(Entity::SubmitToken, token));
+            }
+        }
+
+        // 2. Unique keys.
+        if self.order_nos.contains_key(&order.no) {
+            return Err(already_exists(Entity::Order, &order.no));
+        }
+        if self.orders.contains_key(&order.id) {
+            return Err(already_exists(Entity::Order, order.id));
+        }
+        for (i, item) in order.items.iter().enumerate() {
+            if self.order_item_ids.contains(&item.id)
+                || order.items[..i].iter().any(|other| other.id == item.id)
+            {
+                return Err(already_exists(Entity::OrderItem, item.id));
+            }
+        }
+
+        // 3. Stock, line by line, on a scratch copy: `stock >= quantity`.
+        let mut stock: BTreeMap<SkuId, u32> = BTreeMap::new();
+        for item in &order.items {
+            let available = match stock.get(&item.sku_id) {
+                Some(left) => *left,
+                None => {
+                    self.skus
+                        .get(&item.sku_id)
+                        .ok_or_else(|| Error::not_found(Entity::Sku, item.sku_id))?
+                        .stock
+                }
+            };
+            if available < item.quantity {
+                return Err(Error::OutOfStock {
+                    sku: item.sku_id,
+                    requested: item.quantity,
+                    available,
+                });
+            }
+            stock.insert(item.sku_id, available - item.quantity);
+        }
+
+        // 4. The coupon, checked again inside the step.
+        if let Some(coupon) = order.coupon_id {
+            self.recheck_coupon(coupon, order.user_id, order.created_at)?;
+        }
+
+        // Every check passed: write everything.
+        for (sku, left) in stock {
+            if let Some(stored) = self.skus.get_mut(&sku) {
+                stored.stock = left;
+            }
+        }
+        if let Some(coupon) = order.coupon_id.and_then(|id| self.coupons.get_mut(&id)) {
+            coupon.used += 1;
+        }
+        if let Some(token) = cmd.submit_token.as_ref() {
+            if let Some(t) = self.submit_tokens.get_mut(token) {
+                t.used = true;
+            }
+        }
+        if cmd.clear_cart {
+            for item in &order.items {
+                self.carts.remove(&(order.user_id, item.sku_id));
+            }
+        }
+        self.order_item_ids.extend(order.items.iter().map(|i| i.id));
+        self.order_nos.insert(order.no.clone(), order.id);
+        self.orders.insert(order.id, order.clone());
+        Ok(order.clone())
+    }
+
+    fn list_orders(&self, query: &OrderQuery) -> Page<Order> {
+        let mut found: Vec<&Order> = self
+            .orders
+            .values()
+            .filter(|o| query.user_id.is_none_or(|u| o.user_id == u))
+            .filter(|o| query.status.is_none_or(|s| o.state.status == s))
+            .collect();
+        found.sort_by_key(|o| Reverse((o.created_at, o.id)));
+        let total = found.len() as u64;
+        Page {
+            items: page_of(found, query.page, query.per_page)
+                .into_iter()
+                .cloned()
+                .collect(),
+            total,
+        }
+    }
+
+    fn transition(
+        &mut self,
+        id: OrderId,
+        expected: OrderState,
+        next: OrderState,
+        patch: &OrderPatch,
+    ) -> Result<()> {
+        let order = self
+            .orders
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found(Entity::Order, id))?;
+        if order.state != expected {
+            return Err(conflict(Entity::Order, id));
+        }
+        order.state = next;
+        if let Some(payment) = &patch.payment {
+            order.payment = Some(payment.clone());
+        }
+        if let Some(shipment) = &patch.shipment {
+            order.shipment = Some(shipment.clone());
+        }
+        if let Some(reason) = &patch.refund_reason {
+            order.refund_reason = Some(reason.clone());
+        }
+        if let Some(refusal) = &patch.refund_refusal {
+            order.refund_refusal = Some(refusal.clone());
+        }
+        Ok(())
+    }
+
+    fn close_order(&mut self, id: OrderId, at: DateTime<Utc>) -> Result<()> {
+        let order = self
+            .orders
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found(Entity::Order, id))?;
+        if order.state != OrderState::PENDING {
+            return Err(conflict(Entity::Order, id));
+        }
+        order.state = OrderState {
+            status: OrderStatus::Closed,
+            ..OrderState::PENDING
+        };
+        order.closed_at = Some(at);
+        let order = order.clone();
+        for item in &order.items {
+            if let Some(sku) = self.skus.get_mut(&item.sku_id) {
+                sku.stock = sku.stock.saturating_add(item.quantity);
+            }
+        }
+        if let Some(coupon) = order.coupon_id.and_then(|c| self.coupons.get_mut(&c)) {
+            coupon.used = coupon.used.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    fn list_expired_orders(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> Vec<OrderId> {
+        let from = after.map_or(i64::MIN, |a| a.0.saturating_add(1));
+        self.orders
+            .range(OrderId(from)..)
+            .map(|(_, o)| o)
+            .filter(|o| o.state.status == OrderStatus::Pending && o.expires_at <= now)
+            .take(limit as usize)
+            .map(|o| o.id)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl OrderStore for MemoryStore {
+    async fn issue_submit_token(
+        &self,
+        user: UserId,
+        token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if state.submit_tokens.contains_key(token) {
+            return Err(already_exists(Entity::SubmitToken, token));
+        }
+        state.submit_tokens.insert(
+            token.to_owned(),
+            SubmitToken {
+                user,
+                expires_at,
+                used: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {
+        self.state().place_order(cmd)
+    }
+
+    async fn get_order(&self, id: OrderId) -> Result<Option<Order>> {
+        Ok(self.state().orders.get(&id).cloned())
+    }
+
+    async fn get_order_by_no(&self, no: &str) -> Result<Option<Order>> {
+        let state = self.state();
+        Ok(state
+            .order_nos
+            .get(no)
+            .and_then(|id| state.orders.get(id))
+            .cloned())
+    }
+
+    async fn list_orders(&self, query: &OrderQuery) -> Result<Page<Order>> {
+        Ok(self.state().list_orders(query))
+    }
+
+    async fn transition(
+        &self,
+        id: OrderId,
+        expected: OrderState,
+        next: OrderState,
+        patch: &OrderPatch,
+    ) -> Result<()> {
+        self.state().transition(id, expected, next, patch)
+    }
+
+    async fn close_order(&self, id: OrderId, at: DateTime<Utc>) -> Result<()> {
+        self.state().close_order(id, at)
+    }
+
+    async fn list_expired_orders(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> Result<Vec<OrderId>> {
+        Ok(self.state().list_expired_orders(now, after, limit))
+    }
+
+    async fn review_order(&self, cmd: &ReviewOrder) -> Result<()> {
+        self.state().review_order(cmd)
+    }
+
+    async fn list_product_reviews(
+        &self,
+        product: ProductId,
+        limit: u32,
+    ) -> Result<Vec<ProductReview>> {
+        Ok(self.state().list_product_reviews(product, limit))
+    }
+
+    async fn create_refund(&self, cmd: &NewRefund) -> Result<()> {
+        self.state().create_refund(cmd)
+    }
+
+    async fn finish_refund(&self, cmd: &FinishRefund) -> Result<()> {
+        self.state().finish_refund(cmd)
+    }
+
+    async fn get_refund(&self, refund_no: &str) -> Result<Option<Refund>> {
+        let state = self.state();
+        Ok(state
+            .refund_nos
+            .get(refund_no)
+            .and_then(|id| state.refunds.get(id))
+            .cloned())
+    }
+
+    async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>> {
+        Ok(self.state().refunds_of(order))
+    }
+}
