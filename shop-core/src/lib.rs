@@ -9,6 +9,8 @@
 pub mod cart;
 pub mod catalog;
 pub mod clock;
+#[cfg(feature = "testing")]
+pub mod conformance;
 pub mod coupon;
 pub mod error;
 pub mod events;

@@ -73,16 +73,13 @@ impl State {
         Ok(())
     }
 
-    fn list_products(&self, query: &ProductQuery) -> Result<Page<Product>> {
-        let categories = match query.category_id {
-            Some(id) => Some(
-                self.category_subtree(id)?
-                    .into_iter()
-                    .map(|c| c.id)
-                    .collect::<Vec<_>>(),
-            ),
-            None => None,
-        };
+    fn list_products(&self, query: &ProductQuery) -> Page<Product> {
+        // An unknown category has an empty subtree.
+        let categories = query.category_id.map(|id| {
+            self.category_subtree(id)
+                .map(|tree| tree.into_iter().map(|c| c.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        });
         let keyword = query.keyword.as_ref().map(|k| k.to_lowercase());
         let mut found: Vec<Product> = self
             .products
@@ -102,10 +99,10 @@ impl State {
             .collect();
         found.sort_by(|a, b| product_order(query.sort, a, b));
         let total = found.len() as u64;
-        Ok(Page {
+        Page {
             items: page_of(found, query.page, query.per_page),
             total,
-        })
+        }
     }
 
     fn create_sku(&mut self, sku: &Sku) -> Result<()> {
@@ -238,7 +235,7 @@ impl CatalogStore for MemoryStore {
     }
 
     async fn list_products(&self, query: &ProductQuery) -> Result<Page<Product>> {
-        self.state().list_products(query)
+        Ok(self.state().list_products(query))
     }
 
     async fn create_sku(&self, sku: &Sku) -> Result<()> {

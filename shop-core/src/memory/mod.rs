@@ -8,7 +8,7 @@
 //! lock, does its checks and writes synchronously and releases it before
 //! returning, so each method is atomic and the lock is never held across an
 //! `.await`. A failing write validates everything before touching the state,
-//! so it writes nothing. The store passes [`crate::conformance`] (feature
+//! so it writes nothing. The store passes `shop_core::conformance` (feature
 //! `testing`) and is the reference other backends are compared with.
 //!
 //! ```
@@ -38,7 +38,9 @@
 //!   `Validation { field: "skus" }`. Updating or deleting something absent
 //!   (product, SKU, address, coupon) is `NotFound`, and so are
 //!   `category_subtree`, `adjust_stock` and `refresh_product_stats` of an
-//!   unknown id.
+//!   unknown id. `get_products` and `get_skus` return each found entity
+//!   once, whatever the repetitions in the ids asked for.
+//! - **Listing an unknown category** gives an empty page.
 //! - **Listings do not validate pages.** `list_products` and `list_orders`
 //!   skip `(page.max(1) - 1) × per_page` rows and return at most `per_page`
 //!   (so `per_page == 0` gives an empty page with the right `total`); the

@@ -1,0 +1,218 @@
+//! The conformance suite: the one set of checks every storage backend must
+//! pass, so every backend behaves the same (feature `testing`).
+//!
+//! Each case is a plain `pub async fn case<B: Backend>(store: Arc<B>)` that
+//! starts from an empty store and panics on the first difference from the
+//! port contracts. Cases that race (many buyers, payments against closing,
+//! replayed tokens) spawn their tasks on the tokio runtime, so run them on a
+//! multi-threaded runtime.
+//!
+//! # Implementing a backend
+//!
+//! 1. Implement the five store ports ([`CatalogStore`], [`UserStore`],
+//!    [`CartStore`], [`CouponStore`], [`OrderStore`]) on one type. The trait
+//!    docs are the contract; `shop_core::memory`'s module docs record how
+//!    their ambiguous parts are read, and [`MemoryStore`](crate::memory::MemoryStore)
+//!    is the reference implementation.
+//! 2. Put every race-sensitive check (stock, coupon use, once per user,
+//!    submit tokens, state compare-and-set, refund limits) inside the one
+//!    atomic write, e.g. in a transaction with `WHERE` clauses or unique
+//!    constraints, never in a read followed by a write.
+//! 3. Add `shop-core` with feature `testing` and `tokio` (features `macros`,
+//!    `rt-multi-thread`) as dev-dependencies and write one test file:
+//!
+//! ```no_run
+//! // tests/conformance.rs of a backend crate
+//! # mod my_backend {
+//! #     pub async fn connect_fresh_database() -> shop_core::memory::MemoryStore {
+//! #         shop_core::memory::MemoryStore::new()
+//! #     }
+//! # }
+//! shop_core::conformance_tests!(async { my_backend::connect_fresh_database().await });
+//! # fn main() {}
+//! ```
+//!
+//! The macro expands to one `#[tokio::test]` per case (see
+//! [`conformance_tests!`](crate::conformance_tests)), each calling the factory
+//! afresh: every test needs an empty store of its own.
+
+mod catalog;
+mod catalog_listing;
+mod coupons;
+pub mod fixtures;
+mod lifecycle;
+mod placement;
+mod races;
+mod refunds;
+mod reviews;
+mod users;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+
+use crate::cart::CartStore;
+use crate::catalog::CatalogStore;
+use crate::coupon::CouponStore;
+use crate::error::{Entity, Error, StoreError};
+use crate::order::OrderStore;
+use crate::user::UserStore;
+
+pub use catalog::{
+    catalog_category_tree, catalog_product_crud, catalog_sku_crud_and_stock,
+    catalog_stock_never_negative_under_concurrency,
+};
+pub use catalog_listing::catalog_list_products;
+pub use coupons::{
+    coupon_crud_and_unique_code, coupon_once_per_user_released_after_close,
+    coupon_once_per_user_released_after_full_refund,
+};
+pub use lifecycle::{
+    close_order_restores_stock_and_coupon_once, list_expired_orders_in_chunks,
+    list_orders_filters_and_pages, transition_is_compare_and_set,
+};
+pub use placement::{
+    place_order_duplicate_number_writes_nothing, place_order_out_of_stock_writes_nothing,
+    place_order_rechecks_coupon, place_order_stores_order_and_takes_everything,
+    submit_token_is_single_use,
+};
+pub use races::{
+    close_order_races_payment, concurrent_buyers_never_oversell,
+    coupon_once_per_user_under_concurrency, coupon_total_limit_under_concurrency,
+    submit_token_replays_under_concurrency, transition_pays_once_under_concurrency,
+};
+pub use refunds::{
+    create_refund_once_per_expected_state, finish_refund_exactly_once,
+    refunds_never_exceed_what_was_paid,
+};
+pub use reviews::{
+    review_order_and_refresh_product_stats, review_order_validation_changes_nothing,
+};
+pub use users::{
+    addresses_crud_and_order, cart_add_merge_update_remove, favorites_idempotent_newest_first,
+};
+
+/// Every store port on one type: what a complete backend implements.
+pub trait Backend: CatalogStore + UserStore + CartStore + CouponStore + OrderStore {}
+
+impl<T> Backend for T where T: CatalogStore + UserStore + CartStore + CouponStore + OrderStore {}
+
+/// Runs every future as its own tokio task, all released together by a
+/// barrier so they really race, and returns their outputs in order.
+pub async fn concurrently<F>(futures: Vec<F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(futures.len()));
+    let tasks: Vec<_> = futures
+        .into_iter()
+        .map(|future| {
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                future.await
+            })
+        })
+        .collect();
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outputs.push(task.await.expect("a racing task panicked"));
+    }
+    outputs
+}
+
+/// Whether `error` is `StoreError::Conflict` about `entity`.
+pub fn is_conflict(error: &Error, entity: Entity) -> bool {
+    matches!(error, Error::Store(StoreError::Conflict { entity: e, .. }) if *e == entity)
+}
+
+/// Whether `error` is `StoreError::AlreadyExists` about `entity`.
+pub fn is_already_exists(error: &Error, entity: Entity) -> bool {
+    matches!(error, Error::Store(StoreError::AlreadyExists { entity: e, .. }) if *e == entity)
+}
+
+/// Whether `error` is `Error::NotFound` about `entity`.
+pub fn is_not_found(error: &Error, entity: Entity) -> bool {
+    matches!(error, Error::NotFound { entity: e, .. } if *e == entity)
+}
+
+/// Whether `error` is `Error::Validation` of `field`.
+pub fn is_validation(error: &Error, field: &str) -> bool {
+    matches!(error, Error::Validation { field: f, .. } if *f == field)
+}
+
+/// Generates one `#[tokio::test]` (multi-threaded, 4 workers) per
+/// conformance case, in a module named `shop_conformance`, each running the
+/// case on a fresh store from the factory.
+///
+/// The factory is an expression evaluating to a future of the store (any
+/// type implementing [`Backend`](crate::conformance::Backend)); it is
+/// evaluated once per test and may use items of the calling module. The
+/// calling crate needs `tokio` (features `macros`, `rt-multi-thread`) as a
+/// dev-dependency.
+///
+/// ```no_run
+/// shop_core::conformance_tests!(async { shop_core::memory::MemoryStore::new() });
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_cases! {
+            ($factory)
+            catalog_category_tree,
+            catalog_product_crud,
+            catalog_list_products,
+            catalog_sku_crud_and_stock,
+            catalog_stock_never_negative_under_concurrency,
+            addresses_crud_and_order,
+            favorites_idempotent_newest_first,
+            cart_add_merge_update_remove,
+            place_order_stores_order_and_takes_everything,
+            place_order_out_of_stock_writes_nothing,
+            place_order_rechecks_coupon,
+            place_order_duplicate_number_writes_nothing,
+            submit_token_is_single_use,
+            concurrent_buyers_never_oversell,
+            coupon_total_limit_under_concurrency,
+            coupon_once_per_user_under_concurrency,
+            submit_token_replays_under_concurrency,
+            transition_pays_once_under_concurrency,
+            close_order_races_payment,
+            coupon_crud_and_unique_code,
+            coupon_once_per_user_released_after_close,
+            coupon_once_per_user_released_after_full_refund,
+            close_order_restores_stock_and_coupon_once,
+            list_expired_orders_in_chunks,
+            transition_is_compare_and_set,
+            list_orders_filters_and_pages,
+            review_order_and_refresh_product_stats,
+            review_order_validation_changes_nothing,
+            refunds_never_exceed_what_was_paid,
+            create_refund_once_per_expected_state,
+            finish_refund_exactly_once,
+        }
+    };
+}
+
+/// Implementation detail of [`conformance_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    (($factory:expr) $($case:ident),* $(,)?) => {
+        /// The shop-core conformance suite, one test per case.
+        #[allow(unused_imports)]
+        mod shop_conformance {
+            use super::*;
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let store = ::std::sync::Arc::new($factory.await);
+                    $crate::conformance::$case(store).await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,160 @@
+//! Addresses, favorites and carts.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::fixtures::Fixture;
+use super::{is_already_exists, is_not_found, Backend};
+use crate::cart::CartItem;
+use crate::error::Entity;
+use crate::ids::{ProductId, SkuId};
+use crate::user::Address;
+
+/// Addresses: create, load, list (most recently used first, never used
+/// last, then newest first), update, delete, per user.
+pub async fn addresses_crud_and_order<B: Backend>(store: Arc<B>) {
+    let fx = Fixture::new(Arc::clone(&store));
+    let (alice, bob) = (fx.user(), fx.user());
+    let used = |address: Address, hours: Option<i64>| Address {
+        last_used_at: hours.map(|h| fx.now + Duration::hours(h)),
+        ..address
+    };
+    let a1 = used(fx.build_address(alice), None);
+    let a2 = used(fx.build_address(alice), Some(1));
+    let a3 = used(fx.build_address(alice), None);
+    let a4 = used(fx.build_address(alice), Some(2));
+    let b1 = used(fx.build_address(bob), Some(5));
+    for a in [&a1, &a2, &a3, &a4, &b1] {
+        store.create_address(a).await.unwrap();
+    }
+    let err = store.create_address(&a1).await.unwrap_err();
+    assert!(is_already_exists(&err, Entity::Address), "{err:?}");
+
+    assert_eq!(store.get_address(a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(
+        store.list_addresses(alice).await.unwrap(),
+        vec![a4.clone(), a2.clone(), a3.clone(), a1.clone()]
+    );
+    assert_eq!(store.list_addresses(bob).await.unwrap(), vec![b1.clone()]);
+    assert_eq!(store.list_addresses(fx.user()).await.unwrap(), vec![]);
+
+    let mut edited = used(a1.clone(), Some(3));
+    edited.fields.city = "Guangzhou".to_owned();
+    edited.fields.contact_name = "Alice Li".to_owned();
+    store.update_address(&edited).await.unwrap();
+    assert_eq!(
+        store.get_address(a1.id).await.unwrap(),
+        Some(edited.clone())
+    );
+    assert_eq!(
+        store.list_addresses(alice).await.unwrap(),
+        vec![edited.clone(), a4.clone(), a2.clone(), a3.clone()]
+    );
+
+    store.delete_address(a2.id).await.unwrap();
+    assert_eq!(store.get_address(a2.id).await.unwrap(), None);
+    let err = store.delete_address(a2.id).await.unwrap_err();
+    assert!(is_not_found(&err, Entity::Address), "{err:?}");
+    let err = store.update_address(&a2).await.unwrap_err();
+    assert!(is_not_found(&err, Entity::Address), "{err:?}");
+    assert_eq!(store.get_address(a2.id).await.unwrap(), None);
+    assert_eq!(
+        store.list_addresses(alice).await.unwrap(),
+        vec![edited, a4, a3]
+    );
+    assert_eq!(store.list_addresses(bob).await.unwrap(), vec![b1]);
+}
+
+/// Favorites: adding twice is a no-op that keeps the first time, newest
+/// first, removal (also of an absent one), separate per user.
+pub async fn favorites_idempotent_newest_first<B: Backend>(store: Arc<B>) {
+    let fx = Fixture::new(Arc::clone(&store));
+    let mut products: Vec<ProductId> = Vec::new();
+    for title in ["One", "Two", "Three"] {
+        let (p, skus) = fx.build_product(title, None, &[("1.00", 1)]);
+        store.create_product(&p, &skus).await.unwrap();
+        products.push(p.id);
+    }
+    let (p1, p2, p3) = (products[0], products[1], products[2]);
+    let (alice, bob) = (fx.user(), fx.user());
+    let at = |minutes: i64| fx.now + Duration::minutes(minutes);
+
+    store.add_favorite(alice, p1, at(0)).await.unwrap();
+    store.add_favorite(alice, p2, at(1)).await.unwrap();
+    store.add_favorite(alice, p3, at(2)).await.unwrap();
+    store.add_favorite(alice, p1, at(3)).await.unwrap();
+    assert_eq!(store.list_favorites(alice).await.unwrap(), [p3, p2, p1]);
+
+    store.remove_favorite(alice, p2).await.unwrap();
+    store.remove_favorite(alice, p2).await.unwrap();
+    assert_eq!(store.list_favorites(alice).await.unwrap(), [p3, p1]);
+
+    assert_eq!(store.list_favorites(bob).await.unwrap(), []);
+    store.add_favorite(bob, p2, at(5)).await.unwrap();
+    store.remove_favorite(bob, p1).await.unwrap();
+    assert_eq!(store.list_favorites(bob).await.unwrap(), [p2]);
+    assert_eq!(store.list_favorites(alice).await.unwrap(), [p3, p1]);
+}
+
+/// Carts: add, merge into an existing line (keeping its first time), list
+/// oldest first (ties by SKU id), set a quantity, remove, per user.
+pub async fn cart_add_merge_update_remove<B: Backend>(store: Arc<B>) {
+    let fx = Fixture::new(Arc::clone(&store));
+    let skus = fx
+        .product(&[("1.00", 50), ("2.00", 50), ("3.00", 50)])
+        .await;
+    let (s1, s2, s3) = (skus[0].id, skus[1].id, skus[2].id);
+    let (alice, bob) = (fx.user(), fx.user());
+    let at = |minutes: i64| fx.now + Duration::minutes(minutes);
+    let line = |user, sku, quantity, minutes| CartItem {
+        user_id: user,
+        sku_id: sku,
+        quantity,
+        added_at: at(minutes),
+    };
+
+    assert_eq!(store.add_to_cart(alice, s2, 1, at(0)).await.unwrap(), 1);
+    assert_eq!(store.add_to_cart(alice, s1, 2, at(1)).await.unwrap(), 2);
+    assert_eq!(store.add_to_cart(alice, s2, 3, at(2)).await.unwrap(), 4);
+    assert_eq!(
+        store.list_cart(alice).await.unwrap(),
+        vec![line(alice, s2, 4, 0), line(alice, s1, 2, 1)]
+    );
+    assert_eq!(store.add_to_cart(alice, s3, 1, at(0)).await.unwrap(), 1);
+    assert_eq!(
+        store.list_cart(alice).await.unwrap(),
+        vec![
+            line(alice, s2, 4, 0),
+            line(alice, s3, 1, 0),
+            line(alice, s1, 2, 1)
+        ]
+    );
+
+    store.set_cart_quantity(alice, s1, 5).await.unwrap();
+    let err = store.set_cart_quantity(bob, s1, 5).await.unwrap_err();
+    assert!(is_not_found(&err, Entity::CartItem), "{err:?}");
+    assert_eq!(store.list_cart(bob).await.unwrap(), vec![]);
+
+    store
+        .remove_from_cart(alice, &[s2, SkuId(999_999)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_cart(alice).await.unwrap(),
+        vec![line(alice, s3, 1, 0), line(alice, s1, 5, 1)]
+    );
+
+    assert_eq!(store.add_to_cart(bob, s1, 7, at(9)).await.unwrap(), 7);
+    assert_eq!(
+        store.list_cart(bob).await.unwrap(),
+        vec![line(bob, s1, 7, 9)]
+    );
+    assert_eq!(
+        store.list_cart(alice).await.unwrap(),
+        vec![line(alice, s3, 1, 0), line(alice, s1, 5, 1)]
+    );
+    store.remove_from_cart(alice, &[s1, s3]).await.unwrap();
+    assert_eq!(store.list_cart(alice).await.unwrap(), vec![]);
+    assert_eq!(store.list_cart(bob).await.unwrap().len(), 1);
+}
