@@ -19,7 +19,9 @@ pub mod order;
 pub mod payment;
 pub mod refund;
 pub mod search;
+pub mod service;
 pub mod user;
 
 pub use error::{Entity, Error, ErrorKind, Result, StoreError};
 pub use money::{Currency, Money};
+pub use service::{Shop, ShopBuilder, ShopConfig, Stores};

@@ -148,7 +148,10 @@ pub fn remaining_lines(order: &Order, refunds: &[Refund]) -> Vec<RefundLine> {
 /// what is left of it.
 pub fn refund_amount(order: &Order, refunds: &[Refund], lines: &[RefundLine]) -> Result<Money> {
     if lines.is_empty() {
-        return Err(Error::validation("lines", "a refund needs at least one line"));
+        return Err(Error::validation(
+            "lines",
+            "a refund needs at least one line",
+        ));
     }
     let mut share = Money::zero(order.total.currency());
     for line in lines {
