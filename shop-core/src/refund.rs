@@ -183,9 +183,14 @@ pub fn refund_amount(order: &Order, refunds: &[Refund], lines: &[RefundLine]) ->
     if asked_all {
         return Ok(remaining);
     }
-    let prorated = share
-        .checked_mul(order.total.amount() / order.items_total.amount())?
-        .round();
+    // Multiply before dividing: dividing first truncates the ratio at 28
+    // digits and can turn an exact half cent into just under it.
+    let scaled = share
+        .amount()
+        .checked_mul(order.total.amount())
+        .and_then(|x| x.checked_div(order.items_total.amount()))
+        .ok_or(crate::money::MoneyError::Overflow)?;
+    let prorated = Money::new(scaled, share.currency()).round();
     Ok(if prorated.checked_cmp(&remaining)?.is_gt() {
         remaining
     } else {
