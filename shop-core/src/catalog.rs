@@ -148,7 +148,10 @@ impl ProductDraft {
             .iter()
             .any(|p| p.name.trim().is_empty() || p.value.trim().is_empty())
         {
-            return Err(Error::validation("properties", "names and values must not be empty"));
+            return Err(Error::validation(
+                "properties",
+                "names and values must not be empty",
+            ));
         }
         Ok(())
     }
@@ -213,7 +216,10 @@ impl Category {
         let (level, path) = match parent {
             None => (0, "-".to_owned()),
             Some(p) if !p.is_directory => {
-                return Err(Error::validation("parent_id", "the parent is not a directory"))
+                return Err(Error::validation(
+                    "parent_id",
+                    "the parent is not a directory",
+                ))
             }
             Some(p) => (p.level + 1, p.subtree_prefix()),
         };

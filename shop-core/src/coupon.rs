@@ -112,19 +112,28 @@ impl CouponDraft {
             }
             CouponKind::Percent => {
                 if self.value <= Decimal::ZERO || self.value > Decimal::ONE_HUNDRED {
-                    return Err(Error::validation("value", "a percentage must be in (0, 100]"));
+                    return Err(Error::validation(
+                        "value",
+                        "a percentage must be in (0, 100]",
+                    ));
                 }
             }
         }
         if self.min_amount.amount() < Decimal::ZERO || !self.min_amount.is_whole_minor_units() {
-            return Err(Error::validation("min_amount", "must be ≥ 0 in whole minor units"));
+            return Err(Error::validation(
+                "min_amount",
+                "must be ≥ 0 in whole minor units",
+            ));
         }
         if self.total == 0 {
             return Err(Error::validation("total", "must be at least 1"));
         }
         if let (Some(a), Some(b)) = (self.not_before, self.not_after) {
             if a > b {
-                return Err(Error::validation("not_after", "must not be before not_before"));
+                return Err(Error::validation(
+                    "not_after",
+                    "must not be before not_before",
+                ));
             }
         }
         Ok(())

@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
 use crate::ids::{OrderId, ProductId, UserId};
 use crate::money::Money;
 
@@ -52,10 +51,14 @@ pub enum DomainEvent {
 }
 
 /// Port: receives every event the services emit, in order, after the write
-/// that caused it succeeded. Listeners must be idempotent: an event may be
-/// delivered again after a crash.
+/// that caused it succeeded.
+///
+/// A listener handles its own failures (retry, log, queue): the write is
+/// already done, so the use case that emitted the event does not fail
+/// because a listener did. Listeners must be idempotent: an event may be
+/// delivered again.
 #[async_trait]
 pub trait EventListener: Send + Sync + 'static {
     /// Handles one event.
-    async fn on_event(&self, event: &DomainEvent) -> Result<()>;
+    async fn on_event(&self, event: &DomainEvent);
 }

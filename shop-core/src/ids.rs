@@ -192,6 +192,8 @@ mod tests {
         let a: HashSet<String> = (0..1000).map(|_| gen.next(t1)).collect();
         assert_eq!(a.len(), 1000);
         let later = gen.next(t2);
-        assert!(a.iter().all(|n| n.as_str() < later.as_str() && n.len() == 20));
+        assert!(a
+            .iter()
+            .all(|n| n.as_str() < later.as_str() && n.len() == 20));
     }
 }

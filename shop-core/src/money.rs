@@ -230,10 +230,22 @@ mod tests {
 
     #[test]
     fn rounds_half_up_to_minor_unit() {
-        assert_eq!(Money::new(dec!(1.005), Currency::Cny).round().amount(), dec!(1.01));
-        assert_eq!(Money::new(dec!(1.004), Currency::Cny).round().amount(), dec!(1.00));
-        assert_eq!(Money::new(dec!(2.5), Currency::Jpy).round().amount(), dec!(3));
-        assert_eq!(Money::new(dec!(1.009), Currency::Usd).truncate().amount(), dec!(1.00));
+        assert_eq!(
+            Money::new(dec!(1.005), Currency::Cny).round().amount(),
+            dec!(1.01)
+        );
+        assert_eq!(
+            Money::new(dec!(1.004), Currency::Cny).round().amount(),
+            dec!(1.00)
+        );
+        assert_eq!(
+            Money::new(dec!(2.5), Currency::Jpy).round().amount(),
+            dec!(3)
+        );
+        assert_eq!(
+            Money::new(dec!(1.009), Currency::Usd).truncate().amount(),
+            dec!(1.00)
+        );
     }
 
     #[test]
@@ -242,7 +254,10 @@ mod tests {
         let b = Money::new(dec!(1), Currency::Usd);
         assert_eq!(
             a.checked_add(b),
-            Err(MoneyError::CurrencyMismatch { left: Currency::Cny, right: Currency::Usd })
+            Err(MoneyError::CurrencyMismatch {
+                left: Currency::Cny,
+                right: Currency::Usd
+            })
         );
         assert!(a.checked_sub(b).is_err());
         assert!(a.checked_cmp(&b).is_err());

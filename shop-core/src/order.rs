@@ -138,7 +138,10 @@ impl OrderState {
     pub fn is_paid(self) -> bool {
         matches!(
             self.status,
-            OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Received | OrderStatus::Reviewed
+            OrderStatus::Paid
+                | OrderStatus::Shipped
+                | OrderStatus::Received
+                | OrderStatus::Reviewed
         )
     }
 

@@ -56,9 +56,9 @@ impl PaymentError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             PaymentError::UnknownGateway(_) | PaymentError::UnknownOrder(_) => ErrorKind::NotFound,
-            PaymentError::InvalidSignature | PaymentError::Replayed | PaymentError::Malformed(_) => {
-                ErrorKind::Invalid
-            }
+            PaymentError::InvalidSignature
+            | PaymentError::Replayed
+            | PaymentError::Malformed(_) => ErrorKind::Invalid,
             PaymentError::MerchantMismatch { .. } | PaymentError::AmountMismatch { .. } => {
                 ErrorKind::Unprocessable
             }

@@ -148,7 +148,10 @@ pub fn remaining_lines(order: &Order, refunds: &[Refund]) -> Vec<RefundLine> {
 /// what is left of it.
 pub fn refund_amount(order: &Order, refunds: &[Refund], lines: &[RefundLine]) -> Result<Money> {
     if lines.is_empty() {
-        return Err(Error::validation("lines", "a refund needs at least one line"));
+        return Err(Error::validation(
+            "lines",
+            "a refund needs at least one line",
+        ));
     }
     let mut share = Money::zero(order.total.currency());
     for line in lines {
@@ -180,9 +183,14 @@ pub fn refund_amount(order: &Order, refunds: &[Refund], lines: &[RefundLine]) ->
     if asked_all {
         return Ok(remaining);
     }
-    let prorated = share
-        .checked_mul(order.total.amount() / order.items_total.amount())?
-        .round();
+    // Multiply before dividing: dividing first truncates the ratio at 28
+    // digits and can turn an exact half cent into just under it.
+    let scaled = share
+        .amount()
+        .checked_mul(order.total.amount())
+        .and_then(|x| x.checked_div(order.items_total.amount()))
+        .ok_or(crate::money::MoneyError::Overflow)?;
+    let prorated = Money::new(scaled, share.currency()).round();
     Ok(if prorated.checked_cmp(&remaining)?.is_gt() {
         remaining
     } else {

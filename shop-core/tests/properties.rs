@@ -919,7 +919,6 @@ proptest! {
     /// share of what was paid, half-up(Σ unit × qty × total / items_total),
     /// capped at what remains (integer oracle).
     #[test]
-    #[ignore = "bug: refund_amount divides total/items_total before multiplying, so exact half-cent shares round down (0.01×216, total 0.05, refund 108 → 0.02, rule says 0.03)"]
     fn partial_refund_is_prorated_half_up(
         (cur, lines, total, requests, with_failed) in refund_case(),
     ) {

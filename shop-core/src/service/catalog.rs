@@ -1,0 +1,325 @@
+//! Use cases: categories, products, SKUs, browsing and favorites.
+
+use serde::{Deserialize, Serialize};
+
+use super::Shop;
+use crate::catalog::{
+    category_tree, cheapest_price, validate_sku, Category, CategoryNode, Page, Product,
+    ProductDraft, ProductQuery, Sku, SkuDraft,
+};
+use crate::error::{Entity, Error, Result};
+use crate::events::DomainEvent;
+use crate::ids::{CategoryId, ProductId, SkuId, UserId};
+use crate::money::Money;
+
+/// A product page: the product, its SKUs and its category breadcrumbs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductDetail {
+    /// The product.
+    pub product: Product,
+    /// Its SKUs, by id.
+    pub skus: Vec<Sku>,
+    /// Categories from the root down to the product's category.
+    pub breadcrumbs: Vec<Category>,
+}
+
+impl Shop {
+    /// Creates a category under `parent` (which must be a directory).
+    pub async fn create_category(
+        &self,
+        name: &str,
+        is_directory: bool,
+        parent: Option<CategoryId>,
+    ) -> Result<Category> {
+        let parent = match parent {
+            Some(id) => Some(self.category(id).await?),
+            None => None,
+        };
+        let category = Category::new(
+            CategoryId(self.next_id()),
+            name,
+            is_directory,
+            parent.as_ref(),
+        )?;
+        self.inner.stores.catalog.create_category(&category).await?;
+        Ok(category)
+    }
+
+    /// Loads a category (`NotFound` when unknown).
+    pub async fn category(&self, id: CategoryId) -> Result<Category> {
+        self.inner
+            .stores
+            .catalog
+            .get_category(id)
+            .await?
+            .ok_or_else(|| Error::not_found(Entity::Category, id))
+    }
+
+    /// The whole category tree.
+    pub async fn category_tree(&self) -> Result<Vec<CategoryNode>> {
+        Ok(category_tree(
+            self.inner.stores.catalog.list_categories().await?,
+        ))
+    }
+
+    /// The categories from the root down to `id`, inclusive.
+    pub async fn breadcrumbs(&self, id: CategoryId) -> Result<Vec<Category>> {
+        let category = self.category(id).await?;
+        let mut crumbs = Vec::with_capacity(category.level as usize + 1);
+        for ancestor in category.ancestor_ids() {
+            crumbs.push(self.category(ancestor).await?);
+        }
+        crumbs.push(category);
+        Ok(crumbs)
+    }
+
+    async fn check_category(&self, id: Option<CategoryId>) -> Result<()> {
+        if let Some(id) = id {
+            if self.inner.stores.catalog.get_category(id).await?.is_none() {
+                return Err(Error::validation("category_id", "no such category"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a product with at least one SKU; its price is the cheapest
+    /// SKU's. Emits `ProductChanged`.
+    pub async fn create_product(
+        &self,
+        draft: ProductDraft,
+        skus: Vec<SkuDraft>,
+    ) -> Result<(Product, Vec<Sku>)> {
+        draft.validate()?;
+        for sku in &skus {
+            validate_sku(sku)?;
+            self.check_currency(&sku.price)?;
+        }
+        self.check_category(draft.category_id).await?;
+        let price = cheapest_price(skus.iter().map(|s| &s.price))?;
+        let now = self.now();
+        let product = Product {
+            id: ProductId(self.next_id()),
+            kind: draft.kind,
+            title: draft.title.trim().to_owned(),
+            long_title: draft.long_title,
+            description: draft.description,
+            image: draft.image,
+            on_sale: draft.on_sale,
+            category_id: draft.category_id,
+            properties: draft.properties,
+            rating: Default::default(),
+            sold_count: 0,
+            review_count: 0,
+            price,
+            created_at: now,
+            updated_at: now,
+        };
+        let skus: Vec<Sku> = skus
+            .into_iter()
+            .map(|d| Sku {
+                id: SkuId(self.next_id()),
+                product_id: product.id,
+                title: d.title.trim().to_owned(),
+                description: d.description,
+                price: d.price,
+                stock: d.stock,
+            })
+            .collect();
+        self.inner
+            .stores
+            .catalog
+            .create_product(&product, &skus)
+            .await?;
+        self.emit(DomainEvent::ProductChanged {
+            product_id: product.id,
+        })
+        .await;
+        Ok((product, skus))
+    }
+
+    /// Overwrites a product's editable fields. Emits `ProductChanged`.
+    pub async fn update_product(&self, id: ProductId, draft: ProductDraft) -> Result<Product> {
+        draft.validate()?;
+        self.check_category(draft.category_id).await?;
+        let mut product = self.product(id).await?;
+        product.kind = draft.kind;
+        product.title = draft.title.trim().to_owned();
+        product.long_title = draft.long_title;
+        product.description = draft.description;
+        product.image = draft.image;
+        product.on_sale = draft.on_sale;
+        product.category_id = draft.category_id;
+        product.properties = draft.properties;
+        product.updated_at = self.now();
+        self.inner.stores.catalog.update_product(&product).await?;
+        self.emit(DomainEvent::ProductChanged { product_id: id })
+            .await;
+        Ok(product)
+    }
+
+    /// Takes a product off sale (or puts it back). Emits `ProductChanged`.
+    pub async fn set_on_sale(&self, id: ProductId, on_sale: bool) -> Result<Product> {
+        let mut product = self.product(id).await?;
+        product.on_sale = on_sale;
+        product.updated_at = self.now();
+        self.inner.stores.catalog.update_product(&product).await?;
+        self.emit(DomainEvent::ProductChanged { product_id: id })
+            .await;
+        Ok(product)
+    }
+
+    /// Adds a SKU to a product and refreshes the product's price.
+    pub async fn add_sku(&self, product: ProductId, draft: SkuDraft) -> Result<Sku> {
+        validate_sku(&draft)?;
+        self.check_currency(&draft.price)?;
+        self.product(product).await?;
+        let sku = Sku {
+            id: SkuId(self.next_id()),
+            product_id: product,
+            title: draft.title.trim().to_owned(),
+            description: draft.description,
+            price: draft.price,
+            stock: draft.stock,
+        };
+        self.inner.stores.catalog.create_sku(&sku).await?;
+        self.refresh_price(product).await?;
+        Ok(sku)
+    }
+
+    /// Changes a SKU's title, description and price (stock is changed only
+    /// by [`Shop::adjust_stock`]) and refreshes the product's price.
+    pub async fn update_sku(&self, id: SkuId, draft: SkuDraft) -> Result<Sku> {
+        validate_sku(&draft)?;
+        self.check_currency(&draft.price)?;
+        let mut sku = self.sku(id).await?;
+        sku.title = draft.title.trim().to_owned();
+        sku.description = draft.description;
+        sku.price = draft.price;
+        self.inner.stores.catalog.update_sku(&sku).await?;
+        self.refresh_price(sku.product_id).await?;
+        Ok(sku)
+    }
+
+    /// Adds `delta` units to a SKU's stock (negative to remove); the stock
+    /// never goes below zero. Returns the new stock.
+    pub async fn adjust_stock(&self, id: SkuId, delta: i64) -> Result<u32> {
+        let sku = self.sku(id).await?;
+        let stock = self.inner.stores.catalog.adjust_stock(id, delta).await?;
+        self.emit(DomainEvent::ProductChanged {
+            product_id: sku.product_id,
+        })
+        .await;
+        Ok(stock)
+    }
+
+    async fn refresh_price(&self, id: ProductId) -> Result<()> {
+        let mut product = self.product(id).await?;
+        let skus = self.inner.stores.catalog.list_skus(id).await?;
+        product.price = cheapest_price(skus.iter().map(|s| &s.price))?;
+        product.updated_at = self.now();
+        self.inner.stores.catalog.update_product(&product).await?;
+        self.emit(DomainEvent::ProductChanged { product_id: id })
+            .await;
+        Ok(())
+    }
+
+    fn check_currency(&self, price: &Money) -> Result<()> {
+        if price.currency() == self.inner.config.currency {
+            Ok(())
+        } else {
+            Err(Error::validation(
+                "price",
+                format!("prices must be in {}", self.inner.config.currency),
+            ))
+        }
+    }
+
+    /// Loads a product (`NotFound` when unknown).
+    pub async fn product(&self, id: ProductId) -> Result<Product> {
+        self.inner
+            .stores
+            .catalog
+            .get_product(id)
+            .await?
+            .ok_or_else(|| Error::not_found(Entity::Product, id))
+    }
+
+    /// Loads a SKU (`NotFound` when unknown).
+    pub async fn sku(&self, id: SkuId) -> Result<Sku> {
+        self.inner
+            .stores
+            .catalog
+            .get_sku(id)
+            .await?
+            .ok_or_else(|| Error::not_found(Entity::Sku, id))
+    }
+
+    /// The product page of an on-sale product (`NotFound` when it is off
+    /// sale, so shoppers cannot see withdrawn products).
+    pub async fn product_detail(&self, id: ProductId) -> Result<ProductDetail> {
+        let product = self.product(id).await?;
+        if !product.on_sale {
+            return Err(Error::not_found(Entity::Product, id));
+        }
+        self.product_detail_of(product).await
+    }
+
+    /// The product page of any product, on sale or not (for administrators).
+    pub async fn admin_product_detail(&self, id: ProductId) -> Result<ProductDetail> {
+        let product = self.product(id).await?;
+        self.product_detail_of(product).await
+    }
+
+    async fn product_detail_of(&self, product: Product) -> Result<ProductDetail> {
+        let skus = self.inner.stores.catalog.list_skus(product.id).await?;
+        let breadcrumbs = match product.category_id {
+            Some(c) => self.breadcrumbs(c).await?,
+            None => Vec::new(),
+        };
+        Ok(ProductDetail {
+            product,
+            skus,
+            breadcrumbs,
+        })
+    }
+
+    /// The storefront listing: on-sale products only.
+    pub async fn browse(&self, mut query: ProductQuery) -> Result<Page<Product>> {
+        query.on_sale = Some(true);
+        self.list_products(query).await
+    }
+
+    /// Any listing (administrators may see products off sale).
+    pub async fn list_products(&self, query: ProductQuery) -> Result<Page<Product>> {
+        query.validate()?;
+        if let Some(c) = query.category_id {
+            self.category(c).await?;
+        }
+        self.inner.stores.catalog.list_products(&query).await
+    }
+
+    /// Marks a product a favorite of `user`.
+    pub async fn add_favorite(&self, user: UserId, product: ProductId) -> Result<()> {
+        self.product(product).await?;
+        self.inner
+            .stores
+            .users
+            .add_favorite(user, product, self.now())
+            .await
+    }
+
+    /// Removes a favorite.
+    pub async fn remove_favorite(&self, user: UserId, product: ProductId) -> Result<()> {
+        self.inner.stores.users.remove_favorite(user, product).await
+    }
+
+    /// A user's favorite products, most recently added first.
+    pub async fn favorites(&self, user: UserId) -> Result<Vec<Product>> {
+        let ids = self.inner.stores.users.list_favorites(user).await?;
+        let products = self.inner.stores.catalog.get_products(&ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| products.iter().find(|p| p.id == *id).cloned())
+            .collect())
+    }
+}

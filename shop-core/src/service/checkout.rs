@@ -1,0 +1,288 @@
+//! Use cases: submit tokens, placing orders, reading orders, closing
+//! expired orders.
+
+use std::collections::HashSet;
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use super::Shop;
+use crate::cart::validate_quantity;
+use crate::catalog::{common_currency, Page, ProductKind};
+use crate::error::{Entity, Error, Result, StoreError};
+use crate::events::DomainEvent;
+use crate::ids::{AddressId, OrderId, OrderItemId, SkuId, UserId};
+use crate::order::{
+    order_totals, payment_window, Order, OrderItem, OrderQuery, OrderState, PlaceOrder,
+};
+
+/// Most lines one order may have.
+pub const MAX_ORDER_LINES: usize = 100;
+/// Longest buyer's remark, in characters.
+pub const MAX_REMARK_CHARS: usize = 500;
+/// How many times placing an order retries after an order-number collision.
+const ORDER_NO_ATTEMPTS: usize = 3;
+
+/// One line of an order request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineRequest {
+    /// The SKU.
+    pub sku_id: SkuId,
+    /// Units, as typed (validated to 1..=999).
+    pub quantity: i64,
+}
+
+/// What a buyer submits at checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceOrderRequest {
+    /// One of the buyer's addresses.
+    pub address_id: AddressId,
+    /// The lines (each SKU at most once).
+    pub items: Vec<OrderLineRequest>,
+    /// A coupon code, if any.
+    pub coupon_code: Option<String>,
+    /// A note for the shop.
+    pub remark: String,
+    /// The token issued with the checkout page (see
+    /// [`Shop::issue_submit_token`]); a replayed token places nothing.
+    pub submit_token: Option<String>,
+}
+
+impl Shop {
+    /// Issues a one-time token for `user`'s checkout form. Submitting an
+    /// order with it consumes it atomically, so a resubmitted or replayed
+    /// form creates no second order. A submission that fails (e.g. out of
+    /// stock) leaves the token usable.
+    pub async fn issue_submit_token(&self, user: UserId) -> Result<String> {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill(&mut bytes[..]);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let expires_at = self.now() + self.inner.config.submit_token_ttl;
+        self.inner
+            .stores
+            .orders
+            .issue_submit_token(user, &token, expires_at)
+            .await?;
+        Ok(token)
+    }
+
+    /// Places an order from the cart page: validates the request, snapshots
+    /// the address and the prices, applies the coupon, then writes
+    /// everything in one atomic step that decrements stock only where it
+    /// suffices, re-checks the coupon, consumes the submit token and removes
+    /// the bought SKUs from the cart.
+    pub async fn place_order(&self, user: UserId, req: PlaceOrderRequest) -> Result<Order> {
+        if req.items.is_empty() {
+            return Err(Error::validation(
+                "items",
+                "an order needs at least one line",
+            ));
+        }
+        if req.items.len() > MAX_ORDER_LINES {
+            return Err(Error::validation(
+                "items",
+                format!("at most {MAX_ORDER_LINES} lines"),
+            ));
+        }
+        if req.remark.chars().count() > MAX_REMARK_CHARS {
+            return Err(Error::validation(
+                "remark",
+                format!("at most {MAX_REMARK_CHARS} characters"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        let mut lines = Vec::with_capacity(req.items.len());
+        for line in &req.items {
+            let quantity = validate_quantity(line.quantity)?;
+            if !seen.insert(line.sku_id) {
+                return Err(Error::validation("items", "each sku may appear only once"));
+            }
+            lines.push((line.sku_id, quantity));
+        }
+        let address = self.address(user, req.address_id).await?;
+
+        let sku_ids: Vec<SkuId> = lines.iter().map(|(s, _)| *s).collect();
+        let skus = self.inner.stores.catalog.get_skus(&sku_ids).await?;
+        let mut product_ids: Vec<_> = skus.iter().map(|s| s.product_id).collect();
+        product_ids.sort();
+        product_ids.dedup();
+        let products = self.inner.stores.catalog.get_products(&product_ids).await?;
+        let currency = common_currency(&skus)?.unwrap_or(self.inner.config.currency);
+
+        let now = self.now();
+        let mut items = Vec::with_capacity(lines.len());
+        for (sku_id, quantity) in &lines {
+            let sku = skus
+                .iter()
+                .find(|s| s.id == *sku_id)
+                .ok_or_else(|| Error::not_found(Entity::Sku, sku_id))?;
+            let product = products
+                .iter()
+                .find(|p| p.id == sku.product_id)
+                .ok_or_else(|| Error::not_found(Entity::Product, sku.product_id))?;
+            if !product.on_sale {
+                return Err(Error::validation("items", "a product is not on sale"));
+            }
+            if product.kind != ProductKind::Normal {
+                return Err(Error::validation(
+                    "items",
+                    "crowdfunding and flash-sale products have their own checkout",
+                ));
+            }
+            if sku.stock < *quantity {
+                return Err(Error::OutOfStock {
+                    sku: sku.id,
+                    requested: *quantity,
+                    available: sku.stock,
+                });
+            }
+            items.push(OrderItem {
+                id: OrderItemId(self.next_id()),
+                product_id: product.id,
+                sku_id: sku.id,
+                quantity: *quantity,
+                unit_price: sku.price,
+                review: None,
+            });
+        }
+
+        let priced: Vec<_> = items.iter().map(|i| (i.unit_price, i.quantity)).collect();
+        let (items_total, _) = order_totals(currency, &priced, None)?;
+        let coupon = match req.coupon_code.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(code) => {
+                let coupon = self.coupon_by_code(code).await?;
+                let held = self
+                    .inner
+                    .stores
+                    .coupons
+                    .coupon_held_by(coupon.id, user)
+                    .await?;
+                coupon.check(now, items_total, held)?;
+                Some(coupon)
+            }
+        };
+        let (items_total, total) = order_totals(currency, &priced, coupon.as_ref())?;
+
+        let mut order = Order {
+            id: OrderId(self.next_id()),
+            no: String::new(),
+            user_id: user,
+            kind: ProductKind::Normal,
+            address: address.snapshot(),
+            items,
+            items_total,
+            total,
+            coupon_id: coupon.map(|c| c.id),
+            remark: req.remark,
+            state: OrderState::PENDING,
+            payment: None,
+            shipment: None,
+            refund_reason: None,
+            refund_refusal: None,
+            created_at: now,
+            expires_at: now + payment_window(ProductKind::Normal),
+            closed_at: None,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            order.no = self.inner.order_nos.next(now);
+            let cmd = PlaceOrder {
+                order: order.clone(),
+                submit_token: req.submit_token.clone(),
+                clear_cart: true,
+            };
+            match self.inner.stores.orders.place_order(&cmd).await {
+                Err(Error::Store(StoreError::AlreadyExists {
+                    entity: Entity::Order,
+                    ..
+                })) if attempt < ORDER_NO_ATTEMPTS => continue,
+                Ok(placed) => {
+                    // Cosmetic ordering of the address list: a failure here
+                    // must not report the placed order as failed.
+                    let mut used = address;
+                    used.last_used_at = Some(now);
+                    let _ = self.inner.stores.users.update_address(&used).await;
+                    return Ok(placed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Loads one of `user`'s orders (`Forbidden` for somebody else's).
+    pub async fn order(&self, user: UserId, id: OrderId) -> Result<Order> {
+        let order = self.any_order(id).await?;
+        order.ensure_owner(user)?;
+        Ok(order)
+    }
+
+    /// Loads any order (for administrators).
+    pub async fn any_order(&self, id: OrderId) -> Result<Order> {
+        self.inner
+            .stores
+            .orders
+            .get_order(id)
+            .await?
+            .ok_or_else(|| Error::not_found(Entity::Order, id))
+    }
+
+    /// `user`'s orders, newest first.
+    pub async fn orders(&self, user: UserId, page: u32, per_page: u32) -> Result<Page<Order>> {
+        self.list_orders(OrderQuery {
+            user_id: Some(user),
+            status: None,
+            page,
+            per_page,
+        })
+        .await
+    }
+
+    /// Any orders (for administrators), newest first.
+    pub async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>> {
+        if query.page == 0 {
+            return Err(Error::validation("page", "pages start at 1"));
+        }
+        if !(1..=100).contains(&query.per_page) {
+            return Err(Error::validation("per_page", "must be between 1 and 100"));
+        }
+        self.inner.stores.orders.list_orders(&query).await
+    }
+
+    /// Closes every unpaid order whose payment window has passed, in chunks
+    /// of `ShopConfig::close_batch_size` by id (constant memory at any table
+    /// size). Each close is a compare-and-set that gives back stock and the
+    /// coupon exactly once, so several workers may run this at once and a
+    /// payment racing the close either wins (the order stays paid) or loses
+    /// (its notification is refused). Emits `OrderClosed` for each order this
+    /// call closed and returns how many that was.
+    pub async fn close_expired_orders(&self) -> Result<u64> {
+        let now = self.now();
+        let mut after = None;
+        let mut closed = 0;
+        loop {
+            let ids = self
+                .inner
+                .stores
+                .orders
+                .list_expired_orders(now, after, self.inner.config.close_batch_size)
+                .await?;
+            let Some(last) = ids.last() else {
+                return Ok(closed);
+            };
+            after = Some(*last);
+            for id in ids {
+                match self.inner.stores.orders.close_order(id, now).await {
+                    Ok(()) => {
+                        closed += 1;
+                        self.emit(DomainEvent::OrderClosed { order_id: id }).await;
+                    }
+                    // Another worker or a payment got there first.
+                    Err(Error::Store(StoreError::Conflict { .. })) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+}

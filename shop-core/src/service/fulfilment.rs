@@ -1,0 +1,147 @@
+//! Use cases: shipping, confirming receipt and reviewing.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::Shop;
+use crate::error::{Error, Result};
+use crate::events::DomainEvent;
+use crate::ids::{OrderId, OrderItemId, ProductId, UserId};
+use crate::order::{
+    LineReview, Order, OrderAction, OrderPatch, ProductReview, ReviewOrder, ShipmentInfo,
+};
+
+/// Longest review text, in characters.
+pub const MAX_REVIEW_CHARS: usize = 2000;
+
+/// A buyer's review of one order line, as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRequest {
+    /// The order line.
+    pub item_id: OrderItemId,
+    /// Stars, as typed (validated to 1–5).
+    pub rating: i64,
+    /// The text.
+    pub text: String,
+}
+
+impl Shop {
+    async fn move_order(
+        &self,
+        order: &Order,
+        action: OrderAction,
+        patch: OrderPatch,
+    ) -> Result<Order> {
+        let next = order.next_state(action)?;
+        self.inner
+            .stores
+            .orders
+            .transition(order.id, order.state, next, &patch)
+            .await?;
+        self.any_order(order.id).await
+    }
+
+    /// Ships a paid order with no refund applied or in progress
+    /// (administrators).
+    pub async fn ship_order(&self, id: OrderId, carrier: &str, tracking_no: &str) -> Result<Order> {
+        let carrier = carrier.trim();
+        let tracking_no = tracking_no.trim();
+        if carrier.is_empty() || carrier.chars().count() > 64 {
+            return Err(Error::validation("carrier", "must be 1–64 characters"));
+        }
+        if tracking_no.is_empty() || tracking_no.chars().count() > 64 {
+            return Err(Error::validation("tracking_no", "must be 1–64 characters"));
+        }
+        let order = self.any_order(id).await?;
+        let patch = OrderPatch {
+            shipment: Some(ShipmentInfo {
+                carrier: carrier.to_owned(),
+                tracking_no: tracking_no.to_owned(),
+                shipped_at: self.now(),
+            }),
+            ..OrderPatch::default()
+        };
+        self.move_order(&order, OrderAction::Ship, patch).await
+    }
+
+    /// The buyer confirms a shipped order arrived.
+    pub async fn confirm_receipt(&self, user: UserId, id: OrderId) -> Result<Order> {
+        let order = self.order(user, id).await?;
+        self.move_order(&order, OrderAction::ConfirmReceipt, OrderPatch::default())
+            .await
+    }
+
+    /// The buyer reviews every line of a received order, once: one review
+    /// per line, rating 1–5. Emits `ReviewCreated`, which refreshes the
+    /// products' ratings and review counts.
+    pub async fn review_order(
+        &self,
+        user: UserId,
+        id: OrderId,
+        reviews: Vec<ReviewRequest>,
+    ) -> Result<Order> {
+        let order = self.order(user, id).await?;
+        order.next_state(OrderAction::Review)?;
+        let mut seen = HashSet::new();
+        let now = self.now();
+        let mut lines = Vec::with_capacity(reviews.len());
+        for r in reviews {
+            order.item(r.item_id)?;
+            if !seen.insert(r.item_id) {
+                return Err(Error::validation("reviews", "one review per line"));
+            }
+            let rating = u8::try_from(r.rating)
+                .ok()
+                .filter(|s| (1..=5).contains(s))
+                .ok_or_else(|| Error::validation("rating", "must be between 1 and 5"))?;
+            if r.text.chars().count() > MAX_REVIEW_CHARS {
+                return Err(Error::validation(
+                    "text",
+                    format!("at most {MAX_REVIEW_CHARS} characters"),
+                ));
+            }
+            lines.push((
+                r.item_id,
+                LineReview {
+                    rating,
+                    text: r.text,
+                    reviewed_at: now,
+                },
+            ));
+        }
+        if lines.len() != order.items.len() {
+            return Err(Error::validation("reviews", "every line must be reviewed"));
+        }
+        self.inner
+            .stores
+            .orders
+            .review_order(&ReviewOrder {
+                order_id: id,
+                reviews: lines,
+            })
+            .await?;
+        let mut product_ids: Vec<ProductId> = order.items.iter().map(|i| i.product_id).collect();
+        product_ids.sort();
+        product_ids.dedup();
+        self.emit(DomainEvent::ReviewCreated {
+            order_id: id,
+            product_ids,
+        })
+        .await;
+        self.any_order(id).await
+    }
+
+    /// A product's reviews, newest first.
+    pub async fn product_reviews(
+        &self,
+        product: ProductId,
+        limit: u32,
+    ) -> Result<Vec<ProductReview>> {
+        self.inner
+            .stores
+            .orders
+            .list_product_reviews(product, limit.clamp(1, 100))
+            .await
+    }
+}

@@ -1,0 +1,242 @@
+//! The service facade: every use case of the shop, orchestrating the ports.
+//!
+//! Each use case loads what it needs, decides with the pure rules of the
+//! domain modules, writes through one atomic port call and emits events.
+//! [`Shop`] is cheap to clone and safe to share between tasks.
+
+mod account;
+mod cart;
+mod catalog;
+mod checkout;
+mod coupons;
+mod fulfilment;
+mod payments;
+mod refunds;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Duration;
+
+pub use account::MAX_ADDRESSES;
+pub use cart::CartLine;
+pub use catalog::ProductDetail;
+pub use checkout::{OrderLineRequest, PlaceOrderRequest};
+pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
+pub use fulfilment::ReviewRequest;
+pub use fulfilment::MAX_REVIEW_CHARS;
+pub use payments::NotificationOutcome;
+pub use refunds::MAX_REASON_CHARS;
+
+use crate::cart::CartStore;
+use crate::catalog::CatalogStore;
+use crate::clock::{Clock, SystemClock};
+use crate::coupon::CouponStore;
+use crate::error::{Entity, Error, Result};
+use crate::events::{DomainEvent, EventListener};
+use crate::ids::{IdGenerator, OrderNoGenerator, SnowflakeIds};
+use crate::money::Currency;
+use crate::order::OrderStore;
+use crate::payment::PaymentGateway;
+use crate::user::UserStore;
+
+/// The storage ports a [`Shop`] needs. Each may come from another backend
+/// (e.g. carts in Redis, orders in PostgreSQL).
+#[derive(Clone)]
+pub struct Stores {
+    /// Products, SKUs, categories.
+    pub catalog: Arc<dyn CatalogStore>,
+    /// Addresses and favorites.
+    pub users: Arc<dyn UserStore>,
+    /// Carts.
+    pub carts: Arc<dyn CartStore>,
+    /// Coupons.
+    pub coupons: Arc<dyn CouponStore>,
+    /// Orders, refunds, reviews, submit tokens.
+    pub orders: Arc<dyn OrderStore>,
+}
+
+impl Stores {
+    /// All ports from one backend that implements every one of them.
+    pub fn from_backend<B>(backend: Arc<B>) -> Stores
+    where
+        B: CatalogStore + UserStore + CartStore + CouponStore + OrderStore,
+    {
+        Stores {
+            catalog: backend.clone(),
+            users: backend.clone(),
+            carts: backend.clone(),
+            coupons: backend.clone(),
+            orders: backend,
+        }
+    }
+}
+
+/// Settings of a [`Shop`].
+#[derive(Debug, Clone)]
+pub struct ShopConfig {
+    /// The currency every price of the shop is in.
+    pub currency: Currency,
+    /// How long a checkout submit token stays valid.
+    pub submit_token_ttl: Duration,
+    /// How many expired orders one chunk of `close_expired_orders` loads.
+    pub close_batch_size: u32,
+}
+
+impl Default for ShopConfig {
+    fn default() -> Self {
+        ShopConfig {
+            currency: Currency::Cny,
+            submit_token_ttl: Duration::minutes(30),
+            close_batch_size: 100,
+        }
+    }
+}
+
+/// The shop: every use case, as async methods.
+#[derive(Clone)]
+pub struct Shop {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    stores: Stores,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    order_nos: OrderNoGenerator,
+    gateways: HashMap<String, Arc<dyn PaymentGateway>>,
+    listeners: Vec<Arc<dyn EventListener>>,
+    config: ShopConfig,
+}
+
+/// Builds a [`Shop`]: stores are required, everything else has a default
+/// (system clock, snowflake ids, no gateways, no listeners, CNY).
+pub struct ShopBuilder {
+    stores: Stores,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    gateways: HashMap<String, Arc<dyn PaymentGateway>>,
+    listeners: Vec<Arc<dyn EventListener>>,
+    config: ShopConfig,
+}
+
+impl ShopBuilder {
+    /// Uses `clock` for every time-dependent rule.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `ids` for new entities' ids.
+    pub fn ids(mut self, ids: Arc<dyn IdGenerator>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Registers a payment gateway under its [`PaymentGateway::name`].
+    pub fn gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.gateways.insert(gateway.name().to_owned(), gateway);
+        self
+    }
+
+    /// Adds an event listener.
+    pub fn listener(mut self, listener: Arc<dyn EventListener>) -> Self {
+        self.listeners.push(listener);
+        self
+    }
+
+    /// Replaces the settings.
+    pub fn config(mut self, config: ShopConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The shop.
+    pub fn build(self) -> Shop {
+        Shop {
+            inner: Arc::new(Inner {
+                stores: self.stores,
+                clock: self.clock,
+                ids: self.ids,
+                order_nos: OrderNoGenerator::default(),
+                gateways: self.gateways,
+                listeners: self.listeners,
+                config: self.config,
+            }),
+        }
+    }
+}
+
+impl Shop {
+    /// Starts building a shop on `stores`.
+    pub fn builder(stores: Stores) -> ShopBuilder {
+        ShopBuilder {
+            stores,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(SnowflakeIds::random_node()),
+            gateways: HashMap::new(),
+            listeners: Vec::new(),
+            config: ShopConfig::default(),
+        }
+    }
+
+    /// The stores, for reads the facade does not wrap.
+    pub fn stores(&self) -> &Stores {
+        &self.inner.stores
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ShopConfig {
+        &self.inner.config
+    }
+
+    /// The names of the registered payment gateways.
+    pub fn gateway_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inner.gateways.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
+    fn next_id(&self) -> i64 {
+        self.inner.ids.next_id()
+    }
+
+    fn gateway(&self, name: &str) -> Result<&Arc<dyn PaymentGateway>> {
+        self.inner
+            .gateways
+            .get(name)
+            .ok_or_else(|| Error::not_found(Entity::PaymentGateway, name))
+    }
+
+    /// Delivers an event: first the shop's own counters (sold, rating and
+    /// review counts are recomputed from the stores, so redelivery is
+    /// harmless), then every listener in registration order.
+    ///
+    /// The write that caused the event has already succeeded, so a failing
+    /// counter refresh does not fail the use case: the next event for that
+    /// product (or a call to [`CatalogStore::refresh_product_stats`]) repairs
+    /// the counters.
+    async fn emit(&self, event: DomainEvent) {
+        let products = match &event {
+            DomainEvent::OrderPaid { product_ids, .. }
+            | DomainEvent::ReviewCreated { product_ids, .. } => product_ids.clone(),
+            _ => Vec::new(),
+        };
+        for product in products {
+            // Ignored on purpose: see the method's docs.
+            let _ = self
+                .inner
+                .stores
+                .catalog
+                .refresh_product_stats(product)
+                .await;
+        }
+        for listener in &self.inner.listeners {
+            listener.on_event(&event).await;
+        }
+    }
+}

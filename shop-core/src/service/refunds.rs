@@ -1,0 +1,197 @@
+//! Use cases: refund applications, approval through the gateway, refusal.
+
+use super::{NotificationOutcome, Shop};
+use crate::error::{Entity, Error, Result, StoreError};
+use crate::events::DomainEvent;
+use crate::ids::{OrderId, RefundId, UserId};
+use crate::order::{Order, OrderAction, OrderPatch};
+use crate::payment::{GatewayRefund, GatewayRefundStatus};
+use crate::refund::{
+    refund_amount, refunded_amount, remaining_lines, FinishRefund, NewRefund, Refund, RefundLine,
+    RefundRecordStatus,
+};
+
+/// Longest refund reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+fn check_reason(reason: &str) -> Result<String> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Error::validation(
+            "reason",
+            format!("must be 1–{MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+impl Shop {
+    /// The buyer applies for a refund of a paid order, with a reason.
+    /// Crowdfunding orders are refunded only by their campaign.
+    pub async fn apply_refund(&self, user: UserId, id: OrderId, reason: &str) -> Result<Order> {
+        let reason = check_reason(reason)?;
+        let order = self.order(user, id).await?;
+        let next = order.next_state(OrderAction::ApplyRefund)?;
+        let patch = OrderPatch {
+            refund_reason: Some(reason),
+            ..OrderPatch::default()
+        };
+        self.inner
+            .stores
+            .orders
+            .transition(id, order.state, next, &patch)
+            .await?;
+        self.any_order(id).await
+    }
+
+    /// An administrator refuses a refund application; the reason is kept and
+    /// the order returns to "no refund".
+    pub async fn refuse_refund(&self, id: OrderId, reason: &str) -> Result<Order> {
+        let reason = check_reason(reason)?;
+        let order = self.any_order(id).await?;
+        let next = order.next_state(OrderAction::RefuseRefund)?;
+        let patch = OrderPatch {
+            refund_refusal: Some(reason),
+            ..OrderPatch::default()
+        };
+        self.inner
+            .stores
+            .orders
+            .transition(id, order.state, next, &patch)
+            .await?;
+        self.any_order(id).await
+    }
+
+    /// An administrator approves a refund application: `lines` (or, when
+    /// `None`, every unit not yet refunded) are refunded through the gateway
+    /// that took the payment, under a new refund number. Never more than was
+    /// paid in total: the store checks the sum atomically.
+    ///
+    /// A gateway that answers at once finishes the refund here; an
+    /// asynchronous one leaves it processing until its refund notification
+    /// ([`Shop::handle_payment_notification`]). When the gateway cannot be
+    /// reached the refund stays processing and the error is returned; the
+    /// refund number is the gateway's idempotency key, so the provider's
+    /// notification or a later query settles it.
+    pub async fn approve_refund(
+        &self,
+        id: OrderId,
+        lines: Option<Vec<RefundLine>>,
+    ) -> Result<Refund> {
+        let order = self.any_order(id).await?;
+        let next = order.next_state(OrderAction::ApproveRefund)?;
+        let payment = order.payment.clone().ok_or(Error::InvalidTransition {
+            from: order.state,
+            action: OrderAction::ApproveRefund,
+        })?;
+        let gateway = self.gateway(&payment.method)?.clone();
+        let refunds = self.inner.stores.orders.list_refunds(id).await?;
+        let lines = lines.unwrap_or_else(|| remaining_lines(&order, &refunds));
+        let amount = refund_amount(&order, &refunds, &lines)?;
+        let refund_id = RefundId(self.next_id());
+        let refund = Refund {
+            id: refund_id,
+            refund_no: format!("RF{refund_id}"),
+            order_id: id,
+            amount,
+            lines,
+            reason: order.refund_reason.clone().unwrap_or_default(),
+            status: RefundRecordStatus::Pending,
+            created_at: self.now(),
+            finished_at: None,
+        };
+        self.inner
+            .stores
+            .orders
+            .create_refund(&NewRefund {
+                refund: refund.clone(),
+                expected: order.state,
+                next,
+            })
+            .await?;
+        let request = GatewayRefund {
+            order_no: order.no.clone(),
+            transaction_no: payment.transaction_no,
+            refund_no: refund.refund_no.clone(),
+            amount,
+            paid_total: order.total,
+            reason: refund.reason.clone(),
+        };
+        match gateway.refund(&request).await? {
+            GatewayRefundStatus::Pending => {}
+            GatewayRefundStatus::Succeeded => {
+                self.finish_gateway_refund(&refund.refund_no, true).await?;
+            }
+            GatewayRefundStatus::Failed => {
+                self.finish_gateway_refund(&refund.refund_no, false).await?;
+            }
+        }
+        self.inner
+            .stores
+            .orders
+            .get_refund(&refund.refund_no)
+            .await?
+            .ok_or_else(|| Error::not_found(Entity::Refund, &refund.refund_no))
+    }
+
+    /// Settles a pending refund exactly once: on success the order is
+    /// refunded (everything paid went back) or returns to "no refund"
+    /// (partial), and `RefundSucceeded` fires; on failure the order's refund
+    /// is failed and the buyer may apply again.
+    pub(super) async fn finish_gateway_refund(
+        &self,
+        refund_no: &str,
+        succeeded: bool,
+    ) -> Result<NotificationOutcome> {
+        let orders = &self.inner.stores.orders;
+        let refund = orders
+            .get_refund(refund_no)
+            .await?
+            .ok_or_else(|| Error::not_found(Entity::Refund, refund_no))?;
+        let already = NotificationOutcome::RefundAlreadyFinished(refund_no.to_owned());
+        if refund.status != RefundRecordStatus::Pending {
+            return Ok(already);
+        }
+        let order = self.any_order(refund.order_id).await?;
+        let (outcome, action) = if succeeded {
+            let refunds = orders.list_refunds(order.id).await?;
+            let full = refunded_amount(&order, &refunds)? == order.total;
+            let action = if full {
+                OrderAction::CompleteRefund
+            } else {
+                OrderAction::CompletePartialRefund
+            };
+            (RefundRecordStatus::Succeeded, action)
+        } else {
+            (RefundRecordStatus::Failed, OrderAction::FailRefund)
+        };
+        let cmd = FinishRefund {
+            refund_no: refund_no.to_owned(),
+            outcome,
+            expected: order.state,
+            next: order.next_state(action)?,
+            at: self.now(),
+        };
+        match orders.finish_refund(&cmd).await {
+            Ok(()) => {}
+            Err(Error::Store(StoreError::Conflict { .. })) => return Ok(already),
+            Err(e) => return Err(e),
+        }
+        if succeeded {
+            self.emit(DomainEvent::RefundSucceeded {
+                order_id: order.id,
+                refund_no: refund_no.to_owned(),
+                amount: refund.amount,
+            })
+            .await;
+        }
+        Ok(NotificationOutcome::RefundFinished(refund_no.to_owned()))
+    }
+
+    /// An order's refunds, oldest first (the buyer's own, or any for
+    /// administrators via [`Shop::any_order`] first).
+    pub async fn refunds(&self, user: UserId, id: OrderId) -> Result<Vec<Refund>> {
+        self.order(user, id).await?;
+        self.inner.stores.orders.list_refunds(id).await
+    }
+}
