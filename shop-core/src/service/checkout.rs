@@ -150,17 +150,7 @@ impl Shop {
         let (items_total, _) = order_totals(currency, &priced, None)?;
         let coupon = match req.coupon_code.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(code) => {
-                let coupon = self.coupon_by_code(code).await?;
-                let held = self
-                    .inner
-                    .stores
-                    .coupons
-                    .coupon_held_by(coupon.id, user)
-                    .await?;
-                coupon.check(now, items_total, held)?;
-                Some(coupon)
-            }
+            Some(code) => Some(self.check_coupon(user, code, items_total).await?.0),
         };
         let (items_total, total) = order_totals(currency, &priced, coupon.as_ref())?;
 

@@ -27,21 +27,6 @@ pub struct ReviewRequest {
 }
 
 impl Shop {
-    async fn move_order(
-        &self,
-        order: &Order,
-        action: OrderAction,
-        patch: OrderPatch,
-    ) -> Result<Order> {
-        let next = order.next_state(action)?;
-        self.inner
-            .stores
-            .orders
-            .transition(order.id, order.state, next, &patch)
-            .await?;
-        self.any_order(order.id).await
-    }
-
     /// Ships a paid order with no refund applied or in progress
     /// (administrators).
     pub async fn ship_order(&self, id: OrderId, carrier: &str, tracking_no: &str) -> Result<Order> {

@@ -36,7 +36,7 @@ use crate::error::{Entity, Error, Result};
 use crate::events::{DomainEvent, EventListener};
 use crate::ids::{IdGenerator, OrderNoGenerator, SnowflakeIds};
 use crate::money::Currency;
-use crate::order::OrderStore;
+use crate::order::{Order, OrderAction, OrderPatch, OrderStore};
 use crate::payment::PaymentGateway;
 use crate::user::UserStore;
 
@@ -210,6 +210,23 @@ impl Shop {
             .gateways
             .get(name)
             .ok_or_else(|| Error::not_found(Entity::PaymentGateway, name))
+    }
+
+    /// Compare-and-set: applies `action` to `order` as loaded, writes
+    /// `patch`, and returns the order as stored afterwards.
+    async fn move_order(
+        &self,
+        order: &Order,
+        action: OrderAction,
+        patch: OrderPatch,
+    ) -> Result<Order> {
+        let next = order.next_state(action)?;
+        self.inner
+            .stores
+            .orders
+            .transition(order.id, order.state, next, &patch)
+            .await?;
+        self.any_order(order.id).await
     }
 
     /// Delivers an event: first the shop's own counters (sold, rating and

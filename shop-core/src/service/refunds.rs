@@ -31,17 +31,12 @@ impl Shop {
     pub async fn apply_refund(&self, user: UserId, id: OrderId, reason: &str) -> Result<Order> {
         let reason = check_reason(reason)?;
         let order = self.order(user, id).await?;
-        let next = order.next_state(OrderAction::ApplyRefund)?;
         let patch = OrderPatch {
             refund_reason: Some(reason),
             ..OrderPatch::default()
         };
-        self.inner
-            .stores
-            .orders
-            .transition(id, order.state, next, &patch)
-            .await?;
-        self.any_order(id).await
+        self.move_order(&order, OrderAction::ApplyRefund, patch)
+            .await
     }
 
     /// An administrator refuses a refund application; the reason is kept and
@@ -49,17 +44,12 @@ impl Shop {
     pub async fn refuse_refund(&self, id: OrderId, reason: &str) -> Result<Order> {
         let reason = check_reason(reason)?;
         let order = self.any_order(id).await?;
-        let next = order.next_state(OrderAction::RefuseRefund)?;
         let patch = OrderPatch {
             refund_refusal: Some(reason),
             ..OrderPatch::default()
         };
-        self.inner
-            .stores
-            .orders
-            .transition(id, order.state, next, &patch)
-            .await?;
-        self.any_order(id).await
+        self.move_order(&order, OrderAction::RefuseRefund, patch)
+            .await
     }
 
     /// An administrator approves a refund application: `lines` (or, when
