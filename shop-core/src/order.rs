@@ -1,6 +1,7 @@
 //! Orders: the state machine with its refund sub-state, the order and its
 //! lines, and the order store port whose writes are each one atomic step.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use async_trait::async_trait;
@@ -370,6 +371,37 @@ pub struct ReviewOrder {
     pub order_id: OrderId,
     /// One review per line.
     pub reviews: Vec<(OrderItemId, LineReview)>,
+}
+
+/// The store's invariant for reviewing an order: one review for every line
+/// of `order`, no unknown or repeated line (`Validation { field: "reviews" }`),
+/// ratings 1–5 (`Validation { field: "rating" }`).
+pub fn check_line_reviews(order: &Order, reviews: &[(OrderItemId, LineReview)]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for (item, review) in reviews {
+        if !order.items.iter().any(|i| i.id == *item) {
+            return Err(Error::validation(
+                "reviews",
+                format!("line {item} is not on order {}", order.id),
+            ));
+        }
+        if !seen.insert(*item) {
+            return Err(Error::validation(
+                "reviews",
+                format!("line {item} is reviewed twice"),
+            ));
+        }
+        if !(1..=5).contains(&review.rating) {
+            return Err(Error::validation("rating", "must be between 1 and 5"));
+        }
+    }
+    if let Some(missing) = order.items.iter().find(|i| !seen.contains(&i.id)) {
+        return Err(Error::validation(
+            "reviews",
+            format!("line {} has no review", missing.id),
+        ));
+    }
+    Ok(())
 }
 
 /// A published review, for a product page.

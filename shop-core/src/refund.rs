@@ -2,6 +2,7 @@
 //! more than was paid in total.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -196,4 +197,69 @@ pub fn refund_amount(order: &Order, refunds: &[Refund], lines: &[RefundLine]) ->
     } else {
         prorated
     })
+}
+
+/// The store's invariant for a new refund, checked inside the atomic write
+/// against the refunds already stored (`existing`): every line is on the
+/// order with a quantity ≥ 1 and, with what was refunded before, within what
+/// was bought (`Validation { field: "lines" }`); the amount is in the order's
+/// currency, not negative, and with what was refunded before within what was
+/// paid (`Validation { field: "amount" }`). Failed refunds do not count.
+pub fn check_refund_fits(order: &Order, existing: &[Refund], refund: &Refund) -> Result<()> {
+    for line in &refund.lines {
+        let item = order
+            .items
+            .iter()
+            .find(|i| i.id == line.item_id)
+            .ok_or_else(|| {
+                Error::validation(
+                    "lines",
+                    format!("line {} is not on order {}", line.item_id, order.id),
+                )
+            })?;
+        if line.quantity == 0 {
+            return Err(Error::validation(
+                "lines",
+                "a refund line needs a quantity ≥ 1",
+            ));
+        }
+        let asked: u64 = refund
+            .lines
+            .iter()
+            .filter(|l| l.item_id == item.id)
+            .map(|l| u64::from(l.quantity))
+            .sum();
+        let already = u64::from(refunded_quantity(existing, item.id));
+        if already + asked > u64::from(item.quantity) {
+            return Err(Error::validation(
+                "lines",
+                format!(
+                    "line {} had {} units, {already} already refunded, {asked} asked",
+                    item.id, item.quantity
+                ),
+            ));
+        }
+    }
+
+    if refund.amount.currency() != order.total.currency() {
+        return Err(Error::validation(
+            "amount",
+            format!("must be in the order's currency {}", order.total.currency()),
+        ));
+    }
+    if refund.amount.amount() < Decimal::ZERO {
+        return Err(Error::validation("amount", "must not be negative"));
+    }
+    let already = refunded_amount(order, existing)?;
+    let after: Money = already.checked_add(refund.amount)?;
+    if after.checked_cmp(&order.total)?.is_gt() {
+        return Err(Error::validation(
+            "amount",
+            format!(
+                "{} already refunded, {} asked, {} paid",
+                already, refund.amount, order.total
+            ),
+        ));
+    }
+    Ok(())
 }

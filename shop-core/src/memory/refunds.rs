@@ -1,15 +1,10 @@
 //! Refunds for [`MemoryStore`](super::MemoryStore): `create_refund`,
 //! `finish_refund` and listing.
 
-use rust_decimal::Decimal;
-
 use super::{already_exists, conflict, State};
 use crate::error::{Entity, Error, Result};
 use crate::ids::OrderId;
-use crate::money::Money;
-use crate::refund::{
-    refunded_amount, refunded_quantity, FinishRefund, NewRefund, Refund, RefundRecordStatus,
-};
+use crate::refund::{check_refund_fits, FinishRefund, NewRefund, Refund, RefundRecordStatus};
 
 impl State {
     /// An order's refunds, oldest first.
@@ -40,62 +35,7 @@ impl State {
             return Err(already_exists(Entity::Refund, refund.id));
         }
         let existing = self.refunds_of(order.id);
-
-        for line in &refund.lines {
-            let item = order
-                .items
-                .iter()
-                .find(|i| i.id == line.item_id)
-                .ok_or_else(|| {
-                    Error::validation(
-                        "lines",
-                        format!("line {} is not on order {}", line.item_id, order.id),
-                    )
-                })?;
-            if line.quantity == 0 {
-                return Err(Error::validation(
-                    "lines",
-                    "a refund line needs a quantity ≥ 1",
-                ));
-            }
-            let asked: u64 = refund
-                .lines
-                .iter()
-                .filter(|l| l.item_id == item.id)
-                .map(|l| u64::from(l.quantity))
-                .sum();
-            let already = u64::from(refunded_quantity(&existing, item.id));
-            if already + asked > u64::from(item.quantity) {
-                return Err(Error::validation(
-                    "lines",
-                    format!(
-                        "line {} had {} units, {already} already refunded, {asked} asked",
-                        item.id, item.quantity
-                    ),
-                ));
-            }
-        }
-
-        if refund.amount.currency() != order.total.currency() {
-            return Err(Error::validation(
-                "amount",
-                format!("must be in the order's currency {}", order.total.currency()),
-            ));
-        }
-        if refund.amount.amount() < Decimal::ZERO {
-            return Err(Error::validation("amount", "must not be negative"));
-        }
-        let already = refunded_amount(order, &existing)?;
-        let after: Money = already.checked_add(refund.amount)?;
-        if after.checked_cmp(&order.total)?.is_gt() {
-            return Err(Error::validation(
-                "amount",
-                format!(
-                    "{} already refunded, {} asked, {} paid",
-                    already, refund.amount, order.total
-                ),
-            ));
-        }
+        check_refund_fits(order, &existing, refund)?;
 
         let order_id = order.id;
         self.refund_nos.insert(refund.refund_no.clone(), refund.id);

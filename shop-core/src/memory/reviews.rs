@@ -2,12 +2,13 @@
 //! `list_product_reviews`.
 
 use std::cmp::Reverse;
-use std::collections::HashSet;
 
 use super::{conflict, State};
 use crate::error::{Entity, Error, Result};
 use crate::ids::ProductId;
-use crate::order::{OrderState, OrderStatus, ProductReview, RefundStatus, ReviewOrder};
+use crate::order::{
+    check_line_reviews, OrderState, OrderStatus, ProductReview, RefundStatus, ReviewOrder,
+};
 
 impl State {
     pub(super) fn review_order(&mut self, cmd: &ReviewOrder) -> Result<()> {
@@ -21,30 +22,7 @@ impl State {
         {
             return Err(conflict(Entity::Order, order.id));
         }
-        let mut seen = HashSet::new();
-        for (item, review) in &cmd.reviews {
-            if !order.items.iter().any(|i| i.id == *item) {
-                return Err(Error::validation(
-                    "reviews",
-                    format!("line {item} is not on order {}", order.id),
-                ));
-            }
-            if !seen.insert(*item) {
-                return Err(Error::validation(
-                    "reviews",
-                    format!("line {item} is reviewed twice"),
-                ));
-            }
-            if !(1..=5).contains(&review.rating) {
-                return Err(Error::validation("rating", "must be between 1 and 5"));
-            }
-        }
-        if let Some(missing) = order.items.iter().find(|i| !seen.contains(&i.id)) {
-            return Err(Error::validation(
-                "reviews",
-                format!("line {} has no review", missing.id),
-            ));
-        }
+        check_line_reviews(order, &cmd.reviews)?;
         for (item, review) in &cmd.reviews {
             if let Some(line) = order.items.iter_mut().find(|i| i.id == *item) {
                 line.review = Some(review.clone());
