@@ -1,0 +1,427 @@
+//! What the three dialects share: error translation, typed column access and
+//! turning rows into domain values. No business rule lives here.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use shop_core::cart::CartItem;
+use shop_core::catalog::{Category, Product, ProductKind, Property, Sku};
+use shop_core::coupon::{Coupon, CouponDraft, CouponKind};
+use shop_core::ids::{
+    AddressId, CategoryId, CouponId, OrderId, OrderItemId, ProductId, RefundId, SkuId, UserId,
+};
+use shop_core::order::{
+    LineReview, Order, OrderItem, OrderState, OrderStatus, PaymentInfo, RefundStatus, ShipmentInfo,
+};
+use shop_core::refund::{Refund, RefundLine, RefundRecordStatus};
+use shop_core::user::{Address, AddressDraft, AddressSnapshot};
+use shop_core::{Currency, Entity, Error, Money, Result, StoreError};
+
+/// Translates a driver error: connection trouble is retryable
+/// (`Unavailable`), anything else is a permanent `Backend` error.
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    let retryable = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => is_retryable_code(d.code().as_deref()),
+        _ => false,
+    };
+    let source = Box::new(e);
+    Error::Store(if retryable {
+        StoreError::Unavailable { source }
+    } else {
+        StoreError::Backend { source }
+    })
+}
+
+/// Deadlocks, serialization failures, lock timeouts and "database is
+/// locked": the transaction was rolled back and may be retried.
+fn is_retryable_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("40001" | "40P01" | "55P03" | "57P01" | "1213" | "1205" | "5" | "6" | "517")
+    )
+}
+
+/// Whether `e` is a deadlock or serialization failure: the database rolled
+/// the transaction back, so running it again is safe. (Connection errors are
+/// not retried here: a commit whose answer was lost may have happened.)
+#[allow(dead_code)] // used by the server dialects' stores
+pub(crate) fn is_rolled_back(e: &Error) -> bool {
+    let Error::Store(StoreError::Unavailable { source }) = e else {
+        return false;
+    };
+    match source.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(d)) => is_retryable_code(d.code().as_deref()),
+        _ => false,
+    }
+}
+
+/// Runs a transaction body again while the database rolls it back for a
+/// deadlock or serialization failure (at most 10 times).
+#[allow(dead_code)] // used by the server dialects' stores
+pub(crate) async fn retry_rolled_back<T, F, Fut>(mut body: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match body().await {
+            Err(e) if attempt < 10 && is_rolled_back(&e) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Translates a unique-key violation into `AlreadyExists { entity, key }`.
+pub(crate) fn unique_err(e: sqlx::Error, entity: Entity, key: impl ToString) -> Error {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            Error::Store(StoreError::AlreadyExists {
+                entity,
+                key: key.to_string(),
+            })
+        }
+        _ => db_err(e),
+    }
+}
+
+/// `Conflict` for a compare-and-set that matched no row.
+pub(crate) fn conflict(entity: Entity, id: impl ToString) -> Error {
+    Error::Store(StoreError::Conflict {
+        entity,
+        id: id.to_string(),
+    })
+}
+
+/// A row that does not decode into a domain value.
+pub(crate) fn corrupt(what: &str, value: &str) -> Error {
+    Error::Store(StoreError::Backend {
+        source: format!("corrupt {what} in the database: {value:?}").into(),
+    })
+}
+
+/// Typed access to a column, implemented per dialect.
+pub(crate) trait Cols {
+    /// An integer column of any width.
+    fn int(&self, col: &str) -> Result<i64>;
+    /// A nullable integer column.
+    fn opt_int(&self, col: &str) -> Result<Option<i64>>;
+    /// A text column.
+    fn text(&self, col: &str) -> Result<String>;
+    /// A nullable text column.
+    fn opt_text(&self, col: &str) -> Result<Option<String>>;
+    /// A boolean column.
+    fn flag(&self, col: &str) -> Result<bool>;
+    /// An exact decimal column.
+    fn decimal(&self, col: &str) -> Result<Decimal>;
+    /// A UTC time column.
+    fn time(&self, col: &str) -> Result<DateTime<Utc>>;
+    /// A nullable UTC time column.
+    fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>>;
+
+    /// A non-negative integer that fits `u32`.
+    fn count(&self, col: &str) -> Result<u32> {
+        let v = self.int(col)?;
+        u32::try_from(v).map_err(|_| corrupt(col, &v.to_string()))
+    }
+
+    /// The row's currency.
+    fn currency(&self) -> Result<Currency> {
+        let code = self.text("currency")?;
+        code.trim().parse().map_err(|_| corrupt("currency", &code))
+    }
+
+    /// An amount in the row's currency, at the currency's scale.
+    fn money(&self, col: &str) -> Result<Money> {
+        let currency = self.currency()?;
+        let mut amount = self.decimal(col)?;
+        if amount.scale() > currency.minor_digits()
+            && amount == amount.round_dp(currency.minor_digits())
+        {
+            amount.rescale(currency.minor_digits());
+        }
+        Ok(Money::new(amount, currency))
+    }
+}
+
+fn parse<T>(what: &str, value: String, f: impl Fn(&str) -> Option<T>) -> Result<T> {
+    f(&value).ok_or_else(|| corrupt(what, &value))
+}
+
+/// Properties are stored as a JSON array of `{name, value}`.
+pub(crate) fn properties_json(props: &[Property]) -> String {
+    serde_json::to_string(props).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(crate) fn category_from(r: &impl Cols) -> Result<Category> {
+    Ok(Category {
+        id: CategoryId(r.int("id")?),
+        name: r.text("name")?,
+        parent_id: r.opt_int("parent_id")?.map(CategoryId),
+        is_directory: r.flag("is_directory")?,
+        level: r.count("level")?,
+        path: r.text("path")?,
+    })
+}
+
+pub(crate) fn product_from(r: &impl Cols) -> Result<Product> {
+    let props = r.text("properties")?;
+    Ok(Product {
+        id: ProductId(r.int("id")?),
+        kind: parse("product kind", r.text("kind")?, ProductKind::parse)?,
+        title: r.text("title")?,
+        long_title: r.text("long_title")?,
+        description: r.text("description")?,
+        image: r.text("image")?,
+        on_sale: r.flag("on_sale")?,
+        category_id: r.opt_int("category_id")?.map(CategoryId),
+        properties: serde_json::from_str(&props).map_err(|_| corrupt("properties", &props))?,
+        rating: r.decimal("rating")?.round_dp(2),
+        sold_count: r.int("sold_count")?.max(0) as u64,
+        review_count: r.int("review_count")?.max(0) as u64,
+        price: r.money("price")?,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
+    })
+}
+
+pub(crate) fn sku_from(r: &impl Cols) -> Result<Sku> {
+    Ok(Sku {
+        id: SkuId(r.int("id")?),
+        product_id: ProductId(r.int("product_id")?),
+        title: r.text("title")?,
+        description: r.text("description")?,
+        price: r.money("price")?,
+        stock: r.count("stock")?,
+    })
+}
+
+pub(crate) fn address_from(r: &impl Cols) -> Result<Address> {
+    Ok(Address {
+        id: AddressId(r.int("id")?),
+        user_id: UserId(r.int("user_id")?),
+        fields: AddressDraft {
+            province: r.text("province")?,
+            city: r.text("city")?,
+            district: r.text("district")?,
+            street: r.text("street")?,
+            zip: r.text("zip")?,
+            contact_name: r.text("contact_name")?,
+            contact_phone: r.text("contact_phone")?,
+        },
+        last_used_at: r.opt_time("last_used_at")?,
+    })
+}
+
+pub(crate) fn cart_item_from(r: &impl Cols) -> Result<CartItem> {
+    Ok(CartItem {
+        user_id: UserId(r.int("user_id")?),
+        sku_id: SkuId(r.int("sku_id")?),
+        quantity: r.count("quantity")?,
+        added_at: r.time("added_at")?,
+    })
+}
+
+pub(crate) fn coupon_from(r: &impl Cols) -> Result<Coupon> {
+    Ok(Coupon {
+        id: CouponId(r.int("id")?),
+        code: r.text("code")?,
+        draft: CouponDraft {
+            name: r.text("name")?,
+            kind: parse("coupon kind", r.text("kind")?, CouponKind::parse)?,
+            value: r.decimal("value")?.normalize(),
+            min_amount: r.money("min_amount")?,
+            total: r.count("total")?,
+            not_before: r.opt_time("not_before")?,
+            not_after: r.opt_time("not_after")?,
+            enabled: r.flag("enabled")?,
+        },
+        used: r.count("used")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// An order row without its lines.
+pub(crate) fn order_from(r: &impl Cols) -> Result<Order> {
+    let payment = match (
+        r.opt_text("payment_method")?,
+        r.opt_text("payment_no")?,
+        r.opt_time("paid_at")?,
+    ) {
+        (Some(method), Some(transaction_no), Some(paid_at)) => Some(PaymentInfo {
+            method,
+            transaction_no,
+            paid_at,
+        }),
+        _ => None,
+    };
+    let shipment = match (
+        r.opt_text("ship_carrier")?,
+        r.opt_text("ship_tracking")?,
+        r.opt_time("shipped_at")?,
+    ) {
+        (Some(carrier), Some(tracking_no), Some(shipped_at)) => Some(ShipmentInfo {
+            carrier,
+            tracking_no,
+            shipped_at,
+        }),
+        _ => None,
+    };
+    Ok(Order {
+        id: OrderId(r.int("id")?),
+        no: r.text("no")?,
+        user_id: UserId(r.int("user_id")?),
+        kind: parse("order kind", r.text("kind")?, ProductKind::parse)?,
+        address: AddressSnapshot {
+            address: r.text("address")?,
+            zip: r.text("zip")?,
+            contact_name: r.text("contact_name")?,
+            contact_phone: r.text("contact_phone")?,
+        },
+        items: Vec::new(),
+        items_total: r.money("items_total")?,
+        total: r.money("total")?,
+        coupon_id: r.opt_int("coupon_id")?.map(CouponId),
+        remark: r.text("remark")?,
+        state: OrderState {
+            status: parse("order status", r.text("status")?, OrderStatus::parse)?,
+            refund: parse(
+                "refund status",
+                r.text("refund_status")?,
+                RefundStatus::parse,
+            )?,
+        },
+        payment,
+        shipment,
+        refund_reason: r.opt_text("refund_reason")?,
+        refund_refusal: r.opt_text("refund_refusal")?,
+        created_at: r.time("created_at")?,
+        expires_at: r.time("expires_at")?,
+        closed_at: r.opt_time("closed_at")?,
+    })
+}
+
+/// An order line; the row also carries its order's `order_id` and
+/// `currency`.
+pub(crate) fn order_item_from(r: &impl Cols) -> Result<(OrderId, OrderItem)> {
+    let review = match (
+        r.opt_int("rating")?,
+        r.opt_text("review")?,
+        r.opt_time("reviewed_at")?,
+    ) {
+        (Some(rating), Some(text), Some(reviewed_at)) => Some(LineReview {
+            rating: u8::try_from(rating).map_err(|_| corrupt("rating", &rating.to_string()))?,
+            text,
+            reviewed_at,
+        }),
+        _ => None,
+    };
+    Ok((
+        OrderId(r.int("order_id")?),
+        OrderItem {
+            id: OrderItemId(r.int("id")?),
+            product_id: ProductId(r.int("product_id")?),
+            sku_id: SkuId(r.int("sku_id")?),
+            quantity: r.count("quantity")?,
+            unit_price: r.money("unit_price")?,
+            review,
+        },
+    ))
+}
+
+/// Attaches lines (in `line_no` order) to their orders.
+pub(crate) fn attach_items(orders: &mut [Order], items: Vec<(OrderId, OrderItem)>) {
+    let mut by_order: HashMap<OrderId, Vec<OrderItem>> = HashMap::new();
+    for (order, item) in items {
+        by_order.entry(order).or_default().push(item);
+    }
+    for order in orders {
+        order.items = by_order.remove(&order.id).unwrap_or_default();
+    }
+}
+
+/// A refund row without its lines.
+pub(crate) fn refund_from(r: &impl Cols) -> Result<Refund> {
+    Ok(Refund {
+        id: RefundId(r.int("id")?),
+        refund_no: r.text("refund_no")?,
+        order_id: OrderId(r.int("order_id")?),
+        amount: r.money("amount")?,
+        lines: Vec::new(),
+        reason: r.text("reason")?,
+        status: parse(
+            "refund status",
+            r.text("status")?,
+            RefundRecordStatus::parse,
+        )?,
+        created_at: r.time("created_at")?,
+        finished_at: r.opt_time("finished_at")?,
+    })
+}
+
+/// A refund line; the row also carries `refund_id`.
+pub(crate) fn refund_line_from(r: &impl Cols) -> Result<(RefundId, RefundLine)> {
+    Ok((
+        RefundId(r.int("refund_id")?),
+        RefundLine {
+            item_id: OrderItemId(r.int("item_id")?),
+            quantity: r.count("quantity")?,
+        },
+    ))
+}
+
+/// Attaches lines (in `line_no` order) to their refunds.
+pub(crate) fn attach_refund_lines(refunds: &mut [Refund], lines: Vec<(RefundId, RefundLine)>) {
+    let mut by_refund: HashMap<RefundId, Vec<RefundLine>> = HashMap::new();
+    for (refund, line) in lines {
+        by_refund.entry(refund).or_default().push(line);
+    }
+    for refund in refunds {
+        refund.lines = by_refund.remove(&refund.id).unwrap_or_default();
+    }
+}
+
+/// The product stats rule's arithmetic: mean rating half-up to 2 decimals.
+pub(crate) fn mean_rating(sum: i64, count: i64) -> Decimal {
+    if count == 0 {
+        return Decimal::ZERO;
+    }
+    (Decimal::from(sum) / Decimal::from(count))
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// `ORDER BY` for a product listing; `price` and `rating` are exact decimals
+/// (on SQLite compared as REAL, exact enough to order 2-decimal amounts).
+pub(crate) fn product_order_by(sort: shop_core::catalog::ProductSort, numeric: &str) -> String {
+    use shop_core::catalog::ProductSort as S;
+    let key = |col: &str| numeric.replace("{}", col);
+    match sort {
+        S::Newest => "id DESC".to_owned(),
+        S::PriceAsc => format!("{} ASC, id DESC", key("price")),
+        S::PriceDesc => format!("{} DESC, id DESC", key("price")),
+        S::SoldCountDesc => "sold_count DESC, id DESC".to_owned(),
+        S::RatingDesc => format!("{} DESC, id DESC", key("rating")),
+        S::ReviewCountDesc => "review_count DESC, id DESC".to_owned(),
+    }
+}
+
+/// `%keyword%` for `LIKE`, with `\`, `%` and `_` escaped, lowercased.
+pub(crate) fn like_pattern(keyword: &str) -> String {
+    let mut p = String::with_capacity(keyword.len() + 2);
+    p.push('%');
+    for c in keyword.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
