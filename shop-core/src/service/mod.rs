@@ -12,6 +12,7 @@ mod coupons;
 mod fulfilment;
 mod payments;
 mod refunds;
+mod views;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use fulfilment::ReviewRequest;
 pub use fulfilment::MAX_REVIEW_CHARS;
 pub use payments::NotificationOutcome;
 pub use refunds::MAX_REASON_CHARS;
+pub use views::{OrderLineView, OrderView};
 
 use crate::cart::CartStore;
 use crate::catalog::CatalogStore;

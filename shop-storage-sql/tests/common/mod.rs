@@ -13,7 +13,9 @@ pub fn server_missing<T>(what: &str, url: &str, error: impl std::fmt::Display) -
     if std::env::var_os("CI").is_some() {
         panic!("{what} at {url} is unreachable and CI is set: {error}");
     }
-    eprintln!("\n*** SKIPPED: {what} at {url} is unreachable ({error}); start it to run this test ***\n");
+    eprintln!(
+        "\n*** SKIPPED: {what} at {url} is unreachable ({error}); start it to run this test ***\n"
+    );
     None
 }
 
@@ -27,5 +29,21 @@ pub fn unique_name(prefix: &str) -> String {
         .expect("clock")
         .as_nanos()
         % 1_000_000_000_000;
-    format!("{prefix}{}_{nanos}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{}_{nanos}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A migrated SQLite store on a database file of its own.
+pub async fn sqlite_store() -> shop_storage_sql::SqliteStore {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sqlite");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{}.db", unique_name("t_")));
+    let store = shop_storage_sql::SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open sqlite");
+    store.migrate().await.expect("migrate");
+    store
 }
