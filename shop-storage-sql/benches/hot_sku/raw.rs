@@ -1,0 +1,191 @@
+//! The baselines: the statements `Shop::place_order` issues on each
+//! backend, sent raw through sqlx with no shop layer (no validation, no
+//! decoding into domain types, no ports).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shop_core::Stores;
+use shop_storage_sql::SqliteStore;
+use sqlx::SqlitePool;
+
+use super::{faster, report, run_ours, setup, Config, Setup, ROUNDS};
+
+static NEXT_ID: AtomicI64 = AtomicI64::new(1 << 40);
+
+fn next_id() -> i64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+async fn sqlite_store(name: &str) -> SqliteStore {
+    let dir = std::env::temp_dir().join("shop-bench");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let path = dir.join(format!("{name}-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("sqlite");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+/// One raw checkout on SQLite; `false` when sold out.
+async fn sqlite_checkout(
+    pool: &SqlitePool,
+    user: i64,
+    address: i64,
+    sku: i64,
+    product: i64,
+) -> bool {
+    sqlx::query("SELECT * FROM addresses WHERE id = ?")
+        .bind(address)
+        .fetch_optional(pool)
+        .await
+        .expect("address");
+    sqlx::query(
+        "SELECT id, product_id, title, description, price, currency, stock FROM skus \
+         WHERE id IN (?) ORDER BY id",
+    )
+    .bind(sku)
+    .fetch_all(pool)
+    .await
+    .expect("skus");
+    sqlx::query(
+        "SELECT id, kind, title, long_title, description, image, on_sale, category_id, \
+         properties, rating, sold_count, review_count, price, currency, created_at, updated_at \
+         FROM products WHERE id IN (?) ORDER BY id",
+    )
+    .bind(product)
+    .fetch_all(pool)
+    .await
+    .expect("products");
+    let now = chrono::Utc::now().timestamp_micros();
+    let (order, item) = (next_id(), next_id());
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+    sqlx::query(
+        "INSERT INTO orders (id, no, user_id, kind, address, zip, contact_name, contact_phone, \
+         items_total, total, currency, coupon_id, remark, status, refund_status, created_at, \
+         expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(order)
+    .bind(format!("RAW{order}"))
+    .bind(user)
+    .bind("normal")
+    .bind("Zhejiang Hangzhou 1 Lake Rd")
+    .bind("")
+    .bind("Wang")
+    .bind("139")
+    .bind("9.90")
+    .bind("9.90")
+    .bind("CNY")
+    .bind(None::<i64>)
+    .bind("")
+    .bind("pending")
+    .bind("none")
+    .bind(now)
+    .bind(now + 1_800_000_000)
+    .execute(&mut *tx)
+    .await
+    .expect("insert order");
+    sqlx::query(
+        "INSERT INTO order_items (id, order_id, line_no, product_id, sku_id, quantity, \
+         unit_price) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(item)
+    .bind(order)
+    .bind(0i64)
+    .bind(product)
+    .bind(sku)
+    .bind(1i64)
+    .bind("9.90")
+    .execute(&mut *tx)
+    .await
+    .expect("insert item");
+    let done = sqlx::query("UPDATE skus SET stock = stock - ? WHERE id = ? AND stock >= ?")
+        .bind(1i64)
+        .bind(sku)
+        .bind(1i64)
+        .execute(&mut *tx)
+        .await
+        .expect("stock");
+    if done.rows_affected() == 0 {
+        sqlx::query("SELECT stock FROM skus WHERE id = ?")
+            .bind(sku)
+            .fetch_optional(&mut *tx)
+            .await
+            .expect("stock read");
+        tx.rollback().await.expect("rollback");
+        return false;
+    }
+    sqlx::query("DELETE FROM cart_items WHERE user_id = ? AND sku_id = ?")
+        .bind(user)
+        .bind(sku)
+        .execute(&mut *tx)
+        .await
+        .expect("cart");
+    tx.commit().await.expect("commit");
+    sqlx::query(
+        "UPDATE addresses SET user_id = ?, province = ?, city = ?, district = ?, street = ?, \
+         zip = ?, contact_name = ?, contact_phone = ?, last_used_at = ? WHERE id = ?",
+    )
+    .bind(user)
+    .bind("Zhejiang")
+    .bind("Hangzhou")
+    .bind("")
+    .bind("1 Lake Rd")
+    .bind("")
+    .bind("Wang")
+    .bind("139")
+    .bind(now)
+    .bind(address)
+    .execute(pool)
+    .await
+    .expect("address used");
+    true
+}
+
+async fn run_raw_sqlite(s: &Setup, pool: SqlitePool) -> (u32, Duration) {
+    let start = Instant::now();
+    let tasks: Vec<_> = s
+        .addresses
+        .iter()
+        .map(|&(user, address)| {
+            let pool = pool.clone();
+            let (sku, product) = (s.sku.id.0, s.sku.product_id.0);
+            tokio::spawn(async move {
+                let mut placed = 0u32;
+                while sqlite_checkout(&pool, user.0, address.0, sku, product).await {
+                    placed += 1;
+                }
+                placed
+            })
+        })
+        .collect();
+    let mut placed = 0;
+    for t in tasks {
+        placed += t.await.expect("buyer task");
+    }
+    (placed, start.elapsed())
+}
+
+/// Alternates baseline and ours, `ROUNDS` times each on fresh databases, and
+/// reports the best run of each (so neither side gains from going second).
+pub(super) async fn sqlite(cfg: &Config) {
+    let mut best: Option<((u32, Duration), (u32, Duration))> = None;
+    for round in 0..ROUNDS {
+        let raw_store = sqlite_store(&format!("raw{round}")).await;
+        let pool = raw_store.pool().clone();
+        let raw = setup(Stores::from_backend(Arc::new(raw_store)), cfg).await;
+        let raw_run = run_raw_sqlite(&raw, pool).await;
+        let ours_store = sqlite_store(&format!("ours{round}")).await;
+        let ours = setup(Stores::from_backend(Arc::new(ours_store)), cfg).await;
+        let ours_run = run_ours(&ours).await;
+        best = Some(match best {
+            None => (ours_run, raw_run),
+            Some((o, r)) => (faster(o, ours_run), faster(r, raw_run)),
+        });
+    }
+    let (ours, raw) = best.expect("at least one round");
+    report("sqlite", cfg, ours, raw);
+}
