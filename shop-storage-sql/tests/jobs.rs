@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use shop_core::catalog::{CatalogStore, ProductDraft, ProductKind, SkuDraft};
+use shop_core::catalog::{ProductDraft, ProductKind, SkuDraft};
 use shop_core::clock::ManualClock;
 use shop_core::conformance::Backend;
 use shop_core::ids::{SequentialIds, UserId};
