@@ -49,21 +49,24 @@ fn is_retryable_code(code: Option<&str>) -> bool {
 
 /// Whether `e` is a deadlock or serialization failure: the database rolled
 /// the transaction back, so running it again is safe. (Connection errors are
-/// not retried here: a commit whose answer was lost may have happened.)
-#[allow(dead_code)] // used by the server dialects' stores
+/// not retried here: a commit whose answer was lost may have happened. That
+/// includes PostgreSQL's `57P01`, the server terminating the session, which
+/// can arrive while a `COMMIT` is being answered.)
 pub(crate) fn is_rolled_back(e: &Error) -> bool {
     let Error::Store(StoreError::Unavailable { source }) = e else {
         return false;
     };
     match source.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Database(d)) => is_retryable_code(d.code().as_deref()),
+        Some(sqlx::Error::Database(d)) => {
+            let code = d.code();
+            code.as_deref() != Some("57P01") && is_retryable_code(code.as_deref())
+        }
         _ => false,
     }
 }
 
 /// Runs a transaction body again while the database rolls it back for a
 /// deadlock or serialization failure (at most 10 times).
-#[allow(dead_code)] // used by the server dialects' stores
 pub(crate) async fn retry_rolled_back<T, F, Fut>(mut body: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -424,4 +427,28 @@ pub(crate) fn like_pattern(keyword: &str) -> String {
     }
     p.push('%');
     p
+}
+
+/// What `place_order` reports when a conditional stock decrement matched no
+/// row: the first line, in the order's own line order, that does not fit
+/// the stock each SKU had before the order (`before`; a SKU missing from it
+/// does not exist), earlier lines of the same SKU taken first — the same
+/// `OutOfStock` (or `NotFound { Sku }`) the in-memory store reports, however
+/// the backend ordered its updates. `None` when every line fits.
+pub(crate) fn first_shortage(items: &[OrderItem], before: &HashMap<SkuId, u32>) -> Option<Error> {
+    let mut left: HashMap<SkuId, u32> = HashMap::new();
+    for item in items {
+        let Some(available) = left.get(&item.sku_id).or(before.get(&item.sku_id)).copied() else {
+            return Some(Error::not_found(Entity::Sku, item.sku_id));
+        };
+        if available < item.quantity {
+            return Some(Error::OutOfStock {
+                sku: item.sku_id,
+                requested: item.quantity,
+                available,
+            });
+        }
+        left.insert(item.sku_id, available - item.quantity);
+    }
+    None
 }

@@ -1,7 +1,8 @@
 //! # shop-storage-sql
 //!
 //! The storage ports of [`shop_core`] on [sqlx](https://docs.rs/sqlx):
-//! [`SqliteStore`] (the embedded default), and more dialects as they land.
+//! [`SqliteStore`] (the embedded default), [`PgStore`] (PostgreSQL 15 and
+//! later), and more dialects as they land.
 //! Each store implements every store trait and passes
 //! `shop_core::conformance`.
 //!
@@ -33,8 +34,10 @@
 #![deny(missing_docs)]
 
 mod common;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 /// The sqlx version these stores are built with, so applications can use
 /// matching pool and driver types.

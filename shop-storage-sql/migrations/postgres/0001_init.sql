@@ -1,4 +1,8 @@
 -- shop schema, PostgreSQL dialect: money as NUMERIC, times as timestamptz (UTC).
+-- Counts that are `u32` in the domain (stock, quantities, coupon total/used)
+-- are BIGINT: INTEGER stops at 2^31 - 1. A coupon's value is unconstrained
+-- NUMERIC: a percentage may have any number of decimals, and NUMERIC(p, s)
+-- would round it silently.
 
 CREATE TABLE categories (
     id           BIGINT PRIMARY KEY,
@@ -37,7 +41,7 @@ CREATE TABLE skus (
     description TEXT    NOT NULL,
     price       NUMERIC(20,2)    NOT NULL,
     currency    CHAR(3)    NOT NULL,
-    stock       INTEGER NOT NULL CHECK (stock >= 0)
+    stock       BIGINT  NOT NULL CHECK (stock >= 0)
 );
 CREATE INDEX skus_product ON skus(product_id);
 
@@ -65,7 +69,7 @@ CREATE TABLE favorites (
 CREATE TABLE cart_items (
     user_id  BIGINT NOT NULL,
     sku_id   BIGINT NOT NULL,
-    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    quantity BIGINT  NOT NULL CHECK (quantity > 0),
     added_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (user_id, sku_id)
 );
@@ -75,11 +79,11 @@ CREATE TABLE coupons (
     code        TEXT    NOT NULL UNIQUE,
     name        TEXT    NOT NULL,
     kind        TEXT    NOT NULL,
-    value       NUMERIC(20,4)    NOT NULL,
+    value       NUMERIC          NOT NULL,
     min_amount  NUMERIC(20,2)    NOT NULL,
     currency    CHAR(3)    NOT NULL,
-    total       INTEGER NOT NULL,
-    used        INTEGER NOT NULL CHECK (used >= 0),
+    total       BIGINT  NOT NULL,
+    used        BIGINT  NOT NULL CHECK (used >= 0),
     not_before  TIMESTAMPTZ,
     not_after   TIMESTAMPTZ,
     enabled     BOOLEAN NOT NULL,
@@ -130,7 +134,7 @@ CREATE TABLE order_items (
     line_no     INTEGER NOT NULL,
     product_id  BIGINT NOT NULL,
     sku_id      BIGINT NOT NULL,
-    quantity    INTEGER NOT NULL CHECK (quantity > 0),
+    quantity    BIGINT  NOT NULL CHECK (quantity > 0),
     unit_price  NUMERIC(20,2)    NOT NULL,
     rating      INTEGER,
     review      TEXT,
@@ -166,6 +170,6 @@ CREATE TABLE refund_lines (
     refund_id BIGINT NOT NULL REFERENCES refunds(id),
     line_no   INTEGER NOT NULL,
     item_id   BIGINT NOT NULL,
-    quantity  INTEGER NOT NULL,
+    quantity  BIGINT  NOT NULL,
     PRIMARY KEY (refund_id, line_no)
 );
