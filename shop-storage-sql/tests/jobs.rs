@@ -98,3 +98,10 @@ pub async fn two_workers_close_each_expired_order_once<B: Backend>(store: B) {
 async fn sqlite_two_workers_close_each_expired_order_once() {
     two_workers_close_each_expired_order_once(common::sqlite_store().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_workers_close_each_expired_order_once() {
+    if let Some(store) = common::pg::fresh().await {
+        two_workers_close_each_expired_order_once(store).await;
+    }
+}

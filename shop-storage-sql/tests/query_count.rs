@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use shop_core::catalog::{ProductDraft, ProductKind, SkuDraft};
+use shop_core::conformance::Backend;
 use shop_core::ids::UserId;
 use shop_core::service::{OrderLineRequest, PlaceOrderRequest};
 use shop_core::user::AddressDraft;
 use shop_core::{Currency, Money, Shop, Stores};
-use shop_storage_sql::SqliteStore;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
@@ -46,7 +46,7 @@ fn statements() -> usize {
     STATEMENTS.0.load(Ordering::SeqCst)
 }
 
-async fn shop_with_orders(store: SqliteStore, buyer: UserId, orders: usize) -> Shop {
+async fn shop_with_orders<B: Backend>(store: B, buyer: UserId, orders: usize) -> Shop {
     let shop = Shop::builder(Stores::from_backend(Arc::new(store))).build();
     let address = shop
         .create_address(
@@ -116,12 +116,11 @@ async fn shop_with_orders(store: SqliteStore, buyer: UserId, orders: usize) -> S
     shop
 }
 
-#[tokio::test]
-async fn order_list_costs_the_same_statements_for_one_or_forty_orders() {
-    tracing::subscriber::set_global_default(&STATEMENTS).expect("only subscriber");
+/// Statements for `order_views` of a buyer with 1 order and of one with 40.
+async fn statements_for_one_and_forty<B: Backend>(few: B, many: B) -> (usize, usize) {
     let buyer = UserId(7);
-    let few = shop_with_orders(common::sqlite_store().await, buyer, 1).await;
-    let many = shop_with_orders(common::sqlite_store().await, buyer, 40).await;
+    let few = shop_with_orders(few, buyer, 1).await;
+    let many = shop_with_orders(many, buyer, 40).await;
 
     let before = statements();
     let one = few.order_views(buyer, 1, 50).await.unwrap();
@@ -137,6 +136,27 @@ async fn order_list_costs_the_same_statements_for_one_or_forty_orders() {
         && o.lines
             .iter()
             .all(|l| l.sku.is_some() && l.product.is_some())));
-    assert!(for_one > 0, "the counter sees sqlx's statements");
-    assert_eq!(for_one, for_forty, "statements for 1 order vs 40 orders");
+    (for_one, for_forty)
+}
+
+/// One test for every backend, run one after the other: the statement
+/// counter is global to this test binary.
+#[tokio::test]
+async fn order_list_costs_the_same_statements_for_one_or_forty_orders() {
+    tracing::subscriber::set_global_default(&STATEMENTS).expect("only subscriber");
+
+    let (one, forty) =
+        statements_for_one_and_forty(common::sqlite_store().await, common::sqlite_store().await)
+            .await;
+    assert!(one > 0, "the counter sees sqlx's statements");
+    assert_eq!(one, forty, "SQLite: statements for 1 order vs 40 orders");
+
+    if let (Some(few), Some(many)) = (common::pg::fresh().await, common::pg::fresh().await) {
+        let (one, forty) = statements_for_one_and_forty(few, many).await;
+        assert!(one > 0, "the counter sees sqlx's statements");
+        assert_eq!(
+            one, forty,
+            "PostgreSQL: statements for 1 order vs 40 orders"
+        );
+    }
 }

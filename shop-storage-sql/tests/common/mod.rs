@@ -2,6 +2,8 @@
 //! happens when one is missing.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod pg;
+
 /// The URL of a test server: `var` from the environment, else `default`.
 pub fn server_url(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
