@@ -18,6 +18,7 @@ use shop_core::service::{OrderLineRequest, PlaceOrderRequest};
 use shop_core::user::AddressDraft;
 use shop_core::{Currency, Error, Money, Shop, Stores};
 
+mod pg;
 mod raw;
 
 /// One benchmark's set-up: a shop on a fresh database with one hot SKU
@@ -133,12 +134,30 @@ async fn run_ours(s: &Setup) -> (u32, Duration) {
 /// How many times each side runs; the best run counts.
 const ROUNDS: usize = 2;
 
-/// The faster of two runs.
-fn faster(a: (u32, Duration), b: (u32, Duration)) -> (u32, Duration) {
-    if b.1 < a.1 {
-        b
-    } else {
-        a
+/// Orders placed and the time it took.
+type Run = (u32, Duration);
+
+/// The best (fastest) run of each side over the rounds.
+#[derive(Default)]
+struct Best {
+    ours: Option<Run>,
+    raw: Option<Run>,
+}
+
+impl Best {
+    fn record(&mut self, ours: Run, raw: Run) {
+        let faster = |old: Option<Run>, new: Run| match old {
+            Some(old) if old.1 <= new.1 => old,
+            _ => new,
+        };
+        self.ours = Some(faster(self.ours, ours));
+        self.raw = Some(faster(self.raw, raw));
+    }
+
+    fn report(self, backend: &str, cfg: &Config) {
+        if let (Some(ours), Some(raw)) = (self.ours, self.raw) {
+            report(backend, cfg, ours, raw);
+        }
     }
 }
 
@@ -171,4 +190,5 @@ async fn main() {
         "backend", "ours ord/s", "raw sqlx ord/s", "ours/raw"
     );
     raw::sqlite(&cfg).await;
+    pg::postgres(&cfg).await;
 }

@@ -2,6 +2,7 @@
 //! backend, sent raw through sqlx with no shop layer (no validation, no
 //! decoding into domain types, no ports).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,11 +11,11 @@ use shop_core::Stores;
 use shop_storage_sql::SqliteStore;
 use sqlx::SqlitePool;
 
-use super::{faster, report, run_ours, setup, Config, Setup, ROUNDS};
+use super::{run_ours, setup, Best, Config, Setup, ROUNDS};
 
 static NEXT_ID: AtomicI64 = AtomicI64::new(1 << 40);
 
-fn next_id() -> i64 {
+pub(super) fn next_id() -> i64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
@@ -145,17 +146,22 @@ async fn sqlite_checkout(
     true
 }
 
-async fn run_raw_sqlite(s: &Setup, pool: SqlitePool) -> (u32, Duration) {
+/// Every buyer loops on `checkout` until it reports the SKU sold out.
+pub(super) async fn run_raw<F, Fut>(s: &Setup, checkout: F) -> (u32, Duration)
+where
+    F: Fn(i64, i64, i64, i64) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = bool> + Send,
+{
     let start = Instant::now();
     let tasks: Vec<_> = s
         .addresses
         .iter()
         .map(|&(user, address)| {
-            let pool = pool.clone();
+            let checkout = checkout.clone();
             let (sku, product) = (s.sku.id.0, s.sku.product_id.0);
             tokio::spawn(async move {
                 let mut placed = 0u32;
-                while sqlite_checkout(&pool, user.0, address.0, sku, product).await {
+                while checkout(user.0, address.0, sku, product).await {
                     placed += 1;
                 }
                 placed
@@ -172,20 +178,19 @@ async fn run_raw_sqlite(s: &Setup, pool: SqlitePool) -> (u32, Duration) {
 /// Alternates baseline and ours, `ROUNDS` times each on fresh databases, and
 /// reports the best run of each (so neither side gains from going second).
 pub(super) async fn sqlite(cfg: &Config) {
-    let mut best: Option<((u32, Duration), (u32, Duration))> = None;
+    let mut best = Best::default();
     for round in 0..ROUNDS {
         let raw_store = sqlite_store(&format!("raw{round}")).await;
         let pool = raw_store.pool().clone();
         let raw = setup(Stores::from_backend(Arc::new(raw_store)), cfg).await;
-        let raw_run = run_raw_sqlite(&raw, pool).await;
+        let raw_run = run_raw(&raw, move |user, address, sku, product| {
+            let pool = pool.clone();
+            async move { sqlite_checkout(&pool, user, address, sku, product).await }
+        })
+        .await;
         let ours_store = sqlite_store(&format!("ours{round}")).await;
         let ours = setup(Stores::from_backend(Arc::new(ours_store)), cfg).await;
-        let ours_run = run_ours(&ours).await;
-        best = Some(match best {
-            None => (ours_run, raw_run),
-            Some((o, r)) => (faster(o, ours_run), faster(r, raw_run)),
-        });
+        best.record(run_ours(&ours).await, raw_run);
     }
-    let (ours, raw) = best.expect("at least one round");
-    report("sqlite", cfg, ours, raw);
+    best.report("sqlite", cfg);
 }
