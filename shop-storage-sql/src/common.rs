@@ -27,7 +27,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(d) => is_retryable_code(d.code().as_deref()),
+        sqlx::Error::Database(d) => is_retryable_code(error_code(d.as_ref()).as_deref()),
         _ => false,
     };
     let source = Box::new(e);
@@ -39,7 +39,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
 }
 
 /// Deadlocks, serialization failures, lock timeouts and "database is
-/// locked": the transaction was rolled back and may be retried.
+/// locked": the transaction was (or, for a MySQL lock wait timeout, is about
+/// to be) rolled back and may be retried.
 fn is_retryable_code(code: Option<&str>) -> bool {
     matches!(
         code,
@@ -50,20 +51,18 @@ fn is_retryable_code(code: Option<&str>) -> bool {
 /// Whether `e` is a deadlock or serialization failure: the database rolled
 /// the transaction back, so running it again is safe. (Connection errors are
 /// not retried here: a commit whose answer was lost may have happened.)
-#[allow(dead_code)] // used by the server dialects' stores
 pub(crate) fn is_rolled_back(e: &Error) -> bool {
     let Error::Store(StoreError::Unavailable { source }) = e else {
         return false;
     };
     match source.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Database(d)) => is_retryable_code(d.code().as_deref()),
+        Some(sqlx::Error::Database(d)) => is_retryable_code(error_code(d.as_ref()).as_deref()),
         _ => false,
     }
 }
 
 /// Runs a transaction body again while the database rolls it back for a
 /// deadlock or serialization failure (at most 10 times).
-#[allow(dead_code)] // used by the server dialects' stores
 pub(crate) async fn retry_rolled_back<T, F, Fut>(mut body: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -424,4 +423,14 @@ pub(crate) fn like_pattern(keyword: &str) -> String {
     }
     p.push('%');
     p
+}
+
+/// The code a database error is classified by: MySQL's error number (its
+/// SQLSTATE is `HY000` for a lock wait timeout, as for much else), else the
+/// SQLSTATE or SQLite result code.
+fn error_code(d: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    match d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        Some(my) => Some(my.number().to_string()),
+        None => d.code().map(|c| c.into_owned()),
+    }
 }

@@ -1,9 +1,9 @@
 //! # shop-storage-sql
 //!
 //! The storage ports of [`shop_core`] on [sqlx](https://docs.rs/sqlx):
-//! [`SqliteStore`] (the embedded default), and more dialects as they land.
-//! Each store implements every store trait and passes
-//! `shop_core::conformance`.
+//! [`SqliteStore`] (the embedded default) and [`MySqlStore`] (MySQL or
+//! MariaDB with InnoDB), and more dialects as they land. Each store
+//! implements every store trait and passes `shop_core::conformance`.
 //!
 //! Race-sensitive rules are enforced in SQL so they hold across processes:
 //! stock is decremented with `UPDATE … WHERE stock >= ?`, a coupon's use
@@ -33,8 +33,10 @@
 #![deny(missing_docs)]
 
 mod common;
+mod mysql;
 mod sqlite;
 
+pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
 /// The sqlx version these stores are built with, so applications can use
 /// matching pool and driver types.
