@@ -13,7 +13,9 @@ pub fn server_missing<T>(what: &str, url: &str, error: impl std::fmt::Display) -
     if std::env::var_os("CI").is_some() {
         panic!("{what} at {url} is unreachable and CI is set: {error}");
     }
-    eprintln!("\n*** SKIPPED: {what} at {url} is unreachable ({error}); start it to run this test ***\n");
+    eprintln!(
+        "\n*** SKIPPED: {what} at {url} is unreachable ({error}); start it to run this test ***\n"
+    );
     None
 }
 
@@ -27,5 +29,9 @@ pub fn unique_name(prefix: &str) -> String {
         .expect("clock")
         .as_nanos()
         % 1_000_000_000_000;
-    format!("{prefix}{}_{nanos}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{}_{nanos}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
