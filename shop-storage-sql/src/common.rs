@@ -27,7 +27,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(d) => is_retryable_code(d.code().as_deref()),
+        sqlx::Error::Database(d) => is_retryable_code(error_code(d.as_ref()).as_deref()),
         _ => false,
     };
     let source = Box::new(e);
@@ -39,7 +39,8 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
 }
 
 /// Deadlocks, serialization failures, lock timeouts and "database is
-/// locked": the transaction was rolled back and may be retried.
+/// locked": the transaction was (or, for a MySQL lock wait timeout, is about
+/// to be) rolled back and may be retried.
 fn is_retryable_code(code: Option<&str>) -> bool {
     matches!(
         code,
@@ -58,7 +59,7 @@ pub(crate) fn is_rolled_back(e: &Error) -> bool {
     };
     match source.downcast_ref::<sqlx::Error>() {
         Some(sqlx::Error::Database(d)) => {
-            let code = d.code();
+            let code = error_code(d.as_ref());
             code.as_deref() != Some("57P01") && is_retryable_code(code.as_deref())
         }
         _ => false,
@@ -451,4 +452,14 @@ pub(crate) fn first_shortage(items: &[OrderItem], before: &HashMap<SkuId, u32>) 
         left.insert(item.sku_id, available - item.quantity);
     }
     None
+}
+
+/// The code a database error is classified by: MySQL's error number (its
+/// SQLSTATE is `HY000` for a lock wait timeout, as for much else), else the
+/// SQLSTATE or SQLite result code.
+fn error_code(d: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    match d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        Some(my) => Some(my.number().to_string()),
+        None => d.code().map(|c| c.into_owned()),
+    }
 }

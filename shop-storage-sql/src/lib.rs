@@ -2,9 +2,8 @@
 //!
 //! The storage ports of [`shop_core`] on [sqlx](https://docs.rs/sqlx):
 //! [`SqliteStore`] (the embedded default), [`PgStore`] (PostgreSQL 15 and
-//! later), and more dialects as they land.
-//! Each store implements every store trait and passes
-//! `shop_core::conformance`.
+//! later) and [`MySqlStore`] (MySQL or MariaDB with InnoDB). Each store
+//! implements every store trait and passes `shop_core::conformance`.
 //!
 //! Race-sensitive rules are enforced in SQL so they hold across processes:
 //! stock is decremented with `UPDATE … WHERE stock >= ?`, a coupon's use
@@ -34,9 +33,11 @@
 #![deny(missing_docs)]
 
 mod common;
+mod mysql;
 mod postgres;
 mod sqlite;
 
+pub use mysql::MySqlStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 /// The sqlx version these stores are built with, so applications can use

@@ -1,0 +1,232 @@
+//! Refunds on MySQL / MariaDB: recorded and finished inside one transaction
+//! each that first locks the order's row (`SELECT … FOR UPDATE`) and then
+//! reads only with locking reads, so the "never more than paid" check and the
+//! state change are atomic under REPEATABLE READ.
+
+use shop_core::ids::OrderId;
+use shop_core::order::OrderState;
+use shop_core::refund::{check_refund_fits, FinishRefund, NewRefund, Refund, RefundRecordStatus};
+use shop_core::{Entity, Error, Result};
+use sqlx::mysql::MySqlArguments;
+use sqlx::query::Query;
+use sqlx::{MySql, MySqlConnection};
+
+use super::orders::{load_orders, release_hold_if_dead, Read};
+use super::MySqlStore;
+use crate::common::{
+    attach_refund_lines, conflict, db_err, refund_from, refund_line_from, unique_err,
+};
+
+const REFUND_COLS: &str = "r.id, r.refund_no, r.order_id, r.amount, r.currency, r.reason, \
+    r.status, r.created_at, r.finished_at";
+
+/// Which refunds to load.
+#[derive(Debug, Clone, Copy)]
+enum Refunds<'a> {
+    /// Every refund of an order.
+    Of(OrderId),
+    /// The refund with this number.
+    Numbered(&'a str),
+}
+
+impl<'a> Refunds<'a> {
+    fn filter(self) -> &'static str {
+        match self {
+            Refunds::Of(_) => "r.order_id = ?",
+            Refunds::Numbered(_) => "r.refund_no = ?",
+        }
+    }
+
+    fn query<'q>(self, sql: &'q str) -> Query<'q, MySql, MySqlArguments>
+    where
+        'a: 'q,
+    {
+        let q = sqlx::query(sql);
+        match self {
+            Refunds::Of(order) => q.bind(order.0),
+            Refunds::Numbered(no) => q.bind(no),
+        }
+    }
+}
+
+async fn load_refunds(
+    db: &mut MySqlConnection,
+    which: Refunds<'_>,
+    read: Read,
+) -> Result<Vec<Refund>> {
+    let filter = which.filter();
+    let sql = format!(
+        "SELECT {REFUND_COLS} FROM refunds r WHERE {filter} ORDER BY r.created_at, r.id{}",
+        read.suffix()
+    );
+    let rows = which
+        .query(&sql)
+        .fetch_all(&mut *db)
+        .await
+        .map_err(db_err)?;
+    let mut refunds = rows.iter().map(refund_from).collect::<Result<Vec<_>>>()?;
+    let sql = format!(
+        "SELECT l.refund_id, l.item_id, l.quantity FROM refund_lines l \
+         JOIN refunds r ON r.id = l.refund_id WHERE {filter} \
+         ORDER BY l.refund_id, l.line_no{}",
+        read.suffix()
+    );
+    let rows = which
+        .query(&sql)
+        .fetch_all(&mut *db)
+        .await
+        .map_err(db_err)?;
+    let lines = rows
+        .iter()
+        .map(refund_line_from)
+        .collect::<Result<Vec<_>>>()?;
+    attach_refund_lines(&mut refunds, lines);
+    Ok(refunds)
+}
+
+/// An order's refunds with their lines, oldest first.
+pub(super) async fn refunds_of(
+    db: &mut MySqlConnection,
+    order: OrderId,
+    read: Read,
+) -> Result<Vec<Refund>> {
+    load_refunds(db, Refunds::Of(order), read).await
+}
+
+/// Locks the order's row for the rest of the transaction; false when there
+/// is no such order.
+async fn lock_order(db: &mut MySqlConnection, id: OrderId) -> Result<bool> {
+    let row = sqlx::query("SELECT id FROM orders WHERE id = ? FOR UPDATE")
+        .bind(id.0)
+        .fetch_optional(db)
+        .await
+        .map_err(db_err)?;
+    Ok(row.is_some())
+}
+
+impl MySqlStore {
+    pub(super) async fn load_refund(&self, refund_no: &str) -> Result<Option<Refund>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        Ok(
+            load_refunds(&mut conn, Refunds::Numbered(refund_no), Read::Snapshot)
+                .await?
+                .pop(),
+        )
+    }
+
+    pub(super) async fn create_refund_tx(&self, cmd: &NewRefund) -> Result<()> {
+        let refund = &cmd.refund;
+        let mut tx = self.begin().await?;
+        if !lock_order(&mut tx, refund.order_id).await? {
+            return Err(Error::not_found(Entity::Order, refund.order_id));
+        }
+        let order = load_orders(&mut tx, &[refund.order_id], Read::Locking)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found(Entity::Order, refund.order_id))?;
+        if order.state != cmd.expected {
+            return Err(conflict(Entity::Order, order.id));
+        }
+        let existing = refunds_of(&mut tx, order.id, Read::Locking).await?;
+        if existing.iter().any(|r| r.refund_no == refund.refund_no) {
+            return Err(Error::Store(shop_core::StoreError::AlreadyExists {
+                entity: Entity::Refund,
+                key: refund.refund_no.clone(),
+            }));
+        }
+        check_refund_fits(&order, &existing, refund)?;
+        sqlx::query(
+            "INSERT INTO refunds (id, refund_no, order_id, amount, currency, reason, status, \
+             created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(refund.id.0)
+        .bind(&refund.refund_no)
+        .bind(order.id.0)
+        .bind(refund.amount.amount())
+        .bind(refund.amount.currency().code())
+        .bind(&refund.reason)
+        .bind(refund.status.as_str())
+        .bind(refund.created_at)
+        .bind(refund.finished_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_err(e, Entity::Refund, &refund.refund_no))?;
+        for (line_no, line) in refund.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO refund_lines (refund_id, line_no, item_id, quantity) VALUES (?, ?, ?, ?)",
+            )
+            .bind(refund.id.0)
+            .bind(line_no as i64)
+            .bind(line.item_id.0)
+            .bind(i64::from(line.quantity))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        set_state(&mut tx, order.id, cmd.expected, cmd.next).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(super) async fn finish_refund_tx(&self, cmd: &FinishRefund) -> Result<()> {
+        let mut tx = self.begin().await?;
+        // A refund's order never changes, so a plain read finds it; the
+        // decision below is taken on locking reads after the order's row is
+        // locked.
+        let order_id: Option<i64> =
+            sqlx::query_scalar("SELECT order_id FROM refunds WHERE refund_no = ?")
+                .bind(&cmd.refund_no)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let order_id = order_id.ok_or_else(|| Error::not_found(Entity::Refund, &cmd.refund_no))?;
+        lock_order(&mut tx, OrderId(order_id)).await?;
+        let refund = load_refunds(&mut tx, Refunds::Numbered(&cmd.refund_no), Read::Locking)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found(Entity::Refund, &cmd.refund_no))?;
+        if refund.status != RefundRecordStatus::Pending {
+            return Err(conflict(Entity::Refund, &cmd.refund_no));
+        }
+        if cmd.outcome == RefundRecordStatus::Pending {
+            return Err(Error::validation(
+                "outcome",
+                "a refund finishes as succeeded or failed",
+            ));
+        }
+        set_state(&mut tx, refund.order_id, cmd.expected, cmd.next).await?;
+        sqlx::query(
+            "UPDATE refunds SET status = ?, finished_at = ? WHERE id = ? AND status = 'pending'",
+        )
+        .bind(cmd.outcome.as_str())
+        .bind(cmd.at)
+        .bind(refund.id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+/// Compare-and-set of the order's state inside a refund transaction.
+async fn set_state(
+    db: &mut MySqlConnection,
+    id: OrderId,
+    expected: OrderState,
+    next: OrderState,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE orders SET status = ?, refund_status = ? WHERE id = ? AND status = ? AND refund_status = ?",
+    )
+    .bind(next.status.as_str())
+    .bind(next.refund.as_str())
+    .bind(id.0)
+    .bind(expected.status.as_str())
+    .bind(expected.refund.as_str())
+    .execute(&mut *db)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(conflict(Entity::Order, id));
+    }
+    release_hold_if_dead(db, id, next).await
+}
