@@ -105,3 +105,10 @@ async fn postgres_two_workers_close_each_expired_order_once() {
         two_workers_close_each_expired_order_once(store).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mysql_two_workers_close_each_expired_order_once() {
+    if let Some(store) = common::my::fresh().await {
+        two_workers_close_each_expired_order_once(store).await;
+    }
+}

@@ -2,6 +2,7 @@
 //! happens when one is missing.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod my;
 pub mod pg;
 
 /// The URL of a test server: `var` from the environment, else `default`.
