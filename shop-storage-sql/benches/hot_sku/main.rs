@@ -18,6 +18,7 @@ use shop_core::service::{OrderLineRequest, PlaceOrderRequest};
 use shop_core::user::AddressDraft;
 use shop_core::{Currency, Error, Money, Shop, Stores};
 
+mod my;
 mod pg;
 mod raw;
 
@@ -191,4 +192,5 @@ async fn main() {
     );
     raw::sqlite(&cfg).await;
     pg::postgres(&cfg).await;
+    my::mysql(&cfg).await;
 }
