@@ -43,6 +43,12 @@ pub enum Entity {
     SubmitToken,
     /// A payment gateway.
     PaymentGateway,
+    /// A login account.
+    Account,
+    /// An e-mail verification token.
+    VerificationToken,
+    /// A login session.
+    Session,
 }
 
 impl fmt::Display for Entity {
@@ -60,6 +66,9 @@ impl fmt::Display for Entity {
             Entity::Refund => "refund",
             Entity::SubmitToken => "submit token",
             Entity::PaymentGateway => "payment gateway",
+            Entity::Account => "account",
+            Entity::VerificationToken => "verification token",
+            Entity::Session => "session",
         };
         f.write_str(name)
     }

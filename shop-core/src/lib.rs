@@ -117,6 +117,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod cart;
 pub mod catalog;
 pub mod clock;

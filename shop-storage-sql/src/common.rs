@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use shop_core::account::{Account, Role, Session};
 use shop_core::cart::CartItem;
 use shop_core::catalog::{Category, Product, ProductKind, Property, Sku};
 use shop_core::coupon::{Coupon, CouponDraft, CouponKind};
@@ -249,6 +250,27 @@ pub(crate) fn coupon_from(r: &impl Cols) -> Result<Coupon> {
         },
         used: r.count("used")?,
         created_at: r.time("created_at")?,
+    })
+}
+
+pub(crate) fn account_from(r: &impl Cols) -> Result<Account> {
+    Ok(Account {
+        id: UserId(r.int("id")?),
+        email: r.text("email")?,
+        name: r.text("name")?,
+        password_hash: r.text("password_hash")?,
+        role: parse("role", r.text("role")?, Role::parse)?,
+        email_verified_at: r.opt_time("email_verified_at")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+pub(crate) fn session_from(r: &impl Cols) -> Result<Session> {
+    Ok(Session {
+        token_hash: r.text("token_hash")?,
+        user_id: UserId(r.int("user_id")?),
+        created_at: r.time("created_at")?,
+        expires_at: r.time("expires_at")?,
     })
 }
 

@@ -36,6 +36,7 @@
 //! [`conformance_tests!`](crate::conformance_tests)), each calling the factory
 //! afresh: every test needs an empty store of its own.
 
+mod accounts;
 mod catalog;
 mod catalog_listing;
 mod coupons;
@@ -52,6 +53,7 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 
+use crate::account::AccountStore;
 use crate::cart::CartStore;
 use crate::catalog::CatalogStore;
 use crate::coupon::CouponStore;
@@ -59,6 +61,9 @@ use crate::error::{Entity, Error, StoreError};
 use crate::order::OrderStore;
 use crate::user::UserStore;
 
+pub use accounts::{
+    accounts_crud_and_unique_email, email_verification_is_single_use, sessions_expire_and_end,
+};
 pub use catalog::{
     catalog_category_tree, catalog_product_crud, catalog_sku_crud_and_stock,
     catalog_stock_never_negative_under_concurrency,
@@ -94,9 +99,15 @@ pub use users::{
 };
 
 /// Every store port on one type: what a complete backend implements.
-pub trait Backend: CatalogStore + UserStore + CartStore + CouponStore + OrderStore {}
+pub trait Backend:
+    CatalogStore + UserStore + CartStore + CouponStore + OrderStore + AccountStore
+{
+}
 
-impl<T> Backend for T where T: CatalogStore + UserStore + CartStore + CouponStore + OrderStore {}
+impl<T> Backend for T where
+    T: CatalogStore + UserStore + CartStore + CouponStore + OrderStore + AccountStore
+{
+}
 
 /// Runs every future as its own tokio task, all released together by a
 /// barrier so they really race, and returns their outputs in order.
@@ -209,6 +220,9 @@ macro_rules! conformance_tests {
             refunds_never_exceed_what_was_paid,
             create_refund_once_per_expected_state,
             finish_refund_exactly_once,
+            accounts_crud_and_unique_email,
+            email_verification_is_single_use,
+            sessions_expire_and_end,
         }
     };
 }

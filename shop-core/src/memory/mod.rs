@@ -96,6 +96,7 @@
 //!   none); `sold_count` sums the units of the product's lines over paid
 //!   orders, refunded or not.
 
+mod accounts;
 mod carts;
 mod catalog;
 mod coupons;
@@ -168,6 +169,9 @@ struct State {
     submit_tokens: HashMap<String, SubmitToken>,
     refunds: BTreeMap<RefundId, Refund>,
     refund_nos: HashMap<String, RefundId>,
+    accounts: BTreeMap<UserId, crate::account::Account>,
+    verifications: HashMap<String, accounts::Verification>,
+    sessions: HashMap<String, crate::account::Session>,
 }
 
 /// `StoreError::AlreadyExists` as an [`Error`].

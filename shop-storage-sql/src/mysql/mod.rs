@@ -17,6 +17,7 @@
 //! Row counts: sqlx connects with `CLIENT_FOUND_ROWS`, so `rows_affected`
 //! counts the rows an `UPDATE` matched, also when it wrote identical values.
 
+mod accounts;
 mod catalog;
 mod orders;
 mod refunds;

@@ -11,6 +11,7 @@
 //! coupon, then its hold) and a transaction the server rolls back for a
 //! deadlock or a serialization failure is run again.
 
+mod accounts;
 mod catalog;
 mod orders;
 mod placement;

@@ -6,6 +6,7 @@
 //! takes SQLite's single write lock up front, so a read-check-write inside it
 //! cannot interleave with another writer (in this or any other process).
 
+mod accounts;
 mod catalog;
 mod orders;
 mod refunds;

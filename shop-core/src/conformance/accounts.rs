@@ -1,0 +1,173 @@
+//! Conformance cases: accounts, e-mail verification and sessions.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::fixtures::Fixture;
+use super::{concurrently, is_already_exists, is_not_found, Backend};
+use crate::account::{Account, Role, Session};
+use crate::error::Entity;
+use crate::ids::UserId;
+
+fn account<B: Backend>(fx: &Fixture<B>, email: &str, minutes: i64) -> Account {
+    Account {
+        id: fx.user(),
+        email: email.to_owned(),
+        name: "Li Lei".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        role: Role::Customer,
+        email_verified_at: None,
+        created_at: fx.now + Duration::minutes(minutes),
+    }
+}
+
+/// Accounts: create, read by id and e-mail, unique e-mail and id, oldest
+/// first in pages, role changes.
+pub async fn accounts_crud_and_unique_email<B: Backend>(store: Arc<B>) {
+    let fx = Fixture::new(Arc::clone(&store));
+    let a = account(&fx, "a@example.com", 0);
+    let b = account(&fx, "b@example.com", 1);
+    let c = account(&fx, "c@example.com", 2);
+    for acc in [&b, &a, &c] {
+        store.create_account(acc).await.unwrap();
+    }
+    assert_eq!(store.get_account(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        store.get_account_by_email("b@example.com").await.unwrap(),
+        Some(b.clone())
+    );
+    assert_eq!(
+        store
+            .get_account_by_email("nobody@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.get_account(UserId(424_242)).await.unwrap(), None);
+
+    let mut same_email = account(&fx, "a@example.com", 3);
+    let err = store.create_account(&same_email).await.unwrap_err();
+    assert!(is_already_exists(&err, Entity::Account), "{err:?}");
+    same_email.id = a.id;
+    same_email.email = "d@example.com".into();
+    let err = store.create_account(&same_email).await.unwrap_err();
+    assert!(is_already_exists(&err, Entity::Account), "{err:?}");
+    assert_eq!(
+        store.get_account_by_email("d@example.com").await.unwrap(),
+        None
+    );
+
+    let first = store.list_accounts(1, 2).await.unwrap();
+    assert_eq!(first.total, 3);
+    assert_eq!(first.items, vec![a.clone(), b.clone()]);
+    assert_eq!(
+        store.list_accounts(2, 2).await.unwrap().items,
+        vec![c.clone()]
+    );
+
+    store.set_role(b.id, Role::Admin).await.unwrap();
+    assert_eq!(
+        store.get_account(b.id).await.unwrap().unwrap().role,
+        Role::Admin
+    );
+    let err = store
+        .set_role(UserId(424_242), Role::Admin)
+        .await
+        .unwrap_err();
+    assert!(is_not_found(&err, Entity::Account), "{err:?}");
+}
+
+/// Verification tokens: single use (also under concurrency), expiring, and
+/// an unknown or expired token changes nothing.
+pub async fn email_verification_is_single_use<B: Backend>(store: Arc<B>) {
+    let fx = Fixture::new(Arc::clone(&store));
+    let a = account(&fx, "v@example.com", 0);
+    store.create_account(&a).await.unwrap();
+    let expiry = fx.now + Duration::hours(1);
+    store
+        .issue_verification("expired", a.id, fx.now)
+        .await
+        .unwrap();
+    let err = store.verify_email("expired", fx.now).await.unwrap_err();
+    assert!(is_not_found(&err, Entity::VerificationToken), "{err:?}");
+    let err = store.verify_email("unknown", fx.now).await.unwrap_err();
+    assert!(is_not_found(&err, Entity::VerificationToken), "{err:?}");
+    assert_eq!(
+        store
+            .get_account(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified_at,
+        None
+    );
+    let err = store
+        .issue_verification("expired", a.id, expiry)
+        .await
+        .unwrap_err();
+    assert!(
+        is_already_exists(&err, Entity::VerificationToken),
+        "{err:?}"
+    );
+
+    store
+        .issue_verification("good", a.id, expiry)
+        .await
+        .unwrap();
+    let at = fx.now + Duration::minutes(5);
+    let results = concurrently(
+        (0..20)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                async move { store.verify_email("good", at).await }
+            })
+            .collect(),
+    )
+    .await;
+    let verified: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(verified, vec![&a.id], "{results:?}");
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| is_not_found(e, Entity::VerificationToken)));
+    assert_eq!(
+        store
+            .get_account(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified_at,
+        Some(at)
+    );
+}
+
+/// Sessions: found until they expire, ended by delete, unique tokens.
+pub async fn sessions_expire_and_end<B: Backend>(store: Arc<B>) {
+    let fx = Fixture::new(Arc::clone(&store));
+    let session = Session {
+        token_hash: "digest-1".into(),
+        user_id: fx.user(),
+        created_at: fx.now,
+        expires_at: fx.now + Duration::hours(2),
+    };
+    store.create_session(&session).await.unwrap();
+    let err = store.create_session(&session).await.unwrap_err();
+    assert!(is_already_exists(&err, Entity::Session), "{err:?}");
+    let before = fx.now + Duration::minutes(119);
+    assert_eq!(
+        store.get_session("digest-1", before).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(
+        store
+            .get_session("digest-1", session.expires_at)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.get_session("digest-2", fx.now).await.unwrap(), None);
+    store.delete_session("digest-1").await.unwrap();
+    store.delete_session("digest-1").await.unwrap();
+    assert_eq!(store.get_session("digest-1", fx.now).await.unwrap(), None);
+}
