@@ -1,4 +1,4 @@
-//! End to end: `shop_core::Shop` on the in-memory backend with the sandbox
+//! End to end: `shop_core::Shop` on a real storage backend (SQLite) with the sandbox
 //! gateway. A signed notification pays once; forged, tampered, replayed,
 //! wrong-amount, wrong-merchant and unknown-order notifications are refused
 //! with typed errors and change nothing; 50 concurrent duplicates pay once;
@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::Duration;
-use common::{money, start, world_with, World, ALICE};
+use common::{money, start, world_on_sqlite, World, ALICE};
 use shop_core::catalog::Sku;
 use shop_core::clock::ManualClock;
 use shop_core::events::DomainEvent;
@@ -40,7 +40,7 @@ async fn sandboxed() -> Sandboxed {
             .with_merchant_id("M-SHOP")
             .with_clock(clock.clone()),
     );
-    let w = world_with(sandbox.clone(), clock);
+    let w = world_on_sqlite(sandbox.clone(), clock).await;
     let sku = w.sku(cny("10.00"), 5).await;
     let order = w.order(ALICE, &sku, 2).await;
     Sandboxed {

@@ -58,8 +58,40 @@ pub struct World {
 
 /// A shop with `gateway` on the memory backend, at [`start`].
 pub fn world_with(gateway: Arc<dyn PaymentGateway>, clock: Arc<ManualClock>) -> World {
+    world_on(
+        Stores::from_backend(Arc::new(MemoryStore::new())),
+        gateway,
+        clock,
+    )
+}
+
+/// A shop with `gateway` on a fresh SQLite database (a real storage
+/// backend), at [`start`].
+pub async fn world_on_sqlite(gateway: Arc<dyn PaymentGateway>, clock: Arc<ManualClock>) -> World {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("payments-sqlite");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("{}-{nanos}-{n}.db", std::process::id()));
+    let store = shop_storage_sql::SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open sqlite");
+    store.migrate().await.expect("migrate");
+    world_on(Stores::from_backend(Arc::new(store)), gateway, clock)
+}
+
+/// A shop with `gateway` on `stores`, at [`start`].
+pub fn world_on(
+    stores: Stores,
+    gateway: Arc<dyn PaymentGateway>,
+    clock: Arc<ManualClock>,
+) -> World {
     let events = Arc::new(Recorder::default());
-    let shop = Shop::builder(Stores::from_backend(Arc::new(MemoryStore::new())))
+    let shop = Shop::builder(stores)
         .clock(clock.clone())
         .ids(Arc::new(SequentialIds::default()))
         .gateway(gateway)
