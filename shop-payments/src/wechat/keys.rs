@@ -302,6 +302,22 @@ impl PlatformKeys {
         self.keys.is_empty()
     }
 
+    /// Whether `signature` (base64) is a SHA256withRSA signature of
+    /// `message` by the key named `serial`, usable at `now`.
+    pub fn verifies(
+        &self,
+        serial: &str,
+        now: DateTime<Utc>,
+        message: &[u8],
+        signature: &str,
+    ) -> bool {
+        let Ok(signature) = BASE64.decode(signature) else {
+            return false;
+        };
+        self.verifier(serial, now)
+            .is_some_and(|key| key.verify_sha256(message, &signature))
+    }
+
     /// The key named `serial`, if it is usable at `now`.
     pub(crate) fn verifier(&self, serial: &str, now: DateTime<Utc>) -> Option<&RsaVerifier> {
         self.keys

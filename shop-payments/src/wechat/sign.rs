@@ -14,8 +14,6 @@
 //! `Wechatpay-Serial` names. [`verify`] checks the signature first, then
 //! the timestamp window.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use shop_core::payment::PaymentError;
 
@@ -157,13 +155,12 @@ pub fn verify<'h>(
     let seconds = parse_unix_seconds(timestamp).ok_or_else(|| {
         PaymentError::Malformed(format!("wechat: {} is not a timestamp", headers::TIMESTAMP))
     })?;
-    let key = keys
-        .verifier(serial, now)
-        .ok_or(PaymentError::InvalidSignature)?;
-    let signature = BASE64
-        .decode(signature)
-        .map_err(|_| PaymentError::InvalidSignature)?;
-    if !key.verify_sha256(&response_message(timestamp, nonce, body), &signature) {
+    if !keys.verifies(
+        serial,
+        now,
+        &response_message(timestamp, nonce, body),
+        signature,
+    ) {
         return Err(PaymentError::InvalidSignature);
     }
     window.check(now, seconds)
