@@ -17,6 +17,7 @@
 //! | [`StripeGateway`] | `"stripe"` | built: PaymentIntents, `Stripe-Signature` webhooks (published SDK test vector in `tests/fixtures/stripe`), refunds |
 //! | Alipay (RSA2) | `"alipay"` | **not built yet** |
 //! | [`WechatPayGateway`] | `"wechat"` | built: API v3 Native (QR) and H5 orders, `WECHATPAY2-SHA256-RSA2048` request signing, `Wechatpay-*` response and notification verification (platform certificates or public keys), AEAD_AES_256_GCM resources, refunds and refund notifications (published SDK test vectors in `tests/fixtures/wechat`) |
+//! | [`qr_svg`] | — | built: SVG QR codes for WeChat Pay Native `code_url`s and Alipay precreate `qr_code`s, checked by decoding them |
 //!
 //! Shared foundations, one module each:
 //!

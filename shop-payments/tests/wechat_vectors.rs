@@ -361,3 +361,30 @@ fn the_java_sdks_encrypted_platform_certificate_decrypts_to_its_serial() {
         Err(PaymentError::InvalidSignature)
     ));
 }
+
+#[test]
+fn a_certificate_bundle_is_added_all_or_none() {
+    let good = fixture("go_platform_cert_D7CE59D1F522D701.pem");
+    let mut bundle = fixture("go_platform_cert_F5765756002FDD77.pem");
+    bundle.extend_from_slice(&good);
+    let mut keys = PlatformKeys::new();
+    assert_eq!(
+        keys.add_certificates_pem(&bundle).unwrap(),
+        [GO_SERIAL, "D7CE59D1F522D701"]
+    );
+    // The same certificate again replaces itself.
+    keys.add_certificates_pem(&good).unwrap();
+    assert_eq!(keys.len(), 2);
+
+    // A bundle whose second certificate is damaged adds nothing.
+    let text = String::from_utf8(good).unwrap();
+    let damaged = text.replacen("MIIDVzCCAj+gAwIBAgIJ", "MIIDVzCCAj+gAwIBAgIK", 1);
+    let mut bad_bundle = fixture("java_merchant_cert_5F1C72E2A8931B72A2E13AF8DEE92471EB397115.pem");
+    bad_bundle.extend_from_slice(damaged.as_bytes());
+    let mut fresh = PlatformKeys::new();
+    assert!(matches!(
+        fresh.add_certificates_pem(&bad_bundle),
+        Err(KeyError::Certificate(_))
+    ));
+    assert!(fresh.is_empty());
+}

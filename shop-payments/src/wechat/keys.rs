@@ -196,6 +196,28 @@ fn serial_hex(bytes: &[u8]) -> String {
     }
 }
 
+/// A DER X.509 certificate's key, named by its serial number.
+fn certificate_key(der: &[u8]) -> Result<PlatformKey, KeyError> {
+    let certificate =
+        x509_cert::Certificate::from_der(der).map_err(|e| KeyError::Certificate(e.to_string()))?;
+    let tbs = certificate.tbs_certificate();
+    let spki = tbs
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    let verifier = RsaVerifier::from_der(&spki).ok_or(KeyError::PublicKey)?;
+    let seconds = |t: x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+    };
+    let validity = tbs.validity();
+    Ok(PlatformKey {
+        id: serial_hex(tbs.serial_number().as_bytes()),
+        from_certificate: true,
+        verifier,
+        valid: Some((seconds(validity.not_before), seconds(validity.not_after))),
+    })
+}
+
 impl PlatformKeys {
     /// No keys: every signature is refused until some are added.
     pub fn new() -> Self {
@@ -207,8 +229,8 @@ impl PlatformKeys {
         self.keys.push(key);
     }
 
-    /// Adds every `-----BEGIN CERTIFICATE-----` section of `pem`; returns
-    /// their serial numbers.
+    /// Adds every `-----BEGIN CERTIFICATE-----` section of `pem`, all or
+    /// none; returns their serial numbers.
     pub fn add_certificates_pem(&mut self, pem: &[u8]) -> Result<Vec<String>, KeyError> {
         let bad_pem = |e: pem::Error| KeyError::Pem {
             expected: "CERTIFICATE",
@@ -220,10 +242,18 @@ impl PlatformKeys {
         if certificates.is_empty() {
             return Err(bad_pem(pem::Error::NoItemsFound));
         }
-        certificates
+        let keys = certificates
             .iter()
-            .map(|der| self.add_certificate_der(der))
-            .collect()
+            .map(|der| certificate_key(der))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(keys
+            .into_iter()
+            .map(|key| {
+                let id = key.id.clone();
+                self.insert(key);
+                id
+            })
+            .collect())
     }
 
     /// Adds one DER X.509 platform certificate; returns its serial number.
@@ -231,25 +261,9 @@ impl PlatformKeys {
     /// the gateway's clock. Its issuer is not checked: configure only
     /// certificates obtained from WeChat Pay.
     pub fn add_certificate_der(&mut self, der: &[u8]) -> Result<String, KeyError> {
-        let certificate = x509_cert::Certificate::from_der(der)
-            .map_err(|e| KeyError::Certificate(e.to_string()))?;
-        let tbs = certificate.tbs_certificate();
-        let spki = tbs
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| KeyError::Certificate(e.to_string()))?;
-        let verifier = RsaVerifier::from_der(&spki).ok_or(KeyError::PublicKey)?;
-        let seconds = |t: x509_cert::time::Time| {
-            i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
-        };
-        let validity = tbs.validity();
-        let id = serial_hex(tbs.serial_number().as_bytes());
-        self.insert(PlatformKey {
-            id: id.clone(),
-            from_certificate: true,
-            verifier,
-            valid: Some((seconds(validity.not_before), seconds(validity.not_after))),
-        });
+        let key = certificate_key(der)?;
+        let id = key.id.clone();
+        self.insert(key);
         Ok(id)
     }
 
