@@ -30,6 +30,11 @@ pub enum ProviderError {
     /// The amount cannot be expressed in the provider's format.
     #[error(transparent)]
     Amount(#[from] AmountError),
+    /// A success answer without a valid provider signature (forged,
+    /// tampered, replayed, or signed by a key we do not trust): nothing in
+    /// it is believed.
+    #[error("provider response not verified: {0}")]
+    UnverifiedResponse(String),
     /// The request was refused before sending (e.g. a refund larger than
     /// the payment).
     #[error("request refused: {0}")]

@@ -16,7 +16,8 @@
 //! | [`SandboxGateway`] | `"sandbox"` | built: local, signed with its own secret; the default of the example shop and the tests |
 //! | [`StripeGateway`] | `"stripe"` | built: PaymentIntents, `Stripe-Signature` webhooks (published SDK test vector in `tests/fixtures/stripe`), refunds |
 //! | Alipay (RSA2) | `"alipay"` | **not built yet** |
-//! | WeChat Pay API v3 | `"wechat"` | **not built yet** |
+//! | [`WechatPayGateway`] | `"wechat"` | built: API v3 Native (QR) and H5 orders, `WECHATPAY2-SHA256-RSA2048` request signing, `Wechatpay-*` response and notification verification (platform certificates or public keys), AEAD_AES_256_GCM resources, refunds and refund notifications (published SDK test vectors in `tests/fixtures/wechat`) |
+//! | [`qr_svg`] | — | built: SVG QR codes for WeChat Pay Native `code_url`s and Alipay precreate `qr_code`s, checked by decoding them |
 //!
 //! Shared foundations, one module each:
 //!
@@ -27,11 +28,15 @@
 //!   yuan strings, WeChat fen and Stripe minor units; amounts that are not
 //!   whole minor units or out of the provider's range are refused, never
 //!   rounded.
+//! * [`qr`]: [`qr_svg`] renders a Native `code_url` or an Alipay precreate
+//!   `qr_code` as an SVG QR code.
 //! * [`clock`]: every timestamp window is checked against an injected
 //!   [`shop_core::clock::Clock`].
 //! * Cryptography comes from one constant-time provider, `aws-lc-rs` — the
 //!   one rustls already uses through reqwest's `rustls` feature — with
-//!   HMAC-SHA256 compared in constant time. The `rsa` crate is never used.
+//!   HMAC-SHA256 compared in constant time, RSA PKCS#1 v1.5 SHA-256 signing
+//!   and verification, AES-256-GCM. PEM comes through `rustls-pki-types`
+//!   and X.509 through `x509-cert`. The `rsa` crate is never used.
 //!
 //! Errors are [`shop_core::payment::PaymentError`]: forged or tampered
 //! notifications are `InvalidSignature`, ones outside their timestamp window
@@ -143,14 +148,18 @@ pub mod amount;
 pub mod clock;
 mod crypto;
 pub mod error;
+pub mod qr;
 pub mod sandbox;
 pub mod stripe;
 pub mod transport;
+pub mod wechat;
 
 pub use error::ProviderError;
+pub use qr::qr_svg;
 pub use reqwest;
 pub use sandbox::{SandboxEvent, SandboxGateway};
 pub use stripe::{StripeConfig, StripeGateway};
 pub use transport::{
     HttpRequest, HttpResponse, Method, ReqwestTransport, Transport, TransportError,
 };
+pub use wechat::{WechatPayConfig, WechatPayGateway};

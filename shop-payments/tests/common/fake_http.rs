@@ -49,6 +49,10 @@ impl Received {
 /// What the handler answers: status and JSON body.
 pub type Answer = (u16, String);
 
+/// What a handler that also sets headers answers: status, extra headers,
+/// JSON body.
+pub type SignedAnswer = (u16, Vec<(String, String)>, String);
+
 pub struct FakeServer {
     pub addr: SocketAddr,
     pub received: Arc<Mutex<Vec<Received>>>,
@@ -128,6 +132,19 @@ pub async fn serve<F>(handler: F) -> FakeServer
 where
     F: Fn(&Received) -> Answer + Send + Sync + 'static,
 {
+    serve_with_headers(move |r: &Received| {
+        let (status, body) = handler(r);
+        (status, Vec::new(), body)
+    })
+    .await
+}
+
+/// Starts a server answering every request with `handler`, whose answers
+/// carry extra headers (e.g. a provider's signature).
+pub async fn serve_with_headers<F>(handler: F) -> FakeServer
+where
+    F: Fn(&Received) -> SignedAnswer + Send + Sync + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -144,10 +161,14 @@ where
                 let Some(request) = read_request(&mut stream).await else {
                     return;
                 };
-                let (status, body) = handler(&request);
+                let (status, headers, body) = handler(&request);
                 log.lock().unwrap().push(request);
+                let extra: String = headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}\r\n"))
+                    .collect();
                 let response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 let _ = stream.write_all(response.as_bytes()).await;

@@ -3,6 +3,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod fake_http;
+pub mod fake_wechat;
+pub mod wechat;
 
 use std::sync::{Arc, Mutex};
 
