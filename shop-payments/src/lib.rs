@@ -15,7 +15,7 @@
 //! | --- | --- | --- |
 //! | [`SandboxGateway`] | `"sandbox"` | built: local, signed with its own secret; the default of the example shop and the tests |
 //! | [`StripeGateway`] | `"stripe"` | built: PaymentIntents, `Stripe-Signature` webhooks (published SDK test vector in `tests/fixtures/stripe`), refunds |
-//! | Alipay (RSA2) | `"alipay"` | **not built yet** |
+//! | [`AlipayGateway`] | `"alipay"` | built: OpenAPI with RSA2 in public-key or certificate mode; page pay, precreate (QR), refund, query; notification and return-URL verification (published SDK vectors in `tests/fixtures/alipay`) |
 //! | WeChat Pay API v3 | `"wechat"` | **not built yet** |
 //!
 //! Shared foundations, one module each:
@@ -31,7 +31,10 @@
 //!   [`shop_core::clock::Clock`].
 //! * Cryptography comes from one constant-time provider, `aws-lc-rs` — the
 //!   one rustls already uses through reqwest's `rustls` feature — with
-//!   HMAC-SHA256 compared in constant time. The `rsa` crate is never used.
+//!   HMAC-SHA256 compared in constant time and RSA PKCS#1 v1.5 SHA-256 for
+//!   Alipay. The `rsa` crate is never used. (Alipay's certificate serial
+//!   numbers are MD5 names, computed with the small `md-5` crate because
+//!   `aws-lc-rs` has no MD5; they protect nothing.)
 //!
 //! Errors are [`shop_core::payment::PaymentError`]: forged or tampered
 //! notifications are `InvalidSignature`, ones outside their timestamp window
@@ -139,6 +142,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod alipay;
 pub mod amount;
 pub mod clock;
 mod crypto;
@@ -147,6 +151,7 @@ pub mod sandbox;
 pub mod stripe;
 pub mod transport;
 
+pub use alipay::{AlipayConfig, AlipayGateway};
 pub use error::ProviderError;
 pub use reqwest;
 pub use sandbox::{SandboxEvent, SandboxGateway};
