@@ -44,10 +44,11 @@ pub enum AlipayKeyError {
     Certificate(String),
 }
 
+/// PEM sections: each one's kind and DER.
+pub(crate) type PemSections = Vec<(SectionKind, Vec<u8>)>;
+
 /// Every PEM section of `text`, or `None` when it has no PEM lines.
-pub(crate) fn pem_sections(
-    text: &[u8],
-) -> Result<Option<Vec<(SectionKind, Vec<u8>)>>, AlipayKeyError> {
+pub(crate) fn pem_sections(text: &[u8]) -> Result<Option<PemSections>, AlipayKeyError> {
     let mut sections = Vec::new();
     for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(text) {
         sections.push(section.map_err(|e| AlipayKeyError::Encoding(e.to_string()))?);
@@ -207,7 +208,7 @@ fn rsa_public_key_section(text: &str) -> Option<Result<Vec<u8>, AlipayKeyError>>
     const END: &str = "-----END RSA PUBLIC KEY-----";
     let body = &text[text.find(BEGIN)? + BEGIN.len()..];
     Some(match body.find(END) {
-        Some(end) => bare_base64(body[..end].as_bytes()),
+        Some(end) => bare_base64(&body.as_bytes()[..end]),
         None => Err(AlipayKeyError::Encoding(format!("no {END}"))),
     })
 }
