@@ -39,7 +39,9 @@
 //! Errors are [`shop_core::payment::PaymentError`]: forged or tampered
 //! notifications are `InvalidSignature`, ones outside their timestamp window
 //! `Replayed`, unreadable ones `Malformed`; a failed provider call is
-//! `Gateway` whose source is a [`ProviderError`].
+//! `Gateway` whose source is a [`ProviderError`]; a provider answer whose
+//! signature does not verify (Alipay signs its answers) is
+//! `InvalidSignature` too.
 //!
 //! ## Example
 //!
