@@ -2,11 +2,11 @@
 //! provider: `aws-lc-rs`, the library rustls already uses for TLS through
 //! reqwest's `rustls` feature, so the build carries one crypto library.
 //!
-//! Today: HMAC-SHA256 (sandbox and Stripe signatures) and RSA PKCS#1 v1.5
-//! SHA-256 signing and verification (Alipay's RSA2). WeChat Pay's
-//! AES-256-GCM belongs here too when that gateway is built.
+//! HMAC-SHA256 (sandbox and Stripe signatures); RSA PKCS#1 v1.5 SHA-256
+//! signatures ("SHA256withRSA": Alipay's RSA2). WeChat Pay's AES-256-GCM
+//! belongs here too when that gateway is built.
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::{hmac, rand, rsa, signature};
 
 /// Length of an HMAC-SHA256 tag in bytes.
 pub(crate) const HMAC_SHA256_LEN: usize = 32;
@@ -25,67 +25,85 @@ pub(crate) fn verify_hmac_sha256(key: &[u8], message: &[u8], tag: &[u8]) -> bool
     hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, key), message, tag).is_ok()
 }
 
-/// An RSA private key making RSA PKCS#1 v1.5 SHA-256 signatures
-/// ("SHA256withRSA"). Its `Debug` shows only the public part.
-pub(crate) struct RsaSha256Key(aws_lc_rs::signature::RsaKeyPair);
+/// A cryptographic operation failed where it never should (the system
+/// random generator unavailable, an internal error of the library).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cryptographic operation failed")]
+pub(crate) struct CryptoFailure;
 
-impl RsaSha256Key {
-    /// A key from unencrypted PKCS#8 DER (`PRIVATE KEY`).
+impl From<aws_lc_rs::error::Unspecified> for CryptoFailure {
+    fn from(_: aws_lc_rs::error::Unspecified) -> Self {
+        CryptoFailure
+    }
+}
+
+/// An RSA private key that makes SHA256withRSA (PKCS#1 v1.5) signatures.
+pub(crate) struct RsaSigner {
+    key: rsa::KeyPair,
+}
+
+impl RsaSigner {
+    /// Reads a PKCS#8 DER private key (2048 to 8192 bits).
     pub(crate) fn from_pkcs8_der(der: &[u8]) -> Result<Self, aws_lc_rs::error::KeyRejected> {
-        aws_lc_rs::signature::RsaKeyPair::from_pkcs8(der).map(RsaSha256Key)
+        Ok(RsaSigner {
+            key: rsa::KeyPair::from_pkcs8(der)?,
+        })
     }
 
-    /// A key from PKCS#1 `RSAPrivateKey` DER (`RSA PRIVATE KEY`).
+    /// The PKCS#1 v1.5 SHA-256 signature of `message` (deterministic).
+    pub(crate) fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>, CryptoFailure> {
+        let mut out = vec![0_u8; self.key.public_modulus_len()];
+        self.key.sign(
+            &signature::RSA_PKCS1_SHA256,
+            &rand::SystemRandom::new(),
+            message,
+            &mut out,
+        )?;
+        Ok(out)
+    }
+}
+
+/// An RSA public key that checks SHA256withRSA (PKCS#1 v1.5) signatures,
+/// parsed once.
+#[derive(Clone)]
+pub(crate) struct RsaVerifier {
+    key: signature::ParsedPublicKey,
+}
+
+impl RsaVerifier {
+    /// Reads an RSA public key of 2048 to 8192 bits from DER
+    /// (`RSAPublicKey` or `SubjectPublicKeyInfo`).
+    pub(crate) fn from_der(der: &[u8]) -> Option<Self> {
+        use aws_lc_rs::encoding::AsDer;
+        let key =
+            signature::ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, der).ok()?;
+        let spki = key.as_der().ok()?;
+        let bits = rsa::PublicEncryptingKey::from_der(spki.as_ref())
+            .ok()?
+            .key_size_bits();
+        (2048..=8192).contains(&bits).then_some(RsaVerifier { key })
+    }
+
+    /// Whether `signature` is the signature of `message` under this key.
+    pub(crate) fn verify_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.key.verify_sig(message, signature).is_ok()
+    }
+}
+
+impl RsaSigner {
+    /// Reads a PKCS#1 `RSAPrivateKey` DER private key (`RSA PRIVATE KEY`,
+    /// 2048 to 8192 bits).
     pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, aws_lc_rs::error::KeyRejected> {
-        aws_lc_rs::signature::RsaKeyPair::from_der(der).map(RsaSha256Key)
-    }
-
-    /// The signature of `message`: SHA-256, PKCS#1 v1.5 padding, as long as
-    /// the modulus.
-    pub(crate) fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let mut signature = vec![0_u8; self.0.public_modulus_len()];
-        self.0
-            .sign(
-                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                message,
-                &mut signature,
-            )
-            .expect("RSA signing with a validated key and a modulus-sized buffer");
-        signature
+        Ok(RsaSigner {
+            key: rsa::KeyPair::from_der(der)?,
+        })
     }
 
     /// The public key as PKCS#1 `RSAPublicKey` DER.
     pub(crate) fn public_key_der(&self) -> Vec<u8> {
-        use aws_lc_rs::signature::KeyPair;
-        self.0.public_key().as_ref().to_vec()
+        use aws_lc_rs::signature::KeyPair as _;
+        self.key.public_key().as_ref().to_vec()
     }
-}
-
-impl std::fmt::Debug for RsaSha256Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RsaSha256Key")
-            .field("modulus_bits", &(self.0.public_modulus_len() * 8))
-            .finish_non_exhaustive()
-    }
-}
-
-/// Whether `der` is an RSA public key, given as SubjectPublicKeyInfo DER (`PUBLIC KEY`) or PKCS#1
-/// `RSAPublicKey` DER.
-pub(crate) fn is_rsa_public_key(der: &[u8]) -> bool {
-    aws_lc_rs::rsa::PublicKey::from_der(der).is_ok()
-}
-
-/// Whether `signature` is the RSA PKCS#1 v1.5 SHA-256 signature of
-/// `message` under `public_key_der` (SubjectPublicKeyInfo or PKCS#1 DER, 2048
-/// to 8192 bits).
-pub(crate) fn verify_rsa_sha256(public_key_der: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    aws_lc_rs::signature::UnparsedPublicKey::new(
-        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-        public_key_der,
-    )
-    .verify(message, signature)
-    .is_ok()
 }
 
 #[cfg(test)]
@@ -124,23 +142,20 @@ mod tests {
     #[test]
     fn rsa_sha256_signs_and_verifies_and_refuses_tampering() {
         use aws_lc_rs::encoding::AsDer;
-        let generated =
-            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let generated = rsa::KeyPair::generate(rsa::KeySize::Rsa2048).unwrap();
         let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(&generated).unwrap();
-        let key = RsaSha256Key::from_pkcs8_der(pkcs8.as_ref()).unwrap();
-        let public = key.public_key_der();
-        assert!(is_rsa_public_key(&public));
-        let signature = key.sign(b"a=1&b=2");
+        let key = RsaSigner::from_pkcs8_der(pkcs8.as_ref()).unwrap();
+        let public = RsaVerifier::from_der(&key.public_key_der()).unwrap();
+        let signature = key.sign_sha256(b"a=1&b=2").unwrap();
         assert_eq!(signature.len(), 256);
-        assert!(verify_rsa_sha256(&public, b"a=1&b=2", &signature));
-        assert!(!verify_rsa_sha256(&public, b"a=1&b=3", &signature));
+        assert!(public.verify_sha256(b"a=1&b=2", &signature));
+        assert!(!public.verify_sha256(b"a=1&b=3", &signature));
         let mut flipped = signature.clone();
         flipped[0] ^= 1;
-        assert!(!verify_rsa_sha256(&public, b"a=1&b=2", &flipped));
-        assert!(!verify_rsa_sha256(&public, b"a=1&b=2", &signature[..255]));
-        assert!(!verify_rsa_sha256(b"not a key", b"a=1&b=2", &signature));
-        assert!(!is_rsa_public_key(b"not a key"));
-        assert!(RsaSha256Key::from_pkcs8_der(b"junk").is_err());
-        assert!(RsaSha256Key::from_pkcs1_der(b"junk").is_err());
+        assert!(!public.verify_sha256(b"a=1&b=2", &flipped));
+        assert!(!public.verify_sha256(b"a=1&b=2", &signature[..255]));
+        assert!(RsaVerifier::from_der(b"not a key").is_none());
+        assert!(RsaSigner::from_pkcs8_der(b"junk").is_err());
+        assert!(RsaSigner::from_pkcs1_der(b"junk").is_err());
     }
 }

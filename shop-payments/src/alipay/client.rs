@@ -164,7 +164,8 @@ impl AlipayGateway {
         }
         let sign = config
             .private_key
-            .sign(request_signing_content(&params).as_bytes());
+            .sign(request_signing_content(&params).as_bytes())
+            .map_err(|e| ProviderError::Refused(e.to_string()))?;
         params.push(("sign".into(), sign));
         Ok(params)
     }

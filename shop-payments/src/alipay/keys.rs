@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use rustls_pki_types::pem::{PemObject, SectionKind};
 
-use crate::crypto::{is_rsa_public_key, verify_rsa_sha256, RsaSha256Key};
+use crate::crypto::{RsaSigner, RsaVerifier};
 
 /// Why a key or certificate could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +42,10 @@ pub enum AlipayKeyError {
     /// A certificate could not be read.
     #[error("certificate: {0}")]
     Certificate(String),
+    /// The key could not sign (a failure inside the crypto library, which
+    /// should never happen).
+    #[error("signing failed")]
+    Signing,
 }
 
 /// PEM sections: each one's kind and DER.
@@ -75,12 +79,12 @@ fn bare_base64(text: &[u8]) -> Result<Vec<u8>, AlipayKeyError> {
 /// Alipay's key). Cheap to clone; `Debug` never shows the key.
 #[derive(Clone)]
 pub struct RsaPrivateKey {
-    key: Arc<RsaSha256Key>,
+    key: Arc<RsaSigner>,
 }
 
 impl fmt::Debug for RsaPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RsaPrivateKey").field(&self.key).finish()
+        f.write_str("RsaPrivateKey(<redacted>)")
     }
 }
 
@@ -110,42 +114,54 @@ impl RsaPrivateKey {
 
     /// Reads unencrypted PKCS#8 DER.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, AlipayKeyError> {
-        RsaSha256Key::from_pkcs8_der(der)
+        RsaSigner::from_pkcs8_der(der)
             .map(Self::wrap)
             .map_err(|e| AlipayKeyError::Rejected(e.to_string()))
     }
 
     /// Reads PKCS#1 `RSAPrivateKey` DER.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, AlipayKeyError> {
-        RsaSha256Key::from_pkcs1_der(der)
+        RsaSigner::from_pkcs1_der(der)
             .map(Self::wrap)
             .map_err(|e| AlipayKeyError::Rejected(e.to_string()))
     }
 
-    fn wrap(key: RsaSha256Key) -> Self {
+    fn wrap(key: RsaSigner) -> Self {
         RsaPrivateKey { key: Arc::new(key) }
     }
 
     /// The RSA2 signature of `content` in standard base64, as Alipay's
     /// `sign` parameter carries it.
-    pub fn sign(&self, content: &[u8]) -> String {
-        STANDARD.encode(self.key.sign(content))
+    pub fn sign(&self, content: &[u8]) -> Result<String, AlipayKeyError> {
+        let signature = self
+            .key
+            .sign_sha256(content)
+            .map_err(|_| AlipayKeyError::Signing)?;
+        Ok(STANDARD.encode(signature))
     }
 
     /// The matching public key.
     pub fn public_key(&self) -> RsaPublicKey {
-        RsaPublicKey {
-            der: Arc::from(self.key.public_key_der()),
-        }
+        RsaPublicKey::from_der(&self.key.public_key_der())
+            .expect("the public half of a validated RSA key pair is a valid public key")
     }
 }
 
 /// An RSA public key that verifies RSA2 signatures: Alipay's public key for
 /// responses and notifications (or, in tests, ours). Cheap to clone.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RsaPublicKey {
     der: Arc<[u8]>,
+    verifier: RsaVerifier,
 }
+
+impl PartialEq for RsaPublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for RsaPublicKey {}
 
 impl fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -175,17 +191,20 @@ impl RsaPublicKey {
         }
     }
 
-    /// Reads SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey` DER.
+    /// Reads SubjectPublicKeyInfo or PKCS#1 `RSAPublicKey` DER of a 2048 to
+    /// 8192-bit RSA key.
     pub fn from_der(der: &[u8]) -> Result<Self, AlipayKeyError> {
-        if !is_rsa_public_key(der) {
-            return Err(AlipayKeyError::Rejected("not an RSA public key".into()));
-        }
+        let verifier = RsaVerifier::from_der(der).ok_or_else(|| {
+            AlipayKeyError::Rejected("not an RSA public key of 2048 to 8192 bits".into())
+        })?;
         Ok(RsaPublicKey {
             der: Arc::from(der),
+            verifier,
         })
     }
 
-    /// The key's DER, as given.
+    /// The key's DER, as given (the public half of a private key is PKCS#1
+    /// DER).
     pub fn der(&self) -> &[u8] {
         &self.der
     }
@@ -197,7 +216,7 @@ impl RsaPublicKey {
         let Ok(signature) = STANDARD.decode(signature_base64.trim()) else {
             return false;
         };
-        verify_rsa_sha256(&self.der, content, &signature)
+        self.verifier.verify_sha256(content, &signature)
     }
 }
 

@@ -137,7 +137,7 @@ fn answer(alipay: &RsaPrivateKey, state: &FakeState, node_name: &str, node: &str
     } else {
         alipay
     };
-    let sign = signer.sign(node.as_bytes());
+    let sign = signer.sign(node.as_bytes()).unwrap();
     let node = if state.tamper == Tamper::AlteredNode {
         node.replacen("10000", "10001", 1).replacen("0.0", "0.1", 1)
     } else {
@@ -345,7 +345,9 @@ pub fn set(params: &mut Vec<(String, String)>, key: &str, value: &str) {
 /// `params` signed by `key` as Alipay signs notifications, form-encoded.
 pub fn signed_notification(key: &RsaPrivateKey, params: &[(String, String)]) -> RawNotification {
     let mut params = params.to_vec();
-    let sign = key.sign(notification_signing_content(&params).as_bytes());
+    let sign = key
+        .sign(notification_signing_content(&params).as_bytes())
+        .unwrap();
     params.push(("sign".into(), sign));
     params.push(("sign_type".into(), "RSA2".into()));
     let mut form = form_urlencoded::Serializer::new(String::new());
