@@ -3,7 +3,8 @@
 //! reqwest's `rustls` feature, so the build carries one crypto library.
 //!
 //! HMAC-SHA256 (sandbox and Stripe signatures); RSA PKCS#1 v1.5 SHA-256
-//! signatures ("SHA256withRSA") and AES-256-GCM (WeChat Pay); random bytes
+//! signatures ("SHA256withRSA": Alipay RSA2, WeChat Pay) and AES-256-GCM
+//! (WeChat Pay); random bytes
 //! for nonces.
 
 use aws_lc_rs::{aead, hmac, rand, rsa, signature};
@@ -145,6 +146,22 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoFailure> {
     Ok(out)
 }
 
+impl RsaSigner {
+    /// Reads a PKCS#1 `RSAPrivateKey` DER private key (`RSA PRIVATE KEY`,
+    /// 2048 to 8192 bits).
+    pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, aws_lc_rs::error::KeyRejected> {
+        Ok(RsaSigner {
+            key: rsa::KeyPair::from_der(der)?,
+        })
+    }
+
+    /// The public key as PKCS#1 `RSAPublicKey` DER.
+    pub(crate) fn public_key_der(&self) -> Vec<u8> {
+        use aws_lc_rs::signature::KeyPair as _;
+        self.key.public_key().as_ref().to_vec()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +252,25 @@ mod tests {
         assert!(RsaVerifier::from_der(b"not a key").is_none());
         assert!(RsaVerifier::from_der(pkcs8.as_ref()).is_none());
         assert_ne!(random_bytes::<16>().unwrap(), random_bytes::<16>().unwrap());
+    }
+
+    #[test]
+    fn rsa_sha256_signs_and_verifies_and_refuses_tampering() {
+        use aws_lc_rs::encoding::AsDer;
+        let generated = rsa::KeyPair::generate(rsa::KeySize::Rsa2048).unwrap();
+        let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(&generated).unwrap();
+        let key = RsaSigner::from_pkcs8_der(pkcs8.as_ref()).unwrap();
+        let public = RsaVerifier::from_der(&key.public_key_der()).unwrap();
+        let signature = key.sign_sha256(b"a=1&b=2").unwrap();
+        assert_eq!(signature.len(), 256);
+        assert!(public.verify_sha256(b"a=1&b=2", &signature));
+        assert!(!public.verify_sha256(b"a=1&b=3", &signature));
+        let mut flipped = signature.clone();
+        flipped[0] ^= 1;
+        assert!(!public.verify_sha256(b"a=1&b=2", &flipped));
+        assert!(!public.verify_sha256(b"a=1&b=2", &signature[..255]));
+        assert!(RsaVerifier::from_der(b"not a key").is_none());
+        assert!(RsaSigner::from_pkcs8_der(b"junk").is_err());
+        assert!(RsaSigner::from_pkcs1_der(b"junk").is_err());
     }
 }

@@ -15,7 +15,7 @@
 //! | --- | --- | --- |
 //! | [`SandboxGateway`] | `"sandbox"` | built: local, signed with its own secret; the default of the example shop and the tests |
 //! | [`StripeGateway`] | `"stripe"` | built: PaymentIntents, `Stripe-Signature` webhooks (published SDK test vector in `tests/fixtures/stripe`), refunds |
-//! | Alipay (RSA2) | `"alipay"` | **not built yet** |
+//! | [`AlipayGateway`] | `"alipay"` | built: OpenAPI with RSA2 in public-key or certificate mode; page pay, precreate (QR), refund, query; notification and return-URL verification (published SDK vectors in `tests/fixtures/alipay`) |
 //! | [`WechatPayGateway`] | `"wechat"` | built: API v3 Native (QR) and H5 orders, `WECHATPAY2-SHA256-RSA2048` request signing, `Wechatpay-*` response and notification verification (platform certificates or public keys), AEAD_AES_256_GCM resources, refunds and refund notifications (published SDK test vectors in `tests/fixtures/wechat`) |
 //! | [`qr_svg`] | — | built: SVG QR codes for WeChat Pay Native `code_url`s and Alipay precreate `qr_code`s, checked by decoding them |
 //!
@@ -36,12 +36,16 @@
 //!   one rustls already uses through reqwest's `rustls` feature — with
 //!   HMAC-SHA256 compared in constant time, RSA PKCS#1 v1.5 SHA-256 signing
 //!   and verification, AES-256-GCM. PEM comes through `rustls-pki-types`
-//!   and X.509 through `x509-cert`. The `rsa` crate is never used.
+//!   and X.509 through `x509-cert`. The `rsa` crate is never used. (Alipay's
+//!   certificate serial numbers are MD5 names, computed with the small
+//!   `md-5` crate because `aws-lc-rs` has no MD5; they protect nothing.)
 //!
 //! Errors are [`shop_core::payment::PaymentError`]: forged or tampered
 //! notifications are `InvalidSignature`, ones outside their timestamp window
 //! `Replayed`, unreadable ones `Malformed`; a failed provider call is
-//! `Gateway` whose source is a [`ProviderError`].
+//! `Gateway` whose source is a [`ProviderError`]; a provider answer whose
+//! signature does not verify (Alipay signs its answers) is
+//! `InvalidSignature` too.
 //!
 //! ## Example
 //!
@@ -144,6 +148,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod alipay;
 pub mod amount;
 pub mod clock;
 mod crypto;
@@ -154,6 +159,7 @@ pub mod stripe;
 pub mod transport;
 pub mod wechat;
 
+pub use alipay::{AlipayConfig, AlipayGateway};
 pub use error::ProviderError;
 pub use qr::qr_svg;
 pub use reqwest;
