@@ -1,4 +1,4 @@
-//! End to end: `shop_core::Shop` on the in-memory backend with the Alipay
+//! End to end: `shop_core::Shop` on a real storage backend (SQLite) with the Alipay
 //! gateway. A notification signed with Alipay's key pays the order once;
 //! forged, tampered, wrong-amount, wrong-app_id, wrong-seller,
 //! unknown-order and WAIT_BUYER_PAY notifications change nothing; 50
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use alipay_fake::{
     config, fake_alipay, gateway, set, signed_notification, trade_params, FakeAlipay, Keys, APP_ID,
 };
-use common::{money, start, world_with, World, ALICE};
+use common::{money, start, world_on_sqlite, World, ALICE};
 use shop_core::catalog::Sku;
 use shop_core::clock::ManualClock;
 use shop_core::events::DomainEvent;
@@ -44,7 +44,7 @@ async fn paying() -> Paying {
         config(&keys, fake.url(), AlipayPayMode::PagePay),
         clock.clone(),
     );
-    let w = world_with(Arc::new(g), clock);
+    let w = world_on_sqlite(Arc::new(g), clock).await;
     let sku = w.sku(cny("10.00"), 5).await;
     let order = w.order(ALICE, &sku, 2).await;
     Paying {

@@ -1,4 +1,4 @@
-//! End to end: `shop_core::Shop` on the in-memory backend with the WeChat
+//! End to end: `shop_core::Shop` on a real storage backend (SQLite) with the WeChat
 //! Pay gateway. An encrypted, signed notification pays the order once;
 //! forged, tampered, replayed, wrong-amount, wrong-merchant and
 //! unknown-order notifications are refused with typed errors and change
@@ -14,7 +14,7 @@ use common::fake_wechat::{fake_wechat, FakeWechat, Signing};
 use common::wechat::{
     gateway, generated_key, paid, refund, Notifier, MCHID, MERCHANT_SERIAL, PLATFORM_SERIAL,
 };
-use common::{money, start, world_with, World, ALICE};
+use common::{money, start, world_on_sqlite, World, ALICE};
 use shop_core::catalog::Sku;
 use shop_core::clock::ManualClock;
 use shop_core::events::DomainEvent;
@@ -47,7 +47,7 @@ async fn wechat() -> Wechat {
         TradeType::Native,
         clock.clone(),
     );
-    let w = world_with(Arc::new(g), clock.clone());
+    let w = world_on_sqlite(Arc::new(g), clock.clone()).await;
     let sku = w.sku(cny("10.00"), 5).await;
     let order = w.order(ALICE, &sku, 2).await;
     Wechat {

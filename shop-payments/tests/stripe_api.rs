@@ -7,7 +7,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::fake_http::{serve, FakeServer, Received};
-use common::{money, start, world_with, ALICE};
+use common::{money, start, world_on_sqlite, ALICE};
 use shop_core::clock::ManualClock;
 use shop_core::events::DomainEvent;
 use shop_core::order::{OrderStatus, RefundStatus};
@@ -296,7 +296,7 @@ async fn a_purchase_paid_and_refunded_through_stripe() {
     let refund_status = Arc::new(Mutex::new("pending"));
     let server = fake_stripe(refund_status.clone()).await;
     let clock = clock();
-    let w = world_with(Arc::new(stripe(&server, KEY, clock.clone())), clock.clone());
+    let w = world_on_sqlite(Arc::new(stripe(&server, KEY, clock.clone())), clock.clone()).await;
     let sku = w.sku(money("10.00", Currency::Cny), 5).await;
     let order = w.order(ALICE, &sku, 2).await;
 

@@ -14,7 +14,6 @@ use shop_core::catalog::{ProductDraft, ProductKind, Sku, SkuDraft};
 use shop_core::clock::ManualClock;
 use shop_core::events::{DomainEvent, EventListener};
 use shop_core::ids::{SequentialIds, UserId};
-use shop_core::memory::MemoryStore;
 use shop_core::order::Order;
 use shop_core::payment::PaymentGateway;
 use shop_core::service::{OrderLineRequest, PlaceOrderRequest};
@@ -56,15 +55,6 @@ pub struct World {
     pub shop: Shop,
     pub clock: Arc<ManualClock>,
     pub events: Arc<Recorder>,
-}
-
-/// A shop with `gateway` on the memory backend, at [`start`].
-pub fn world_with(gateway: Arc<dyn PaymentGateway>, clock: Arc<ManualClock>) -> World {
-    world_on(
-        Stores::from_backend(Arc::new(MemoryStore::new())),
-        gateway,
-        clock,
-    )
 }
 
 /// A shop with `gateway` on a fresh SQLite database (a real storage
