@@ -63,8 +63,13 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 pub struct RateLimiter {
     burst: f64,
     per_second: f64,
-    buckets: Mutex<HashMap<(&'static str, IpAddr), (f64, Instant)>>,
+    buckets: Mutex<HashMap<BucketKey, Bucket>>,
 }
+
+/// Which bucket: the action and the client's address.
+type BucketKey = (&'static str, IpAddr);
+/// Tokens left and when they were counted.
+type Bucket = (f64, Instant);
 
 /// Buckets kept before full ones are dropped (bounded memory).
 const MAX_BUCKETS: usize = 10_000;
