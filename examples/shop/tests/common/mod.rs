@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod purchase;
+pub mod servers;
 
 use std::sync::Arc;
 
