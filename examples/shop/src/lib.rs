@@ -144,7 +144,7 @@ pub async fn open_database(url: &str) -> Result<(Stores, Arc<dyn AccountStore>),
             let store = PgStore::connect(url).await?;
             store.migrate().await?;
             wire(store)
-        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        } else if url.starts_with("mysql://") {
             let store = MySqlStore::connect(url).await?;
             store.migrate().await?;
             wire(store)

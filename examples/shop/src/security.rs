@@ -37,6 +37,14 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(internal)
 }
 
+/// Spends the time of one password check for a login whose e-mail address
+/// is unknown, so response times do not tell which addresses have accounts.
+pub fn verify_nothing(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password("not a password of anybody").unwrap_or_default());
+    let _ = verify_password(password, hash);
+}
+
 /// Whether `password` matches the PHC `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)

@@ -259,5 +259,20 @@ async fn login_register_and_checkout_are_rate_limited() {
         };
         assert_eq!(a.status, expected, "{}", a.text);
     }
+
+    // Placing orders has its own bucket: three attempts, then 429.
+    let mut buyer_config = shop_example::Config::new(common::sqlite_url());
+    buyer_config.rate_limit_per_minute = 3;
+    let shop = App::start_with(buyer_config).await;
+    let buyer = shop.customer("hasty").await;
+    let empty = json!({"address_id": 1, "items": [], "remark": ""});
+    for _ in 0..3 {
+        let a = shop.post("/api/orders", Some(&buyer), empty.clone()).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    }
+    let a = shop.post("/api/orders", Some(&buyer), empty).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(a.code(), "rate_limited");
+    shop.server.stop().await;
     app.server.stop().await;
 }

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{AppJson, ClientIp, CurrentUser, SESSION_COOKIE};
 use crate::notifier::TOKEN_LINE_PREFIX;
-use crate::security::{hash_password, new_token, token_digest, verify_password};
+use crate::security::{hash_password, new_token, token_digest, verify_nothing, verify_password};
 use crate::state::AppState;
 
 /// How long a session lasts.
@@ -187,11 +187,11 @@ pub async fn login(
         )
     };
     let email = normalize_email(&req.email).map_err(|_| wrong())?;
-    let account = state
-        .accounts
-        .get_account_by_email(&email)
-        .await?
-        .ok_or_else(wrong)?;
+    let Some(account) = state.accounts.get_account_by_email(&email).await? else {
+        let password = req.password;
+        let _ = tokio::task::spawn_blocking(move || verify_nothing(&password)).await;
+        return Err(wrong());
+    };
     let hash = account.password_hash.clone();
     let matches = tokio::task::spawn_blocking(move || verify_password(&req.password, &hash))
         .await
