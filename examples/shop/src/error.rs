@@ -145,8 +145,68 @@ impl From<JsonRejection> for AppError {
                     "the request body is too large",
                 )
             }
-            other => AppError::new(StatusCode::BAD_REQUEST, "invalid_json", other.body_text()),
+            other => {
+                let message = other.body_text();
+                AppError {
+                    field: json_error_field(&message),
+                    ..AppError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+                }
+            }
         }
+    }
+}
+
+/// The field a JSON deserialization error names: the path axum puts before
+/// the error (`items[0].quantity: invalid type…`), or a missing field.
+fn json_error_field(message: &str) -> Option<String> {
+    let detail = message.split_once("target type: ").map(|(_, d)| d)?;
+    if let Some(rest) = detail.strip_prefix("missing field `") {
+        return rest.split_once('`').map(|(f, _)| f.to_owned());
+    }
+    let (path, rest) = detail.split_once(": ")?;
+    if path.is_empty() || path == "." || path.contains(char::is_whitespace) {
+        return None;
+    }
+    match rest.strip_prefix("missing field `") {
+        Some(field) => field.split_once('`').map(|(f, _)| format!("{path}.{f}")),
+        None => Some(path.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_error_field;
+
+    #[test]
+    fn json_errors_name_their_field() {
+        let prefix = "Failed to deserialize the JSON body into the target type: ";
+        let cases = [
+            (
+                "sku_id: invalid type: string \"one\", expected i64 at line 1 column 16",
+                Some("sku_id"),
+            ),
+            (
+                "items[0].quantity: invalid type: floating point `1.5`, expected i64",
+                Some("items[0].quantity"),
+            ),
+            (
+                "missing field `quantity` at line 1 column 14",
+                Some("quantity"),
+            ),
+            (
+                "items[0]: missing field `sku_id` at line 1 column 30",
+                Some("items[0].sku_id"),
+            ),
+            ("expected value at line 1 column 1", None),
+        ];
+        for (detail, field) in cases {
+            assert_eq!(
+                json_error_field(&format!("{prefix}{detail}")).as_deref(),
+                field,
+                "{detail}"
+            );
+        }
+        assert_eq!(json_error_field("EOF while parsing"), None);
     }
 }
 

@@ -31,6 +31,7 @@ async fn malformed_json_wrong_types_and_oversized_bodies_change_nothing() {
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(a.code(), "invalid_json");
+    assert_eq!(a.body["error"]["field"], "sku_id", "{}", a.text);
     let a = app
         .post(
             "/api/cart",
@@ -43,6 +44,7 @@ async fn malformed_json_wrong_types_and_oversized_bodies_change_nothing() {
         .post("/api/cart", Some(&buyer), json!({"sku_id": sku}))
         .await;
     assert_eq!(a.code(), "invalid_json", "a missing field");
+    assert_eq!(a.body["error"]["field"], "quantity", "{}", a.text);
     let a = app
         .http
         .post(format!("{}/api/cart", app.server.url))
