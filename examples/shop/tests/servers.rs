@@ -127,6 +127,43 @@ async fn two_instances_on_one_postgres_never_oversell() {
     let orders = a.get("/api/admin/orders?per_page=100", Some(&admin)).await;
     assert_eq!(orders.body["total"], STOCK);
 
+    // A notification signed by instance A's sandbox pays on instance B (one
+    // shared secret); delivered again to A, it changes nothing.
+    let order = results
+        .iter()
+        .find(|r| r.status == StatusCode::CREATED)
+        .expect("a placed order");
+    let id = order.body["id"].as_i64().expect("order id");
+    let no = order.body["no"].as_str().expect("order no");
+    let total = shop_core::Money::parse(
+        order.body["total"]["amount"].as_str().expect("total"),
+        shop_core::Currency::Cny,
+    )
+    .expect("money");
+    let raw = a.server.state.sandbox.notify_paid(no, total);
+    let deliver = |app: &App| {
+        let mut req = app
+            .http
+            .post(format!("{}/api/payments/sandbox/notify", app.server.url))
+            .body(raw.body.clone());
+        for (k, v) in &raw.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req.send()
+    };
+    let first = deliver(&b).await.expect("deliver to B");
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: serde_json::Value = first.json().await.expect("json");
+    assert_eq!(first["Paid"].as_i64(), Some(id), "{first}");
+    let again = deliver(&a).await.expect("deliver to A");
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: serde_json::Value = again.json().await.expect("json");
+    assert_eq!(again["AlreadyPaid"].as_i64(), Some(id), "{again}");
+    let paid = a
+        .get(&format!("/api/admin/orders/{id}"), Some(&admin))
+        .await;
+    assert_eq!(paid.body["state"]["status"], "paid");
+
     a.server.stop().await;
     b.server.stop().await;
     db.drop_now().await;
