@@ -60,7 +60,8 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments};
         admin::update_coupon,
         admin::delete_coupon,
         admin::users,
-    )
+    ),
+    components(schemas(crate::error::ErrorResponse, crate::error::ErrorDetail))
 )]
 pub struct ApiDoc;
 

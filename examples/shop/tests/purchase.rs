@@ -28,6 +28,9 @@ async fn openapi_describes_every_route() {
         assert!(paths.contains_key(path), "{path} is missing");
     }
     assert!(doc.body["components"]["schemas"]["PlaceOrderBody"].is_object());
+    assert!(doc.body["components"]["schemas"]["ErrorResponse"].is_object());
+    let refused = &doc.body["paths"]["/api/orders"]["post"]["responses"]["409"];
+    assert!(refused.to_string().contains("ErrorResponse"), "{refused}");
     app.server.stop().await;
 }
 

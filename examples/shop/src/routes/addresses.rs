@@ -47,7 +47,7 @@ impl From<AddressRequest> for AddressDraft {
 }
 
 /// The caller's addresses, most recently used first.
-#[utoipa::path(get, path = "/api/addresses", responses((status = 200, description = "addresses"), (status = 401)))]
+#[utoipa::path(get, path = "/api/addresses", responses((status = 200, description = "addresses"), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -57,7 +57,7 @@ pub async fn list(
 
 /// Adds an address.
 #[utoipa::path(post, path = "/api/addresses", request_body = AddressRequest,
-    responses((status = 201, description = "the address"), (status = 400), (status = 401)))]
+    responses((status = 201, description = "the address"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -72,7 +72,7 @@ pub async fn create(
 
 /// One of the caller's addresses.
 #[utoipa::path(get, path = "/api/addresses/{id}", params(("id" = i64, Path, description = "address id")),
-    responses((status = 200, description = "the address"), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 200, description = "the address"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -86,7 +86,7 @@ pub async fn get(
 /// Changes one of the caller's addresses.
 #[utoipa::path(put, path = "/api/addresses/{id}", params(("id" = i64, Path, description = "address id")),
     request_body = AddressRequest,
-    responses((status = 200, description = "the address"), (status = 400), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 200, description = "the address"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -102,7 +102,7 @@ pub async fn update(
 
 /// Deletes one of the caller's addresses.
 #[utoipa::path(delete, path = "/api/addresses/{id}", params(("id" = i64, Path, description = "address id")),
-    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 204), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -91,8 +91,8 @@ pub struct LoginResponse {
 
 /// Creates a customer account and e-mails a verification token.
 #[utoipa::path(post, path = "/api/auth/register", request_body = RegisterRequest,
-    responses((status = 201, body = AccountView), (status = 400, description = "invalid input"),
-        (status = 409, description = "e-mail address taken"), (status = 429, description = "rate limited")))]
+    responses((status = 201, body = AccountView), (status = 400, description = "invalid input", body = crate::error::ErrorResponse),
+        (status = 409, description = "e-mail address taken", body = crate::error::ErrorResponse), (status = 429, description = "rate limited", body = crate::error::ErrorResponse)))]
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -148,7 +148,7 @@ pub async fn register(
 
 /// Consumes a verification token and marks the e-mail address verified.
 #[utoipa::path(post, path = "/api/auth/verify", request_body = VerifyRequest,
-    responses((status = 200, body = AccountView), (status = 404, description = "unknown, used or expired token")))]
+    responses((status = 200, body = AccountView), (status = 404, description = "unknown, used or expired token", body = crate::error::ErrorResponse)))]
 pub async fn verify(
     State(state): State<AppState>,
     AppJson(req): AppJson<VerifyRequest>,
@@ -171,8 +171,8 @@ fn session_cookie(token: &str, max_age: i64) -> String {
 
 /// Logs in with e-mail and password: a new server-side session.
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong e-mail or password"),
-        (status = 403, description = "e-mail not verified (`email_not_verified`)"), (status = 429, description = "rate limited")))]
+    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong e-mail or password", body = crate::error::ErrorResponse),
+        (status = 403, description = "e-mail not verified (`email_not_verified`)", body = crate::error::ErrorResponse), (status = 429, description = "rate limited", body = crate::error::ErrorResponse)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -227,7 +227,7 @@ pub async fn login(
 }
 
 /// Ends the current session.
-#[utoipa::path(post, path = "/api/auth/logout", responses((status = 204), (status = 401)))]
+#[utoipa::path(post, path = "/api/auth/logout", responses((status = 204), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -240,7 +240,7 @@ pub async fn logout(
 }
 
 /// The logged-in account.
-#[utoipa::path(get, path = "/api/me", responses((status = 200, body = AccountView), (status = 401)))]
+#[utoipa::path(get, path = "/api/me", responses((status = 200, body = AccountView), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn me(user: CurrentUser) -> AppJson<AccountView> {
     AppJson(AccountView::from(&user.account))
 }

@@ -37,7 +37,7 @@ pub struct CartQuantity {
 }
 
 /// The cart with current prices.
-#[utoipa::path(get, path = "/api/cart", responses((status = 200, description = "cart lines"), (status = 401)))]
+#[utoipa::path(get, path = "/api/cart", responses((status = 200, description = "cart lines"), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -47,7 +47,7 @@ pub async fn get(
 
 /// Adds units of a SKU.
 #[utoipa::path(post, path = "/api/cart", request_body = AddToCartRequest,
-    responses((status = 200, body = CartQuantity), (status = 400), (status = 401), (status = 404), (status = 409, description = "out of stock")))]
+    responses((status = 200, body = CartQuantity), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, description = "out of stock", body = crate::error::ErrorResponse)))]
 pub async fn add(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -66,7 +66,7 @@ pub async fn add(
 /// Sets a line's quantity.
 #[utoipa::path(patch, path = "/api/cart/{sku_id}", params(("sku_id" = i64, Path, description = "SKU id")),
     request_body = SetQuantityRequest,
-    responses((status = 200, body = CartQuantity), (status = 400), (status = 401), (status = 404), (status = 409)))]
+    responses((status = 200, body = CartQuantity), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -85,7 +85,7 @@ pub async fn update(
 
 /// Removes a line.
 #[utoipa::path(delete, path = "/api/cart/{sku_id}", params(("sku_id" = i64, Path, description = "SKU id")),
-    responses((status = 204), (status = 401)))]
+    responses((status = 204), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,

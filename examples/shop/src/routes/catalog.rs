@@ -41,7 +41,7 @@ pub async fn categories(State(state): State<AppState>) -> ApiResult<AppJson<Vec<
 
 /// On-sale products, filtered, sorted and paginated.
 #[utoipa::path(get, path = "/api/products", params(ProductListQuery),
-    responses((status = 200, description = "a page of products: {items, total}"), (status = 400), (status = 404, description = "unknown category")))]
+    responses((status = 200, description = "a page of products: {items, total}"), (status = 400, body = crate::error::ErrorResponse), (status = 404, description = "unknown category", body = crate::error::ErrorResponse)))]
 pub async fn products(
     State(state): State<AppState>,
     AppQuery(q): AppQuery<ProductListQuery>,
@@ -59,7 +59,7 @@ pub async fn products(
 
 /// A product page: the product, its SKUs and breadcrumbs.
 #[utoipa::path(get, path = "/api/products/{id}", params(("id" = i64, Path, description = "product id")),
-    responses((status = 200, description = "{product, skus, breadcrumbs}"), (status = 404)))]
+    responses((status = 200, description = "{product, skus, breadcrumbs}"), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn product(
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
@@ -69,7 +69,7 @@ pub async fn product(
 
 /// Marks a product a favorite.
 #[utoipa::path(post, path = "/api/products/{id}/favorite", params(("id" = i64, Path, description = "product id")),
-    responses((status = 204), (status = 401), (status = 404)))]
+    responses((status = 204), (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn add_favorite(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -84,7 +84,7 @@ pub async fn add_favorite(
 
 /// Removes a favorite.
 #[utoipa::path(delete, path = "/api/products/{id}/favorite", params(("id" = i64, Path, description = "product id")),
-    responses((status = 204), (status = 401)))]
+    responses((status = 204), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn remove_favorite(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -98,7 +98,7 @@ pub async fn remove_favorite(
 }
 
 /// The caller's favorite products, newest first.
-#[utoipa::path(get, path = "/api/favorites", responses((status = 200, description = "products"), (status = 401)))]
+#[utoipa::path(get, path = "/api/favorites", responses((status = 200, description = "products"), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn favorites(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -91,7 +91,7 @@ pub async fn pay_page(AppQuery(q): AppQuery<PayPageQuery>) -> Html<String> {
 /// order's amount and POSTs it to the shop's callback, as a provider would.
 #[utoipa::path(post, path = "/sandbox/pay", request_body(content_type = "application/x-www-form-urlencoded", description = "order_no"),
     responses((status = 200, description = "the shop accepted the notification", content_type = "text/html"),
-        (status = 404), (status = 502, description = "the shop refused the notification")))]
+        (status = 404, body = crate::error::ErrorResponse), (status = 502, description = "the shop refused the notification", body = crate::error::ErrorResponse)))]
 pub async fn pay(
     State(state): State<AppState>,
     form: Result<Form<PayForm>, FormRejection>,
@@ -148,8 +148,8 @@ pub async fn pay(
 /// the shop, which verifies the signature and pays the order exactly once.
 #[utoipa::path(post, path = "/api/payments/sandbox/notify",
     request_body(content_type = "application/x-www-form-urlencoded", description = "a signed sandbox notification"),
-    responses((status = 200, description = "acknowledged"), (status = 400, description = "forged, tampered or replayed"),
-        (status = 404), (status = 409), (status = 422)))]
+    responses((status = 200, description = "acknowledged"), (status = 400, description = "forged, tampered or replayed", body = crate::error::ErrorResponse),
+        (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse), (status = 422, body = crate::error::ErrorResponse)))]
 pub async fn notify(
     State(state): State<AppState>,
     uri: Uri,
