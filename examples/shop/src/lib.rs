@@ -58,7 +58,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 )]
 pub struct Config {
     /// Database URL: `sqlite://…`, `postgres://…` or `mysql://…`.
-    #[arg(long, env = "SHOP_DATABASE_URL", default_value = "sqlite://shop.db")]
+    #[arg(
+        long,
+        env = "SHOP_DATABASE_URL",
+        default_value = "sqlite://shop.db",
+        hide_env_values = true
+    )]
     pub database_url: String,
     /// Address to listen on.
     #[arg(long, env = "SHOP_BIND", default_value = "127.0.0.1:8080")]
