@@ -1,0 +1,243 @@
+//! # shop-example
+//!
+//! The example shop: an axum storefront and admin JSON API that wires
+//! `shop-core` with `shop-storage-sql` (SQLite by default, PostgreSQL or
+//! MySQL by URL) and the sandbox gateway of `shop-payments`.
+//!
+//! The app only wires and maps errors; every business rule lives in
+//! `shop-core`. [`start`] opens and migrates the database, seeds a demo
+//! catalog on first start, binds the listener and serves in the background,
+//! so tests run the real server in-process:
+//!
+//! ```no_run
+//! # #[tokio::main] async fn main() -> Result<(), shop_example::BoxError> {
+//! use std::sync::Arc;
+//! use shop_example::{start, Config, notifier::LogNotifier};
+//!
+//! let server = start(&Config::new("sqlite://shop.db"), Arc::new(LogNotifier)).await?;
+//! println!("listening on {}", server.url);
+//! server.stop().await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod extract;
+pub mod notifier;
+pub mod openapi;
+pub mod routes;
+pub mod security;
+pub mod seed;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shop_core::account::AccountStore;
+use shop_core::ids::SnowflakeIds;
+use shop_core::notify::Notifier;
+use shop_core::{Shop, Stores};
+use shop_payments::SandboxGateway;
+use shop_storage_sql::{MySqlStore, PgStore, SqliteStore};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use seed::AdminCredentials;
+pub use state::AppState;
+
+/// Any startup error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Configuration, from flags or environment variables.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "shop-example",
+    about = "The example shop: storefront and admin HTTP API"
+)]
+pub struct Config {
+    /// Database URL: `sqlite://…`, `postgres://…` or `mysql://…`.
+    #[arg(
+        long,
+        env = "SHOP_DATABASE_URL",
+        default_value = "sqlite://shop.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "SHOP_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Secret the sandbox gateway signs notifications with (random at start
+    /// when unset; set it when several instances serve one shop).
+    #[arg(long, env = "SHOP_SANDBOX_SECRET", hide_env_values = true)]
+    pub sandbox_secret: Option<String>,
+    /// Base URL clients reach this server at (default: `http://{bind}`).
+    #[arg(long, env = "SHOP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Login, register and order placement requests allowed per minute and
+    /// client address (each action has its own bucket).
+    #[arg(long, env = "SHOP_RATE_LIMIT_PER_MINUTE", default_value_t = 30)]
+    pub rate_limit_per_minute: u32,
+}
+
+impl Config {
+    /// Defaults on `database_url`, listening on a free loopback port.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sandbox_secret: None,
+            public_url: None,
+            rate_limit_per_minute: 30,
+        }
+    }
+}
+
+/// A running server.
+pub struct Server {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// Its base URL, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    /// The administrator created by this start's seeding (`None` when the
+    /// database was seeded before).
+    pub admin: Option<AdminCredentials>,
+    /// The shared state (for tests and embedding).
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    serving: JoinHandle<()>,
+    jobs: JoinHandle<()>,
+}
+
+impl Server {
+    /// Stops accepting connections, finishes in-flight requests and stops
+    /// the background jobs.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.jobs.abort();
+        let _ = (&mut self.serving).await;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.jobs.abort();
+        self.serving.abort();
+    }
+}
+
+fn wire<B>(backend: B) -> (Stores, Arc<dyn AccountStore>)
+where
+    B: shop_core::catalog::CatalogStore
+        + shop_core::user::UserStore
+        + shop_core::cart::CartStore
+        + shop_core::coupon::CouponStore
+        + shop_core::order::OrderStore
+        + AccountStore,
+{
+    let backend = Arc::new(backend);
+    (Stores::from_backend(backend.clone()), backend)
+}
+
+/// Connects to and migrates the database `url` names.
+pub async fn open_database(url: &str) -> Result<(Stores, Arc<dyn AccountStore>), BoxError> {
+    Ok(
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let store = PgStore::connect(url).await?;
+            store.migrate().await?;
+            wire(store)
+        } else if url.starts_with("mysql://") {
+            let store = MySqlStore::connect(url).await?;
+            store.migrate().await?;
+            wire(store)
+        } else if url.starts_with("sqlite:") {
+            let store = SqliteStore::connect(url).await?;
+            store.migrate().await?;
+            wire(store)
+        } else {
+            return Err(format!(
+                "unsupported database URL {url:?}: use sqlite:, postgres: or mysql:"
+            )
+            .into());
+        },
+    )
+}
+
+/// Opens the database, seeds it on first start, binds and serves in the
+/// background; e-mails go to `notifier`.
+pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Server, BoxError> {
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| url.clone())
+        .trim_end_matches('/')
+        .to_owned();
+
+    let (stores, accounts) = open_database(&config.database_url).await?;
+    let secret = config
+        .sandbox_secret
+        .clone()
+        .unwrap_or_else(security::new_token);
+    let sandbox = Arc::new(SandboxGateway::new(
+        secret.into_bytes(),
+        format!("{public_url}/sandbox/pay"),
+    ));
+    let ids = Arc::new(SnowflakeIds::random_node());
+    let shop = Shop::builder(stores)
+        .ids(ids.clone())
+        .gateway(sandbox.clone())
+        .build();
+    let admin = seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref()).await?;
+
+    let state = AppState {
+        shop: shop.clone(),
+        accounts,
+        ids,
+        sandbox,
+        notifier,
+        limiter: Arc::new(security::RateLimiter::new(config.rate_limit_per_minute)),
+        public_url,
+        http: shop_payments::reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?,
+    };
+    let app = routes::router(state.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await;
+        if let Err(e) = served {
+            eprintln!("server stopped: {e}");
+        }
+    });
+    let jobs = tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            if let Err(e) = shop.close_expired_orders().await {
+                eprintln!("closing expired orders failed: {e}");
+            }
+        }
+    });
+    Ok(Server {
+        addr,
+        url,
+        admin,
+        state,
+        shutdown: Some(tx),
+        serving,
+        jobs,
+    })
+}

@@ -1,0 +1,136 @@
+//! Admin: coupons and user accounts.
+
+use std::str::FromStr;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiResult;
+use crate::extract::{AdminUser, AppJson, AppPath, AppQuery};
+use crate::state::AppState;
+use shop_core::account::Account;
+use shop_core::catalog::Page;
+use shop_core::coupon::{Coupon, CouponDraft, CouponKind};
+use shop_core::ids::CouponId;
+use shop_core::{Error, Money, Shop};
+
+use crate::routes::orders::PageQuery;
+
+/// A coupon's settings (`POST`/`PUT /api/admin/coupons…`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CouponBody {
+    /// The code (4–32 uppercase letters and digits); random when absent.
+    /// Ignored on update.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// `fixed` or `percent`.
+    #[schema(value_type = String)]
+    pub kind: CouponKind,
+    /// Amount off (fixed) or percent off, e.g. `"10"`.
+    pub value: String,
+    /// The least order amount it applies to, e.g. `"50.00"`.
+    pub min_amount: String,
+    /// How many orders may use it.
+    pub total: u32,
+    /// Valid from (RFC 3339).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub not_before: Option<DateTime<Utc>>,
+    /// Valid until (RFC 3339).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub not_after: Option<DateTime<Utc>>,
+    /// Whether it may be used.
+    pub enabled: bool,
+}
+
+impl CouponBody {
+    fn draft(&self, shop: &Shop) -> Result<CouponDraft, Error> {
+        let value = Decimal::from_str(self.value.trim())
+            .map_err(|_| Error::validation("value", "must be a decimal number"))?;
+        Ok(CouponDraft {
+            name: self.name.clone(),
+            kind: self.kind,
+            value,
+            min_amount: Money::parse(self.min_amount.trim(), shop.config().currency)?,
+            total: self.total,
+            not_before: self.not_before,
+            not_after: self.not_after,
+            enabled: self.enabled,
+        })
+    }
+}
+
+/// Every coupon, newest first.
+#[utoipa::path(get, path = "/api/admin/coupons", responses((status = 200, description = "coupons"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
+pub async fn coupons(
+    State(state): State<AppState>,
+    _: AdminUser,
+) -> ApiResult<AppJson<Vec<Coupon>>> {
+    Ok(AppJson(state.shop.coupons().await?))
+}
+
+/// Creates a coupon.
+#[utoipa::path(post, path = "/api/admin/coupons", request_body = CouponBody,
+    responses((status = 201, description = "the coupon"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+pub async fn create_coupon(
+    State(state): State<AppState>,
+    _: AdminUser,
+    AppJson(body): AppJson<CouponBody>,
+) -> ApiResult<(StatusCode, AppJson<Coupon>)> {
+    let draft = body.draft(&state.shop)?;
+    let coupon = state.shop.create_coupon(draft, body.code).await?;
+    Ok((StatusCode::CREATED, AppJson(coupon)))
+}
+
+/// Changes a coupon's settings.
+#[utoipa::path(put, path = "/api/admin/coupons/{id}", params(("id" = i64, Path, description = "coupon id")),
+    request_body = CouponBody,
+    responses((status = 200, description = "the coupon"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn update_coupon(
+    State(state): State<AppState>,
+    _: AdminUser,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<CouponBody>,
+) -> ApiResult<AppJson<Coupon>> {
+    let draft = body.draft(&state.shop)?;
+    Ok(AppJson(
+        state.shop.update_coupon(CouponId(id), draft).await?,
+    ))
+}
+
+/// Deletes a coupon no order refers to.
+#[utoipa::path(delete, path = "/api/admin/coupons/{id}", params(("id" = i64, Path, description = "coupon id")),
+    responses((status = 204), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+pub async fn delete_coupon(
+    State(state): State<AppState>,
+    _: AdminUser,
+    AppPath(id): AppPath<i64>,
+) -> ApiResult<StatusCode> {
+    state.shop.delete_coupon(CouponId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every account, oldest first.
+#[utoipa::path(get, path = "/api/admin/users", params(PageQuery),
+    responses((status = 200, description = "{items, total}"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
+pub async fn users(
+    State(state): State<AppState>,
+    _: AdminUser,
+    AppQuery(q): AppQuery<PageQuery>,
+) -> ApiResult<AppJson<Page<Account>>> {
+    let (page, per_page) = q.get();
+    if page == 0 {
+        return Err(Error::validation("page", "pages start at 1").into());
+    }
+    if !(1..=100).contains(&per_page) {
+        return Err(Error::validation("per_page", "must be between 1 and 100").into());
+    }
+    Ok(AppJson(state.accounts.list_accounts(page, per_page).await?))
+}

@@ -1,0 +1,107 @@
+//! Storefront catalog: the category tree, product listing and detail,
+//! favorites.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use shop_core::catalog::{CategoryNode, Page, Product, ProductQuery, ProductSort};
+use shop_core::ids::{CategoryId, ProductId};
+use shop_core::service::ProductDetail;
+use utoipa::IntoParams;
+
+use crate::error::ApiResult;
+use crate::extract::{AppJson, AppPath, AppQuery, CurrentUser};
+use crate::state::AppState;
+
+/// Default page size of listings.
+pub const DEFAULT_PER_PAGE: u32 = 20;
+
+/// Query of `GET /api/products`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ProductListQuery {
+    /// Only this category and its subtree.
+    pub category_id: Option<i64>,
+    /// Words in the title, long title, description or SKU titles.
+    pub keyword: Option<String>,
+    /// `newest`, `price_asc`, `price_desc`, `sold_count_desc`,
+    /// `rating_desc` or `review_count_desc`.
+    #[param(value_type = Option<String>)]
+    pub sort: Option<ProductSort>,
+    /// Page, from 1.
+    pub page: Option<u32>,
+    /// Page size, 1–100.
+    pub per_page: Option<u32>,
+}
+
+/// The whole category tree.
+#[utoipa::path(get, path = "/api/categories", responses((status = 200, description = "the tree of categories")))]
+pub async fn categories(State(state): State<AppState>) -> ApiResult<AppJson<Vec<CategoryNode>>> {
+    Ok(AppJson(state.shop.category_tree().await?))
+}
+
+/// On-sale products, filtered, sorted and paginated.
+#[utoipa::path(get, path = "/api/products", params(ProductListQuery),
+    responses((status = 200, description = "a page of products: {items, total}"), (status = 400, body = crate::error::ErrorResponse), (status = 404, description = "unknown category", body = crate::error::ErrorResponse)))]
+pub async fn products(
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<ProductListQuery>,
+) -> ApiResult<AppJson<Page<Product>>> {
+    let query = ProductQuery {
+        category_id: q.category_id.map(CategoryId),
+        keyword: q.keyword.filter(|k| !k.trim().is_empty()),
+        on_sale: Some(true),
+        sort: q.sort.unwrap_or_default(),
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(DEFAULT_PER_PAGE),
+    };
+    Ok(AppJson(state.shop.browse(query).await?))
+}
+
+/// A product page: the product, its SKUs and breadcrumbs.
+#[utoipa::path(get, path = "/api/products/{id}", params(("id" = i64, Path, description = "product id")),
+    responses((status = 200, description = "{product, skus, breadcrumbs}"), (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn product(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> ApiResult<AppJson<ProductDetail>> {
+    Ok(AppJson(state.shop.product_detail(ProductId(id)).await?))
+}
+
+/// Marks a product a favorite.
+#[utoipa::path(post, path = "/api/products/{id}/favorite", params(("id" = i64, Path, description = "product id")),
+    responses((status = 204), (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn add_favorite(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppPath(id): AppPath<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .shop
+        .add_favorite(user.account.id, ProductId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a favorite.
+#[utoipa::path(delete, path = "/api/products/{id}/favorite", params(("id" = i64, Path, description = "product id")),
+    responses((status = 204), (status = 401, body = crate::error::ErrorResponse)))]
+pub async fn remove_favorite(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppPath(id): AppPath<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .shop
+        .remove_favorite(user.account.id, ProductId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's favorite products, newest first.
+#[utoipa::path(get, path = "/api/favorites", responses((status = 200, description = "products"), (status = 401, body = crate::error::ErrorResponse)))]
+pub async fn favorites(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> ApiResult<AppJson<Vec<Product>>> {
+    Ok(AppJson(state.shop.favorites(user.account.id).await?))
+}

@@ -1,0 +1,168 @@
+//! The demo catalog written on first start: a category tree, four products
+//! with SKUs and properties, a coupon and an administrator.
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use shop_core::account::{Account, AccountStore, Role};
+use shop_core::catalog::{ProductDraft, ProductKind, Property, SkuDraft};
+use shop_core::coupon::{CouponDraft, CouponKind};
+use shop_core::ids::{CategoryId, IdGenerator, UserId};
+use shop_core::{Currency, Money, Shop};
+
+use crate::security::{hash_password, new_token};
+use crate::BoxError;
+
+/// The demo administrator's e-mail address.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// The demo coupon's code.
+pub const DEMO_COUPON: &str = "WELCOME10";
+
+/// The administrator seeding created; the password exists only here.
+#[derive(Debug, Clone)]
+pub struct AdminCredentials {
+    /// Login e-mail.
+    pub email: String,
+    /// The random password.
+    pub password: String,
+}
+
+fn cny(amount: &str) -> Result<Money, BoxError> {
+    Ok(Money::parse(amount, Currency::Cny)?)
+}
+
+fn props(pairs: &[(&str, &str)]) -> Vec<Property> {
+    pairs
+        .iter()
+        .map(|(name, value)| Property {
+            name: (*name).to_owned(),
+            value: (*value).to_owned(),
+        })
+        .collect()
+}
+
+fn product(
+    title: &str,
+    long_title: &str,
+    category: CategoryId,
+    p: &[(&str, &str)],
+) -> ProductDraft {
+    ProductDraft {
+        kind: ProductKind::Normal,
+        title: title.to_owned(),
+        long_title: long_title.to_owned(),
+        description: format!("{long_title}. A demo product."),
+        image: String::new(),
+        on_sale: true,
+        category_id: Some(category),
+        properties: props(p),
+    }
+}
+
+fn sku(title: &str, price: &str, stock: u32) -> Result<SkuDraft, BoxError> {
+    Ok(SkuDraft {
+        title: title.to_owned(),
+        description: String::new(),
+        price: cny(price)?,
+        stock,
+    })
+}
+
+/// Seeds the demo data when the shop has no category yet; returns the new
+/// administrator's credentials, or `None` when the shop was seeded before.
+pub async fn seed_if_empty(
+    shop: &Shop,
+    accounts: &dyn AccountStore,
+    ids: &dyn IdGenerator,
+) -> Result<Option<AdminCredentials>, BoxError> {
+    if !shop.category_tree().await?.is_empty() {
+        return Ok(None);
+    }
+    let home = shop.create_category("Home & Kitchen", true, None).await?;
+    let cups = shop
+        .create_category("Cups & Mugs", false, Some(home.id))
+        .await?;
+    let teapots = shop
+        .create_category("Teapots", false, Some(home.id))
+        .await?;
+    let tech = shop.create_category("Electronics", true, None).await?;
+    let audio = shop.create_category("Audio", false, Some(tech.id)).await?;
+
+    shop.create_product(
+        product(
+            "Tea cup",
+            "Hand-made porcelain tea cup",
+            cups.id,
+            &[("material", "porcelain"), ("color", "white")],
+        ),
+        vec![sku("White", "19.90", 100)?, sku("Celadon", "24.90", 50)?],
+    )
+    .await?;
+    shop.create_product(
+        product(
+            "Travel mug",
+            "Insulated steel travel mug",
+            cups.id,
+            &[("material", "steel"), ("capacity", "450 ml")],
+        ),
+        vec![sku("450 ml", "59.00", 80)?],
+    )
+    .await?;
+    shop.create_product(
+        product(
+            "Clay teapot",
+            "Yixing clay teapot",
+            teapots.id,
+            &[("material", "clay"), ("capacity", "300 ml")],
+        ),
+        vec![sku("300 ml", "268.00", 20)?, sku("500 ml", "358.00", 10)?],
+    )
+    .await?;
+    shop.create_product(
+        product(
+            "Earbuds",
+            "Wireless earbuds with charging case",
+            audio.id,
+            &[("color", "black"), ("bluetooth", "5.3")],
+        ),
+        vec![sku("Black", "399.00", 30)?, sku("White", "399.00", 30)?],
+    )
+    .await?;
+    shop.create_coupon(
+        CouponDraft {
+            name: "10 off orders from 50".to_owned(),
+            kind: CouponKind::Fixed,
+            value: Decimal::TEN,
+            min_amount: cny("50.00")?,
+            total: 1000,
+            not_before: None,
+            not_after: None,
+            enabled: true,
+        },
+        Some(DEMO_COUPON.to_owned()),
+    )
+    .await?;
+
+    let password = new_token()[..20].to_owned();
+    let password_hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await?
+            .map_err(|e| e.message)?
+    };
+    let now = Utc::now();
+    accounts
+        .create_account(&Account {
+            id: UserId(ids.next_id()),
+            email: ADMIN_EMAIL.to_owned(),
+            name: "Administrator".to_owned(),
+            password_hash,
+            role: Role::Admin,
+            email_verified_at: Some(now),
+            created_at: now,
+        })
+        .await?;
+    Ok(Some(AdminCredentials {
+        email: ADMIN_EMAIL.to_owned(),
+        password,
+    }))
+}

@@ -1,0 +1,33 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use shop_core::account::AccountStore;
+use shop_core::ids::IdGenerator;
+use shop_core::notify::Notifier;
+use shop_core::Shop;
+use shop_payments::SandboxGateway;
+
+use crate::security::RateLimiter;
+
+/// The application state: the shop facade and the ports the app itself
+/// uses. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Every use case.
+    pub shop: Shop,
+    /// Accounts, verification tokens and sessions.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Ids for new accounts (the same generator the shop uses).
+    pub ids: Arc<dyn IdGenerator>,
+    /// The sandbox gateway (also registered on the shop).
+    pub sandbox: Arc<SandboxGateway>,
+    /// Sends e-mails.
+    pub notifier: Arc<dyn Notifier>,
+    /// Limits login, register and order placement per client.
+    pub limiter: Arc<RateLimiter>,
+    /// The base URL clients and the sandbox reach this server at.
+    pub public_url: String,
+    /// For delivering sandbox notifications over HTTP.
+    pub http: shop_payments::reqwest::Client,
+}

@@ -1,0 +1,301 @@
+//! The authorization matrix: another user's ids and anonymous calls are
+//! refused and change nothing; admin endpoints refuse non-admins.
+
+mod common;
+
+use common::App;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_users_and_anonymous_callers_are_refused_and_change_nothing() {
+    let app = App::sqlite().await;
+    let alice = app.customer("alice").await;
+    let mallory = app.customer("mallory").await;
+    let address = app.address(&alice).await;
+    let (sku, _) = app.some_sku().await;
+    let placed = app.order(&alice, address, sku, 1).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
+    let order = placed.body["id"].as_i64().expect("order");
+    let order_before = app
+        .get(&format!("/api/orders/{order}"), Some(&alice))
+        .await
+        .body;
+    let address_before = app
+        .get(&format!("/api/addresses/{address}"), Some(&alice))
+        .await
+        .body;
+
+    let new_address = json!({"province": "P", "city": "C", "street": "S",
+                             "contact_name": "Mallory", "contact_phone": "1"});
+    let calls: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/api/orders/{order}"), None),
+        (
+            Method::POST,
+            format!("/api/orders/{order}/pay"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/api/orders/{order}/received"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!("/api/orders/{order}/review"),
+            Some(json!({"reviews": []})),
+        ),
+        (
+            Method::POST,
+            format!("/api/orders/{order}/refund"),
+            Some(json!({"reason": "mine now"})),
+        ),
+        (Method::GET, format!("/api/addresses/{address}"), None),
+        (
+            Method::PUT,
+            format!("/api/addresses/{address}"),
+            Some(new_address),
+        ),
+        (Method::DELETE, format!("/api/addresses/{address}"), None),
+        (
+            Method::POST,
+            "/api/orders".to_owned(),
+            Some(
+                json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 1}], "remark": ""}),
+            ),
+        ),
+    ];
+    for (method, path, body) in &calls {
+        let a = app
+            .call(method.clone(), path, Some(&mallory), body.clone())
+            .await;
+        assert!(
+            [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&a.status),
+            "{method} {path} as another user: {} {}",
+            a.status,
+            a.text
+        );
+        assert!(a.body["error"]["code"].is_string());
+        let a = app.call(method.clone(), path, None, body.clone()).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} anonymously"
+        );
+        assert_eq!(a.code(), "unauthenticated");
+        let a = app
+            .call(method.clone(), path, Some("not-a-session"), body.clone())
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with a bad token"
+        );
+    }
+    // Mallory's lists do not show Alice's things.
+    assert_eq!(
+        app.get("/api/orders", Some(&mallory)).await.body["total"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/addresses", Some(&mallory)).await.body,
+        json!([])
+    );
+
+    // Nothing changed.
+    let order_after = app
+        .get(&format!("/api/orders/{order}"), Some(&alice))
+        .await
+        .body;
+    assert_eq!(order_after, order_before);
+    let address_after = app
+        .get(&format!("/api/addresses/{address}"), Some(&alice))
+        .await
+        .body;
+    assert_eq!(address_after, address_before);
+    app.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_endpoints_refuse_customers_and_anonymous_callers() {
+    let app = App::sqlite().await;
+    let buyer = app.customer("customer").await;
+    let coupons_before = app
+        .get("/api/admin/coupons", Some(&app.admin().await))
+        .await
+        .body;
+    let calls: Vec<(Method, &str, Option<Value>)> = vec![
+        (
+            Method::POST,
+            "/api/admin/products",
+            Some(json!({"title": "t", "on_sale": true, "skus": []})),
+        ),
+        (
+            Method::PUT,
+            "/api/admin/products/1",
+            Some(json!({"title": "t", "on_sale": true})),
+        ),
+        (
+            Method::POST,
+            "/api/admin/products/1/off-sale",
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            "/api/admin/categories",
+            Some(json!({"name": "c"})),
+        ),
+        (Method::GET, "/api/admin/orders", None),
+        (Method::GET, "/api/admin/orders/1", None),
+        (
+            Method::POST,
+            "/api/admin/orders/1/ship",
+            Some(json!({"carrier": "c", "tracking_no": "t"})),
+        ),
+        (
+            Method::POST,
+            "/api/admin/orders/1/refund/approve",
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            "/api/admin/orders/1/refund/refuse",
+            Some(json!({"reason": "no"})),
+        ),
+        (Method::GET, "/api/admin/coupons", None),
+        (
+            Method::POST,
+            "/api/admin/coupons",
+            Some(
+                json!({"name": "x", "kind": "fixed", "value": "5", "min_amount": "10.00", "total": 5, "enabled": true}),
+            ),
+        ),
+        (Method::DELETE, "/api/admin/coupons/1", None),
+        (Method::GET, "/api/admin/users", None),
+    ];
+    for (method, path, body) in &calls {
+        let a = app
+            .call(method.clone(), path, Some(&buyer), body.clone())
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path} as a customer: {}",
+            a.text
+        );
+        assert_eq!(a.code(), "forbidden");
+        let a = app.call(method.clone(), path, None, body.clone()).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} anonymously"
+        );
+    }
+    let admin = app.admin().await;
+    assert_eq!(
+        app.get("/api/admin/coupons", Some(&admin)).await.body,
+        coupons_before
+    );
+    app.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_manage_the_catalog_and_coupons() {
+    let app = App::sqlite().await;
+    let admin = app.admin().await;
+    let c = app
+        .post(
+            "/api/admin/categories",
+            Some(&admin),
+            json!({"name": "Garden", "is_directory": false}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let category = c.body["id"].as_i64().expect("category");
+    let p = app
+        .post(
+            "/api/admin/products",
+            Some(&admin),
+            json!({"title": "Watering can", "on_sale": true, "category_id": category,
+                   "properties": [{"name": "volume", "value": "5 l"}],
+                   "skus": [{"title": "Green", "price": "35.00", "stock": 5},
+                            {"title": "Red", "price": "32.50", "stock": 5}]}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
+    let product = p.body["product"]["id"].as_i64().expect("product");
+    assert_eq!(p.body["product"]["price"]["amount"], "32.50");
+    let listed = app
+        .get(&format!("/api/products?category_id={category}"), None)
+        .await;
+    assert_eq!(listed.body["total"], 1);
+    let u = app
+        .call(
+            Method::PUT,
+            &format!("/api/admin/products/{product}"),
+            Some(&admin),
+            Some(json!({"title": "Big watering can", "on_sale": true, "category_id": category})),
+        )
+        .await;
+    assert_eq!(u.body["title"], "Big watering can", "{}", u.text);
+    let off = app
+        .post(
+            &format!("/api/admin/products/{product}/off-sale"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(off.body["on_sale"], false);
+    let gone = app.get(&format!("/api/products/{product}"), None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    let coupon = app
+        .post(
+            "/api/admin/coupons",
+            Some(&admin),
+            json!({"name": "Ten percent", "kind": "percent", "value": "10", "min_amount": "0.01",
+                   "total": 10, "enabled": true}),
+        )
+        .await;
+    assert_eq!(coupon.status, StatusCode::CREATED, "{}", coupon.text);
+    assert_eq!(coupon.body["code"].as_str().map(str::len), Some(16));
+    let id = coupon.body["id"].as_i64().expect("coupon");
+    let bad = app
+        .post(
+            "/api/admin/coupons",
+            Some(&admin),
+            json!({"name": "Bad", "kind": "percent", "value": "150", "min_amount": "0.01",
+                   "total": 10, "enabled": true}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["error"]["field"], "value");
+    let upd = app
+        .call(
+            Method::PUT,
+            &format!("/api/admin/coupons/{id}"),
+            Some(&admin),
+            Some(
+                json!({"name": "Ten percent", "kind": "percent", "value": "10",
+                        "min_amount": "0.01", "total": 10, "enabled": false}),
+            ),
+        )
+        .await;
+    assert_eq!(upd.body["enabled"], false, "{}", upd.text);
+    let del = app
+        .call(
+            Method::DELETE,
+            &format!("/api/admin/coupons/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    let users = app.get("/api/admin/users", Some(&admin)).await;
+    assert!(users.body["total"].as_u64().unwrap_or(0) >= 1);
+    assert!(
+        !users.text.contains("argon2"),
+        "password hashes never leave"
+    );
+    app.server.stop().await;
+}

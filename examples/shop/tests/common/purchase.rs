@@ -1,0 +1,238 @@
+//! The whole purchase over HTTP, on whatever database the app runs on.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::App;
+
+/// register → verify → login → address → cart → checkout token → order
+/// (with the demo coupon) → sandbox payment → ship → receive → review →
+/// refund applied → refund approved.
+pub async fn whole_purchase(app: &App) {
+    // Register; logging in before verifying is refused.
+    let email = format!("{}@example.com", super::unique("buyer"));
+    let a = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"name": "Buyer", "email": email, "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.body["email_verified"], false);
+    let a = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": email, "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(a.code(), "email_not_verified");
+
+    // Verify with the e-mailed token (once only), then log in.
+    let token = app
+        .mail
+        .verification_token(&email)
+        .expect("verification mail");
+    let a = app
+        .post("/api/auth/verify", None, json!({"token": token}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["email_verified"], true);
+    let a = app
+        .post("/api/auth/verify", None, json!({"token": token}))
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": email.to_uppercase(), "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let cookie = a.set_cookie.clone().expect("session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    let buyer = a.body["token"].as_str().expect("token").to_owned();
+
+    // The cookie works as well as the bearer token.
+    let me = app
+        .http
+        .get(format!("{}/api/me", app.server.url))
+        .header("cookie", cookie.split(';').next().unwrap_or_default())
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // Browse: the tree and a product in a child category.
+    let tree = app.get("/api/categories", None).await;
+    assert_eq!(tree.status, StatusCode::OK);
+    let root = &tree.body[0];
+    assert!(root["children"].as_array().is_some_and(|c| !c.is_empty()));
+    let root_id = root["category"]["id"].as_i64().expect("category id");
+    let in_root = app
+        .get(
+            &format!("/api/products?category_id={root_id}&per_page=10"),
+            None,
+        )
+        .await;
+    assert!(
+        in_root.body["total"].as_u64().unwrap_or(0) >= 1,
+        "{}",
+        in_root.text
+    );
+    let found = app.get("/api/products?keyword=tea%20cup", None).await;
+    assert!(
+        found.body["total"].as_u64().unwrap_or(0) >= 1,
+        "{}",
+        found.text
+    );
+    let product = found.body["items"][0]["id"].as_i64().expect("product id");
+    let detail = app.get(&format!("/api/products/{product}"), None).await;
+    let sku = detail.body["skus"][0]["id"].as_i64().expect("sku");
+    let stock_before = detail.body["skus"][0]["stock"].as_u64().expect("stock");
+
+    // Favorite it.
+    let a = app
+        .post(
+            &format!("/api/products/{product}/favorite"),
+            Some(&buyer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    let favs = app.get("/api/favorites", Some(&buyer)).await;
+    assert_eq!(favs.body[0]["id"].as_i64(), Some(product));
+
+    // Address, cart, checkout token, order with the demo coupon.
+    let address = app.address(&buyer).await;
+    let a = app
+        .post(
+            "/api/cart",
+            Some(&buyer),
+            json!({"sku_id": sku, "quantity": 3}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let cart = app.get("/api/cart", Some(&buyer)).await;
+    assert_eq!(cart.body.as_array().map(Vec::len), Some(1));
+    let submit = app.get("/api/checkout/token", Some(&buyer)).await;
+    let submit = submit.body["submit_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let placed = app
+        .post(
+            "/api/orders",
+            Some(&buyer),
+            json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 3}],
+                   "coupon_code": "WELCOME10", "remark": "ring twice", "submit_token": submit}),
+        )
+        .await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
+    let order = placed.body["id"].as_i64().expect("order id");
+    assert_eq!(placed.body["total"]["amount"], "49.70", "{}", placed.text);
+    assert_eq!(placed.body["state"]["status"], "pending");
+    let cart = app.get("/api/cart", Some(&buyer)).await;
+    assert_eq!(
+        cart.body.as_array().map(Vec::len),
+        Some(0),
+        "bought lines leave the cart"
+    );
+    let after = app.get(&format!("/api/products/{product}"), None).await;
+    assert_eq!(
+        after.body["skus"][0]["stock"].as_u64(),
+        Some(stock_before - 3)
+    );
+    let mine = app.get("/api/orders", Some(&buyer)).await;
+    assert_eq!(mine.body["total"], 1);
+
+    // Pay on the sandbox page: a signed notification over HTTP pays it.
+    let paid = app.pay(&buyer, order).await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
+    let o = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
+    assert_eq!(o.body["state"]["status"], "paid", "{}", o.text);
+    assert_eq!(o.body["payment"]["method"], "sandbox");
+    // Paying again is refused (the order is no longer pending).
+    let again = app
+        .post(&format!("/api/orders/{order}/pay"), Some(&buyer), json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // Admin ships; the buyer confirms and reviews.
+    let admin = app.admin().await;
+    let listed = app.get("/api/admin/orders?status=paid", Some(&admin)).await;
+    assert!(
+        listed.body["total"].as_u64().unwrap_or(0) >= 1,
+        "{}",
+        listed.text
+    );
+    let a = app
+        .post(
+            &format!("/api/admin/orders/{order}/ship"),
+            Some(&admin),
+            json!({"carrier": "SF Express", "tracking_no": "SF123456"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["state"]["status"], "shipped");
+    let a = app
+        .post(
+            &format!("/api/orders/{order}/received"),
+            Some(&buyer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(a.body["state"]["status"], "received", "{}", a.text);
+    let item = a.body["items"][0]["id"].as_i64().expect("line id");
+    let a = app
+        .post(
+            &format!("/api/orders/{order}/review"),
+            Some(&buyer),
+            json!({"reviews": [{"item_id": item, "rating": 5, "text": "Lovely"}]}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["state"]["status"], "reviewed");
+
+    // Refund: applied by the buyer, approved by the admin.
+    let a = app
+        .post(
+            &format!("/api/orders/{order}/refund"),
+            Some(&buyer),
+            json!({"reason": "changed my mind"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["state"]["refund"], "applied");
+    let a = app
+        .post(
+            &format!("/api/admin/orders/{order}/refund/approve"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["status"], "succeeded", "{}", a.text);
+    assert_eq!(a.body["amount"]["amount"], "49.70");
+    let o = app
+        .get(&format!("/api/admin/orders/{order}"), Some(&admin))
+        .await;
+    assert_eq!(o.body["state"]["refund"], "refunded", "{}", o.text);
+
+    // Logout ends the session.
+    let a = app
+        .call(
+            reqwest::Method::POST,
+            "/api/auth/logout",
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    let a = app.get("/api/me", Some(&buyer)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.code(), "unauthenticated");
+}

@@ -1,0 +1,56 @@
+//! The whole purchase over HTTP on SQLite, and the API description.
+
+mod common;
+
+use common::App;
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_purchase_on_sqlite() {
+    let app = App::sqlite().await;
+    common::purchase::whole_purchase(&app).await;
+    app.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_describes_every_route() {
+    let app = App::sqlite().await;
+    let doc = app.get("/openapi.json", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let paths = doc.body["paths"].as_object().expect("paths");
+    for path in [
+        "/api/auth/register",
+        "/api/orders/{id}/pay",
+        "/api/payments/sandbox/notify",
+        "/api/admin/orders/{id}/refund/approve",
+        "/api/admin/users",
+    ] {
+        assert!(paths.contains_key(path), "{path} is missing");
+    }
+    assert!(doc.body["components"]["schemas"]["PlaceOrderBody"].is_object());
+    assert!(doc.body["components"]["schemas"]["ErrorResponse"].is_object());
+    let refused = &doc.body["paths"]["/api/orders"]["post"]["responses"]["409"];
+    assert!(refused.to_string().contains("ErrorResponse"), "{refused}");
+    app.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_data_and_does_not_seed_again() {
+    let url = common::sqlite_url();
+    let app = App::start_with(shop_example::Config::new(url.clone())).await;
+    let before = app.get("/api/products", None).await.body["total"].clone();
+    app.server.stop().await;
+    let again = shop_example::start(
+        &shop_example::Config::new(url),
+        std::sync::Arc::new(shop_example::notifier::RecordingNotifier::new()),
+    )
+    .await
+    .expect("restart");
+    assert!(again.admin.is_none());
+    let r = reqwest::get(format!("{}/api/products", again.url))
+        .await
+        .expect("list");
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["total"], before);
+    again.stop().await;
+}
