@@ -26,6 +26,7 @@ pub mod error;
 pub mod extract;
 pub mod notifier;
 pub mod openapi;
+pub mod providers;
 pub mod routes;
 pub mod security;
 pub mod seed;
@@ -79,6 +80,9 @@ pub struct Config {
     /// client address (each action has its own bucket).
     #[arg(long, env = "SHOP_RATE_LIMIT_PER_MINUTE", default_value_t = 30)]
     pub rate_limit_per_minute: u32,
+    /// Real payment providers (Stripe, Alipay, WeChat Pay), each optional.
+    #[command(flatten)]
+    pub providers: providers::ProviderArgs,
 }
 
 impl Config {
@@ -90,6 +94,7 @@ impl Config {
             sandbox_secret: None,
             public_url: None,
             rate_limit_per_minute: 30,
+            providers: providers::ProviderArgs::default(),
         }
     }
 }
@@ -189,10 +194,13 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         format!("{public_url}/sandbox/pay"),
     ));
     let ids = Arc::new(SnowflakeIds::random_node());
-    let shop = Shop::builder(stores)
+    let mut builder = Shop::builder(stores)
         .ids(ids.clone())
-        .gateway(sandbox.clone())
-        .build();
+        .gateway(sandbox.clone());
+    for gateway in config.providers.gateways(&public_url)? {
+        builder = builder.gateway(gateway);
+    }
+    let shop = builder.build();
     let admin = seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref()).await?;
 
     let state = AppState {

@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/{id}/review", post(orders::review))
         .route("/api/orders/{id}/refund", post(orders::apply_refund))
         .route("/sandbox/pay", get(payments::pay_page).post(payments::pay))
-        .route(payments::NOTIFY_PATH, post(payments::notify))
+        .route("/api/payments/{gateway}/notify", post(payments::notify))
         .route("/openapi.json", get(crate::openapi::serve));
     let admin = Router::new()
         .route("/api/admin/products", post(admin::create_product))

@@ -92,8 +92,20 @@ impl PageQuery {
 /// Where to pay.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PayResponse {
-    /// The gateway's pay page.
-    pub redirect_url: String,
+    /// The gateway's pay page, for gateways that redirect (sandbox, Alipay
+    /// page pay, WeChat H5, Stripe's checkout page).
+    pub redirect_url: Option<String>,
+    /// Content to show as a QR code (WeChat Native, Alipay precreate).
+    pub qr_code: Option<String>,
+    /// That QR code as an SVG image.
+    pub qr_svg: Option<String>,
+}
+
+/// Which gateway pays.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PayQuery {
+    /// A registered gateway's name (default `sandbox`).
+    pub gateway: Option<String>,
 }
 
 /// One line's review.
@@ -179,21 +191,31 @@ pub async fn get(
 }
 
 /// Starts paying a pending order through the sandbox gateway.
-#[utoipa::path(post, path = "/api/orders/{id}/pay", params(("id" = i64, Path, description = "order id")),
+#[utoipa::path(post, path = "/api/orders/{id}/pay", params(("id" = i64, Path, description = "order id"), PayQuery),
     responses((status = 200, body = PayResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn pay(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<i64>,
+    AppQuery(q): AppQuery<PayQuery>,
 ) -> ApiResult<AppJson<PayResponse>> {
+    let gateway = q.gateway.as_deref().unwrap_or(SandboxGateway::NAME);
     let action = state
         .shop
-        .start_payment(user.account.id, OrderId(id), SandboxGateway::NAME, None)
+        .start_payment(user.account.id, OrderId(id), gateway, None)
         .await?;
-    let redirect_url = match action {
-        PaymentAction::Redirect(url) | PaymentAction::QrCode(url) => url,
-    };
-    Ok(AppJson(PayResponse { redirect_url }))
+    Ok(AppJson(match action {
+        PaymentAction::Redirect(url) => PayResponse {
+            redirect_url: Some(url),
+            qr_code: None,
+            qr_svg: None,
+        },
+        PaymentAction::QrCode(code) => PayResponse {
+            redirect_url: None,
+            qr_svg: shop_payments::qr_svg(&code).ok(),
+            qr_code: Some(code),
+        },
+    }))
 }
 
 /// Confirms receipt of a shipped order.

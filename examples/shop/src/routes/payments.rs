@@ -10,14 +10,14 @@ use serde::Deserialize;
 use shop_core::payment::RawNotification;
 use shop_core::service::NotificationOutcome;
 use shop_core::{Entity, Error};
-use shop_payments::SandboxGateway;
 use utoipa::IntoParams;
 
 use crate::error::{ApiResult, AppError};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
 
-/// Where the sandbox delivers its notifications.
+/// Where the sandbox delivers its notifications (every gateway has its
+/// own: `/api/payments/{gateway}/notify`).
 pub const NOTIFY_PATH: &str = "/api/payments/sandbox/notify";
 
 /// Query of the pay page (what the gateway's redirect carries).
@@ -144,14 +144,17 @@ pub async fn pay(
     }
 }
 
-/// The sandbox's notification callback: the raw body and headers go to
-/// the shop, which verifies the signature and pays the order exactly once.
-#[utoipa::path(post, path = "/api/payments/sandbox/notify",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "a signed sandbox notification"),
+/// A gateway's notification callback (`sandbox`, `stripe`, `alipay`,
+/// `wechat`): the raw body and headers go to the shop, which has the
+/// gateway verify the signature and pays the order exactly once.
+#[utoipa::path(post, path = "/api/payments/{gateway}/notify",
+    params(("gateway" = String, Path, description = "the gateway's name, e.g. sandbox")),
+    request_body(content_type = "application/octet-stream", description = "a signed notification, exactly as the provider sent it"),
     responses((status = 200, description = "acknowledged"), (status = 400, description = "forged, tampered or replayed", body = crate::error::ErrorResponse),
         (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse), (status = 422, body = crate::error::ErrorResponse)))]
 pub async fn notify(
     State(state): State<AppState>,
+    AppPath(gateway): AppPath<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -167,7 +170,7 @@ pub async fn notify(
     Ok(AppJson(
         state
             .shop
-            .handle_payment_notification(SandboxGateway::NAME, &raw)
+            .handle_payment_notification(&gateway, &raw)
             .await?,
     ))
 }
