@@ -22,6 +22,7 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Shops.
@@ -51,6 +52,7 @@ impl Role {
 
 /// A login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// The user's id (the same id orders, carts and addresses use).
     pub id: UserId,

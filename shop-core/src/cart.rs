@@ -13,6 +13,7 @@ pub const MAX_LINE_QUANTITY: u32 = 999;
 
 /// One line of a user's cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartItem {
     /// Owner.
     pub user_id: UserId,

@@ -11,6 +11,7 @@ use crate::money::{Currency, Money};
 
 /// How a product is sold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProductKind {
     /// Bought through the cart.
@@ -44,6 +45,7 @@ impl ProductKind {
 
 /// A name/value pair describing a product (used for facets).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Property {
     /// E.g. "colour".
     pub name: String,
@@ -53,6 +55,7 @@ pub struct Property {
 
 /// A product as listed in the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     /// Id.
     pub id: ProductId,
@@ -88,6 +91,7 @@ pub struct Product {
 
 /// A stock keeping unit: one buyable variant of a product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sku {
     /// Id.
     pub id: SkuId,
@@ -105,6 +109,7 @@ pub struct Sku {
 
 /// Input for a new SKU.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkuDraft {
     /// Title.
     pub title: String,
@@ -118,6 +123,7 @@ pub struct SkuDraft {
 
 /// Input for a new product with its SKUs, or the editable fields of one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductDraft {
     /// How it is sold.
     pub kind: ProductKind,
@@ -187,6 +193,7 @@ pub fn cheapest_price<'a>(prices: impl IntoIterator<Item = &'a Money>) -> Result
 
 /// A node of the category tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Category {
     /// Id.
     pub id: CategoryId,
@@ -250,10 +257,12 @@ impl Category {
 
 /// A category with its children, for rendering the tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryNode {
     /// The category.
     pub category: Category,
     /// Its children, by id.
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<CategoryNode>,
 }
 
@@ -274,6 +283,7 @@ pub fn category_tree(mut all: Vec<Category>) -> Vec<CategoryNode> {
 
 /// Sort orders for product listings. Ties are broken by id, newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProductSort {
     /// Newest first (by id).
@@ -328,6 +338,7 @@ impl ProductQuery {
 
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items on this page.
     pub items: Vec<T>,

@@ -14,6 +14,7 @@ use crate::money::Money;
 
 /// How a coupon discounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CouponKind {
     /// `value` off the amount.
@@ -43,6 +44,7 @@ impl CouponKind {
 
 /// Why a coupon may not be used, in the order the checks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CouponRejection {
@@ -75,6 +77,7 @@ impl fmt::Display for CouponRejection {
 
 /// The fields an administrator sets on a coupon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CouponDraft {
     /// Display name.
     pub name: String,
@@ -142,6 +145,7 @@ impl CouponDraft {
 
 /// A coupon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Coupon {
     /// Id.
     pub id: CouponId,

@@ -18,7 +18,8 @@
 //!   pure rules, writes with one atomic port call and emits events.
 //! * `memory` (feature `memory`, on by default) is the in-memory reference
 //!   backend; `conformance` (feature `testing`) is the suite every storage
-//!   backend must pass.
+//!   backend must pass; feature `openapi` derives `utoipa::ToSchema` on the
+//!   types an HTTP API returns.
 //!
 //! ## Example
 //!

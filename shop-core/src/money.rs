@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// ISO 4217 currencies the shop prices in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 #[non_exhaustive]
 pub enum Currency {
@@ -91,6 +92,7 @@ pub enum MoneyError {
 
 /// An exact amount of money in one currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     amount: Decimal,
     currency: Currency,

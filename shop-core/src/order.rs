@@ -17,6 +17,7 @@ use crate::user::AddressSnapshot;
 
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Placed, waiting for payment.
@@ -35,6 +36,7 @@ pub enum OrderStatus {
 
 /// The refund sub-state of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RefundStatus {
     /// No refund asked for (or the last one was refused or was partial).
@@ -80,6 +82,7 @@ str_enum!(RefundStatus {
 
 /// The full state of an order: status and refund sub-state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderState {
     /// Main status.
     pub status: OrderStatus,
@@ -95,6 +98,7 @@ impl fmt::Display for OrderState {
 
 /// Something that moves an order to another state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderAction {
     /// A payment arrived.
@@ -175,6 +179,7 @@ impl OrderState {
 
 /// How an order was paid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentInfo {
     /// The gateway's name, e.g. "alipay".
     pub method: String,
@@ -186,6 +191,7 @@ pub struct PaymentInfo {
 
 /// How an order was shipped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShipmentInfo {
     /// Carrier name.
     pub carrier: String,
@@ -197,6 +203,7 @@ pub struct ShipmentInfo {
 
 /// A buyer's review of one line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineReview {
     /// 1–5 stars.
     pub rating: u8,
@@ -208,6 +215,7 @@ pub struct LineReview {
 
 /// One line of an order, with its price snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderItem {
     /// Id.
     pub id: OrderItemId,
@@ -225,6 +233,7 @@ pub struct OrderItem {
 
 /// An order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     /// Id.
     pub id: OrderId,
@@ -406,6 +415,7 @@ pub fn check_line_reviews(order: &Order, reviews: &[(OrderItemId, LineReview)]) 
 
 /// A published review, for a product page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductReview {
     /// The reviewer.
     pub user_id: UserId,

@@ -82,6 +82,7 @@ pub struct PaymentRequest {
 
 /// How the buyer pays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "url", rename_all = "snake_case")]
 pub enum PaymentAction {
     /// Send the browser to this page.

@@ -12,6 +12,7 @@ use crate::order::{Order, OrderState};
 
 /// Where one refund is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RefundRecordStatus {
     /// Sent to the gateway, not finished.
@@ -45,6 +46,7 @@ impl RefundRecordStatus {
 
 /// Units of one order line given back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefundLine {
     /// The order line.
     pub item_id: OrderItemId,
@@ -54,6 +56,7 @@ pub struct RefundLine {
 
 /// One refund of (part of) an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refund {
     /// Id.
     pub id: RefundId,

@@ -9,6 +9,7 @@ use crate::ids::{AddressId, ProductId, UserId};
 
 /// The editable fields of a shipping address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddressDraft {
     /// Province / state.
     pub province: String,
@@ -68,6 +69,7 @@ impl AddressDraft {
 
 /// A user's stored shipping address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     /// Id.
     pub id: AddressId,
@@ -116,6 +118,7 @@ impl Address {
 
 /// An address as copied into an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddressSnapshot {
     /// One-line address.
     pub address: String,

@@ -1,5 +1,6 @@
 //! `/openapi.json`, generated from the handlers' `#[utoipa::path]`
-//! annotations and the request types' `ToSchema` derives.
+//! annotations and the `ToSchema` derives of the request types and of
+//! shop-core's types (its `openapi` feature).
 
 use utoipa::OpenApi;
 

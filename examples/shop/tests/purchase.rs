@@ -28,6 +28,30 @@ async fn openapi_describes_every_route() {
         assert!(paths.contains_key(path), "{path} is missing");
     }
     assert!(doc.body["components"]["schemas"]["PlaceOrderBody"].is_object());
+    // Success bodies are schematised too, down to the core types.
+    let schemas = &doc.body["components"]["schemas"];
+    for schema in [
+        "Order",
+        "OrderItem",
+        "Money",
+        "Product",
+        "CategoryNode",
+        "Refund",
+        "Page_Order",
+    ] {
+        assert!(schemas[schema].is_object(), "schema {schema} is missing");
+    }
+    assert!(
+        schemas["Account"]["properties"]
+            .get("password_hash")
+            .is_none(),
+        "the password hash is never part of the API"
+    );
+    let placed = &doc.body["paths"]["/api/orders"]["post"]["responses"]["201"];
+    assert!(
+        placed.to_string().contains("#/components/schemas/Order"),
+        "{placed}"
+    );
     assert!(doc.body["components"]["schemas"]["ErrorResponse"].is_object());
     let refused = &doc.body["paths"]["/api/orders"]["post"]["responses"]["409"];
     assert!(refused.to_string().contains("ErrorResponse"), "{refused}");

@@ -11,6 +11,7 @@ use crate::money::Money;
 
 /// A cart line with the SKU's and product's current data and price.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartLine {
     /// The stored line.
     pub item: CartItem,

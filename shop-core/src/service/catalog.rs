@@ -14,6 +14,7 @@ use crate::money::Money;
 
 /// A product page: the product, its SKUs and its category breadcrumbs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductDetail {
     /// The product.
     pub product: Product,

@@ -13,6 +13,7 @@ use crate::payment::{GatewayEvent, PaymentAction, PaymentError, PaymentRequest, 
 /// What handling a notification did. Every variant means "acknowledge it to
 /// the gateway"; refused notifications are errors instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub enum NotificationOutcome {
     /// This notification paid the order.

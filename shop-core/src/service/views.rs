@@ -14,6 +14,7 @@ use crate::order::{Order, OrderItem, OrderQuery};
 /// One order line with its SKU and product as they are now (`None` when
 /// they have been deleted since).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLineView {
     /// The line, with its price snapshot.
     pub item: OrderItem,
@@ -25,6 +26,7 @@ pub struct OrderLineView {
 
 /// An order with its lines' SKUs and products, for an order list page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderView {
     /// The order.
     pub order: Order,

@@ -47,7 +47,7 @@ impl From<AddressRequest> for AddressDraft {
 }
 
 /// The caller's addresses, most recently used first.
-#[utoipa::path(get, path = "/api/addresses", responses((status = 200, description = "addresses"), (status = 401, body = crate::error::ErrorResponse)))]
+#[utoipa::path(get, path = "/api/addresses", responses((status = 200, description = "addresses", body = Vec<Address>), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -57,7 +57,7 @@ pub async fn list(
 
 /// Adds an address.
 #[utoipa::path(post, path = "/api/addresses", request_body = AddressRequest,
-    responses((status = 201, description = "the address"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse)))]
+    responses((status = 201, description = "the address", body = Address), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -72,7 +72,7 @@ pub async fn create(
 
 /// One of the caller's addresses.
 #[utoipa::path(get, path = "/api/addresses/{id}", params(("id" = i64, Path, description = "address id")),
-    responses((status = 200, description = "the address"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the address", body = Address), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -86,7 +86,7 @@ pub async fn get(
 /// Changes one of the caller's addresses.
 #[utoipa::path(put, path = "/api/addresses/{id}", params(("id" = i64, Path, description = "address id")),
     request_body = AddressRequest,
-    responses((status = 200, description = "the address"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the address", body = Address), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn update(
     State(state): State<AppState>,
     user: CurrentUser,

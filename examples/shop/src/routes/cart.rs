@@ -37,7 +37,7 @@ pub struct CartQuantity {
 }
 
 /// The cart with current prices.
-#[utoipa::path(get, path = "/api/cart", responses((status = 200, description = "cart lines"), (status = 401, body = crate::error::ErrorResponse)))]
+#[utoipa::path(get, path = "/api/cart", responses((status = 200, description = "cart lines", body = Vec<CartLine>), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -34,14 +34,14 @@ pub struct ProductListQuery {
 }
 
 /// The whole category tree.
-#[utoipa::path(get, path = "/api/categories", responses((status = 200, description = "the tree of categories")))]
+#[utoipa::path(get, path = "/api/categories", responses((status = 200, description = "the tree of categories", body = Vec<CategoryNode>)))]
 pub async fn categories(State(state): State<AppState>) -> ApiResult<AppJson<Vec<CategoryNode>>> {
     Ok(AppJson(state.shop.category_tree().await?))
 }
 
 /// On-sale products, filtered, sorted and paginated.
 #[utoipa::path(get, path = "/api/products", params(ProductListQuery),
-    responses((status = 200, description = "a page of products: {items, total}"), (status = 400, body = crate::error::ErrorResponse), (status = 404, description = "unknown category", body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "a page of products: {items, total}", body = Page<Product>), (status = 400, body = crate::error::ErrorResponse), (status = 404, description = "unknown category", body = crate::error::ErrorResponse)))]
 pub async fn products(
     State(state): State<AppState>,
     AppQuery(q): AppQuery<ProductListQuery>,
@@ -59,7 +59,7 @@ pub async fn products(
 
 /// A product page: the product, its SKUs and breadcrumbs.
 #[utoipa::path(get, path = "/api/products/{id}", params(("id" = i64, Path, description = "product id")),
-    responses((status = 200, description = "{product, skus, breadcrumbs}"), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "{product, skus, breadcrumbs}", body = ProductDetail), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn product(
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
@@ -98,7 +98,7 @@ pub async fn remove_favorite(
 }
 
 /// The caller's favorite products, newest first.
-#[utoipa::path(get, path = "/api/favorites", responses((status = 200, description = "products"), (status = 401, body = crate::error::ErrorResponse)))]
+#[utoipa::path(get, path = "/api/favorites", responses((status = 200, description = "products", body = Vec<Product>), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn favorites(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -146,7 +146,7 @@ pub async fn checkout_token(
 
 /// Places an order (stock, coupon, submit token and cart in one atomic step).
 #[utoipa::path(post, path = "/api/orders", request_body = PlaceOrderBody,
-    responses((status = 201, description = "the order"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse),
+    responses((status = 201, description = "the order", body = Order), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse),
         (status = 404, description = "unknown or used submit token, address or SKU", body = crate::error::ErrorResponse),
         (status = 409, description = "out of stock", body = crate::error::ErrorResponse), (status = 422, description = "coupon rejected", body = crate::error::ErrorResponse), (status = 429, body = crate::error::ErrorResponse)))]
 pub async fn place(
@@ -162,7 +162,7 @@ pub async fn place(
 
 /// The caller's orders, newest first, with their lines' products.
 #[utoipa::path(get, path = "/api/orders", params(PageQuery),
-    responses((status = 200, description = "{items, total}"), (status = 401, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "{items, total}", body = Page<OrderView>), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -179,7 +179,7 @@ pub async fn list(
 
 /// One of the caller's orders.
 #[utoipa::path(get, path = "/api/orders/{id}", params(("id" = i64, Path, description = "order id")),
-    responses((status = 200, description = "the order"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the order", body = Order), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -220,7 +220,7 @@ pub async fn pay(
 
 /// Confirms receipt of a shipped order.
 #[utoipa::path(post, path = "/api/orders/{id}/received", params(("id" = i64, Path, description = "order id")),
-    responses((status = 200, description = "the order"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the order", body = Order), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn received(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -237,7 +237,7 @@ pub async fn received(
 /// Reviews every line of a received order.
 #[utoipa::path(post, path = "/api/orders/{id}/review", params(("id" = i64, Path, description = "order id")),
     request_body = ReviewBody,
-    responses((status = 200, description = "the order"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the order", body = Order), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn review(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -264,7 +264,7 @@ pub async fn review(
 /// Applies for a refund of a paid order.
 #[utoipa::path(post, path = "/api/orders/{id}/refund", params(("id" = i64, Path, description = "order id")),
     request_body = ReasonBody,
-    responses((status = 200, description = "the order"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the order", body = Order), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn apply_refund(
     State(state): State<AppState>,
     user: CurrentUser,

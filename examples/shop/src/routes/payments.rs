@@ -150,7 +150,7 @@ pub async fn pay(
 #[utoipa::path(post, path = "/api/payments/{gateway}/notify",
     params(("gateway" = String, Path, description = "the gateway's name, e.g. sandbox")),
     request_body(content_type = "application/octet-stream", description = "a signed notification, exactly as the provider sent it"),
-    responses((status = 200, description = "acknowledged"), (status = 400, description = "forged, tampered or replayed", body = crate::error::ErrorResponse),
+    responses((status = 200, description = "acknowledged", body = NotificationOutcome), (status = 400, description = "forged, tampered or replayed", body = crate::error::ErrorResponse),
         (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse), (status = 422, body = crate::error::ErrorResponse)))]
 pub async fn notify(
     State(state): State<AppState>,

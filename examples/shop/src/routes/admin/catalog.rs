@@ -111,7 +111,7 @@ pub struct CategoryBody {
 
 /// Creates a product with its SKUs.
 #[utoipa::path(post, path = "/api/admin/products", request_body = CreateProductBody,
-    responses((status = 201, description = "{product, skus, breadcrumbs}"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
+    responses((status = 201, description = "{product, skus, breadcrumbs}", body = ProductDetail), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
 pub async fn create_product(
     State(state): State<AppState>,
     _: AdminUser,
@@ -139,7 +139,7 @@ pub async fn create_product(
 /// Changes a product's fields.
 #[utoipa::path(put, path = "/api/admin/products/{id}", params(("id" = i64, Path, description = "product id")),
     request_body = ProductBody,
-    responses((status = 200, description = "the product"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the product", body = Product), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn update_product(
     State(state): State<AppState>,
     _: AdminUser,
@@ -156,7 +156,7 @@ pub async fn update_product(
 
 /// Takes a product off sale.
 #[utoipa::path(post, path = "/api/admin/products/{id}/off-sale", params(("id" = i64, Path, description = "product id")),
-    responses((status = 200, description = "the product"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the product", body = Product), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn off_sale(
     State(state): State<AppState>,
     _: AdminUser,
@@ -167,7 +167,7 @@ pub async fn off_sale(
 
 /// Creates a category.
 #[utoipa::path(post, path = "/api/admin/categories", request_body = CategoryBody,
-    responses((status = 201, description = "the category"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 201, description = "the category", body = Category), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn create_category(
     State(state): State<AppState>,
     _: AdminUser,

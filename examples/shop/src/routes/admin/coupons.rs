@@ -68,7 +68,7 @@ impl CouponBody {
 }
 
 /// Every coupon, newest first.
-#[utoipa::path(get, path = "/api/admin/coupons", responses((status = 200, description = "coupons"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
+#[utoipa::path(get, path = "/api/admin/coupons", responses((status = 200, description = "coupons", body = Vec<Coupon>), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
 pub async fn coupons(
     State(state): State<AppState>,
     _: AdminUser,
@@ -78,7 +78,7 @@ pub async fn coupons(
 
 /// Creates a coupon.
 #[utoipa::path(post, path = "/api/admin/coupons", request_body = CouponBody,
-    responses((status = 201, description = "the coupon"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+    responses((status = 201, description = "the coupon", body = Coupon), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn create_coupon(
     State(state): State<AppState>,
     _: AdminUser,
@@ -92,7 +92,7 @@ pub async fn create_coupon(
 /// Changes a coupon's settings.
 #[utoipa::path(put, path = "/api/admin/coupons/{id}", params(("id" = i64, Path, description = "coupon id")),
     request_body = CouponBody,
-    responses((status = 200, description = "the coupon"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the coupon", body = Coupon), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn update_coupon(
     State(state): State<AppState>,
     _: AdminUser,
@@ -119,7 +119,7 @@ pub async fn delete_coupon(
 
 /// Every account, oldest first.
 #[utoipa::path(get, path = "/api/admin/users", params(PageQuery),
-    responses((status = 200, description = "{items, total}"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "{items, total}", body = Page<Account>), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
 pub async fn users(
     State(state): State<AppState>,
     _: AdminUser,

@@ -37,7 +37,7 @@ pub struct AdminOrderQuery {
 
 /// Every order, newest first.
 #[utoipa::path(get, path = "/api/admin/orders", params(AdminOrderQuery),
-    responses((status = 200, description = "{items, total}"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "{items, total}", body = Page<Order>), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
 pub async fn orders(
     State(state): State<AppState>,
     _: AdminUser,
@@ -63,7 +63,7 @@ pub async fn orders(
 
 /// Any order.
 #[utoipa::path(get, path = "/api/admin/orders/{id}", params(("id" = i64, Path, description = "order id")),
-    responses((status = 200, description = "the order"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the order", body = Order), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn order(
     State(state): State<AppState>,
     _: AdminUser,
@@ -75,7 +75,7 @@ pub async fn order(
 /// Ships a paid order.
 #[utoipa::path(post, path = "/api/admin/orders/{id}/ship", params(("id" = i64, Path, description = "order id")),
     request_body = ShipBody,
-    responses((status = 200, description = "the order"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the order", body = Order), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn ship(
     State(state): State<AppState>,
     _: AdminUser,
@@ -93,7 +93,7 @@ pub async fn ship(
 /// Approves a refund application: refunds everything not yet refunded
 /// through the gateway that took the payment.
 #[utoipa::path(post, path = "/api/admin/orders/{id}/refund/approve", params(("id" = i64, Path, description = "order id")),
-    responses((status = 200, description = "the refund"), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the refund", body = Refund), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn approve_refund(
     State(state): State<AppState>,
     _: AdminUser,
@@ -105,7 +105,7 @@ pub async fn approve_refund(
 /// Refuses a refund application, keeping the reason.
 #[utoipa::path(post, path = "/api/admin/orders/{id}/refund/refuse", params(("id" = i64, Path, description = "order id")),
     request_body = ReasonBody,
-    responses((status = 200, description = "the order"), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "the order", body = Order), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn refuse_refund(
     State(state): State<AppState>,
     _: AdminUser,
