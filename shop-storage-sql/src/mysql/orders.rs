@@ -18,8 +18,8 @@ use sqlx::{MySql, MySqlConnection, QueryBuilder};
 
 use super::MySqlStore;
 use crate::common::{
-    attach_items, conflict, db_err, order_from, order_item_from, retry_rolled_back, unique_err,
-    Cols,
+    attach_items, conflict, db_err, first_shortage, order_from, order_item_from, retry_rolled_back,
+    unique_err, Cols,
 };
 
 const ITEM_COLS: &str = "oi.id, oi.order_id, oi.product_id, oi.sku_id, oi.quantity, \
@@ -205,39 +205,37 @@ async fn out_of_stock(
         Ok(rows) => rows,
         Err(e) => return db_err(e),
     };
-    let mut left: HashMap<SkuId, i64> = HashMap::new();
+    // The stock each SKU had before this order: what is left now plus what
+    // this transaction already took.
+    let mut before: HashMap<SkuId, u32> = HashMap::new();
     for row in &rows {
-        match (row.int("id"), row.int("stock")) {
-            (Ok(id), Ok(stock)) => left.insert(SkuId(id), stock),
+        match (row.int("id"), row.count("stock")) {
+            (Ok(id), Ok(stock)) => before.insert(SkuId(id), stock),
             (Err(e), _) | (_, Err(e)) => return e,
         };
     }
     for item in taken {
-        if let Some(stock) = left.get_mut(&item.sku_id) {
-            *stock += i64::from(item.quantity);
+        if let Some(stock) = before.get_mut(&item.sku_id) {
+            *stock = stock.saturating_add(item.quantity);
         }
     }
-    for item in &o.items {
-        match left.get_mut(&item.sku_id) {
-            None => return Error::not_found(Entity::Sku, item.sku_id),
-            Some(available) if *available < i64::from(item.quantity) => {
-                return Error::OutOfStock {
-                    sku: item.sku_id,
-                    requested: item.quantity,
-                    available: *available as u32,
-                }
-            }
-            Some(available) => *available -= i64::from(item.quantity),
+    first_shortage(&o.items, &before).unwrap_or_else(|| {
+        // The stock moved between the update and this read.
+        let wanted: u32 = o
+            .items
+            .iter()
+            .filter(|i| i.sku_id == failed.sku_id)
+            .map(|i| i.quantity)
+            .sum();
+        match before.get(&failed.sku_id) {
+            None => Error::not_found(Entity::Sku, failed.sku_id),
+            Some(stock) => Error::OutOfStock {
+                sku: failed.sku_id,
+                requested: failed.quantity,
+                available: stock.saturating_sub(wanted),
+            },
         }
-    }
-    match left.get(&failed.sku_id) {
-        None => Error::not_found(Entity::Sku, failed.sku_id),
-        Some(available) => Error::OutOfStock {
-            sku: failed.sku_id,
-            requested: failed.quantity,
-            available: (*available).max(0) as u32,
-        },
-    }
+    })
 }
 
 /// Takes one use of the coupon for the order's buyer, or says why not.
