@@ -129,7 +129,8 @@ pub fn validate_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// Port: accounts, e-mail verification tokens and sessions.
+/// Port: accounts and e-mail verification tokens (sessions are
+/// [`SessionStore`]).
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
     /// Inserts an account (`AlreadyExists { Account }` when the id or the
@@ -155,11 +156,24 @@ pub trait AccountStore: Send + Sync + 'static {
     /// e-mail verified at `at`; `NotFound { VerificationToken }` when the
     /// token is unknown, used or expired at `at`. Returns the account's id.
     async fn verify_email(&self, token_hash: &str, at: DateTime<Utc>) -> Result<UserId>;
+}
 
-    /// Stores a session.
+/// Port: logged-in sessions, kept apart from [`AccountStore`] so they can live
+/// in another backend (e.g. accounts in PostgreSQL, sessions in Redis).
+///
+/// Expiry is decided by the caller's clock: a session is valid while
+/// `now < expires_at`. A backend may forget an expired session on its own
+/// (a Redis key TTL); [`SessionStore::purge_expired_sessions`] is for the
+/// backends that do not.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a session (`AlreadyExists { Session }` when the digest is taken).
     async fn create_session(&self, session: &Session) -> Result<()>;
     /// A session that has not expired at `now`.
     async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
     /// Ends a session (no-op when absent).
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Deletes every session expired at `now` (`expires_at <= now`) and
+    /// returns how many it deleted. Sessions still valid are untouched.
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
 }

@@ -7,13 +7,19 @@ mod common;
 use chrono::Duration;
 use common::*;
 use rust_decimal_macros::dec;
+use shop_core::cart::CartStore;
+use shop_core::clock::ManualClock;
 use shop_core::coupon::{CouponKind, CouponRejection};
 use shop_core::events::DomainEvent;
+use shop_core::ids::SequentialIds;
 use shop_core::ids::{AddressId, OrderId, ProductId, SkuId, UserId};
+use shop_core::memory::MemoryStore;
 use shop_core::order::{OrderAction, OrderStatus, RefundStatus};
 use shop_core::refund::{RefundLine, RefundRecordStatus};
 use shop_core::service::{NotificationOutcome, OrderLineRequest, PlaceOrderRequest, ReviewRequest};
 use shop_core::{Entity, Error};
+use shop_core::{Shop, Stores};
+use std::sync::Arc;
 
 const ALICE: UserId = UserId(1_000_001);
 const BOB: UserId = UserId(1_000_002);
@@ -857,4 +863,52 @@ async fn categories_form_a_tree_with_breadcrumbs_and_subtree_listing() {
         w.shop.product_detail(page.items[0].id).await,
         Err(Error::NotFound { .. })
     ));
+}
+
+#[tokio::test]
+async fn carts_in_another_backend_lose_the_bought_lines_after_placement() {
+    let orders = Arc::new(MemoryStore::new());
+    let carts = Arc::new(MemoryStore::new());
+    let mut stores = Stores::from_backend(orders.clone());
+    assert!(stores.carts_share_orders_backend());
+    stores.carts = carts.clone();
+    assert!(!stores.carts_share_orders_backend());
+    let shop = Shop::builder(stores)
+        .clock(Arc::new(ManualClock::new(start())))
+        .ids(Arc::new(SequentialIds::default()))
+        .build();
+    let (_, skus) = shop
+        .create_product(
+            product_draft("Pen"),
+            vec![sku_draft("blue", "3.00", 10), sku_draft("red", "3.00", 10)],
+        )
+        .await
+        .unwrap();
+    let (bought, kept) = (&skus[0], &skus[1]);
+    shop.add_to_cart(ALICE, bought.id, 2).await.unwrap();
+    shop.add_to_cart(ALICE, kept.id, 1).await.unwrap();
+    assert_eq!(carts.list_cart(ALICE).await.unwrap().len(), 2);
+    assert!(orders.list_cart(ALICE).await.unwrap().is_empty());
+
+    let address = shop.create_address(ALICE, address_draft()).await.unwrap();
+    shop.place_order(
+        ALICE,
+        PlaceOrderRequest {
+            address_id: address.id,
+            items: vec![OrderLineRequest {
+                sku_id: bought.id,
+                quantity: 2,
+            }],
+            coupon_code: None,
+            remark: String::new(),
+            submit_token: None,
+        },
+    )
+    .await
+    .unwrap();
+    let left = carts.list_cart(ALICE).await.unwrap();
+    assert_eq!(
+        left.iter().map(|l| l.sku_id).collect::<Vec<_>>(),
+        vec![kept.id]
+    );
 }

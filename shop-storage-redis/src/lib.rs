@@ -1,6 +1,165 @@
 //! # shop-storage-redis
 //!
-//! Redis adapters: carts, flash-sale stock, idempotency tokens, delayed jobs.
+//! Redis adapters for `shop-core`, for the data that is hot, per user and
+//! short-lived, next to a SQL store that keeps everything else:
 //!
-//! **Not built yet.** This crate is reserved in the workspace and holds no
-//! code today; see the feature table in the repository README.
+//! - [`CartStore`](shop_core::cart::CartStore): one hash per user, every
+//!   change one atomic command or Lua script, so concurrent adds never lose a
+//!   unit.
+//! - [`SessionStore`](shop_core::account::SessionStore): one key per session
+//!   (created with `SET NX`, so a digest is never stored twice) that Redis
+//!   expires by itself, plus an expiry index for
+//!   [`purge_expired_sessions`](shop_core::account::SessionStore::purge_expired_sessions).
+//! - [`RedisStore::rate_limit`]: a token bucket (GCRA) shared by every
+//!   instance of an app, one Lua script per request.
+//!
+//! Both ports pass their part of the `shop-core` conformance suite
+//! ([`cart_conformance_tests!`](shop_core::cart_conformance_tests),
+//! [`session_conformance_tests!`](shop_core::session_conformance_tests)).
+//! Flash-sale stock, idempotency tokens and delayed jobs in Redis are not
+//! built yet.
+//!
+//! ## Keys
+//!
+//! Every key starts with the store's prefix (e.g. `shop:`), so several shops
+//! or test runs share one server without seeing each other:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{prefix}cart:{user}` | hash | SKU id → `quantity:added_at_micros` |
+//! | `{prefix}session:{digest}` | string | the session as JSON, with a TTL |
+//! | `{prefix}sessions:expiry` | sorted set | digests scored by expiry (µs) |
+//! | `{prefix}rate:{bucket}` | string | the bucket's theoretical arrival time |
+//!
+//! Carts have no TTL: a cart is kept until its lines are removed.
+//!
+//! ## Example
+//!
+//! Carts in Redis, everything else in SQLite (needs a Redis server, so it is
+//! not run as a doctest):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use shop_core::{Shop, Stores};
+//! use shop_storage_redis::RedisStore;
+//! use shop_storage_sql::SqliteStore;
+//!
+//! # async fn run() -> shop_core::Result<()> {
+//! let sql = Arc::new(SqliteStore::connect("sqlite::memory:").await?);
+//! sql.migrate().await?;
+//! let redis = Arc::new(RedisStore::connect("redis://127.0.0.1:6379", "shop:").await?);
+//! let mut stores = Stores::from_backend(sql);
+//! stores.carts = redis;
+//! let shop = Shop::builder(stores).build();
+//! # let _ = shop;
+//! # Ok(())
+//! # }
+//! ```
+
+mod carts;
+mod limits;
+mod sessions;
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::Client;
+use shop_core::{Error, StoreError};
+
+pub use redis;
+
+/// How long connecting, and each command, may take before the call fails
+/// with a retryable [`StoreError::Unavailable`].
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Redis adapters on one multiplexed, self-reconnecting connection. Cheap to
+/// clone; every clone shares the connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://[:password@]host:port[/db]`) and keeps
+    /// every key under `prefix`. Fails with [`StoreError::Unavailable`] when
+    /// the server cannot be reached within [`TIMEOUT`], and with a
+    /// validation error on `redis_url` when the URL is malformed.
+    pub async fn connect(url: &str, prefix: impl Into<String>) -> shop_core::Result<RedisStore> {
+        let client = Client::open(url)
+            .map_err(|e| Error::validation("redis_url", format!("not a Redis URL: {e}")))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(2);
+        let conn = client
+            .get_connection_manager_with_config(config)
+            .await
+            .map_err(redis_err)?;
+        let store = RedisStore {
+            conn,
+            prefix: prefix.into(),
+        };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// The prefix of every key this store writes.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Checks that the server answers.
+    pub async fn ping(&self) -> shop_core::Result<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING")
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(redis_err)
+    }
+
+    /// A full key: the prefix, then `parts` joined by `:`.
+    fn key(&self, parts: &[&str]) -> String {
+        let mut key = self.prefix.clone();
+        key.push_str(&parts.join(":"));
+        key
+    }
+
+    /// A connection handle for one call (a clone of the shared one).
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+}
+
+/// Translates a driver error: connection trouble and timeouts are
+/// retryable ([`StoreError::Unavailable`]), anything else is
+/// [`StoreError::Backend`].
+pub(crate) fn redis_err(e: redis::RedisError) -> Error {
+    let retryable =
+        e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout();
+    if retryable {
+        Error::Store(StoreError::Unavailable {
+            source: Box::new(e),
+        })
+    } else {
+        Error::Store(StoreError::Backend {
+            source: Box::new(e),
+        })
+    }
+}
+
+/// A [`StoreError::Backend`] for data in Redis that is not in the shape this
+/// crate writes (someone else wrote under our prefix).
+pub(crate) fn corrupt(key: &str, what: impl std::fmt::Display) -> Error {
+    Error::Store(StoreError::Backend {
+        source: format!("unexpected data at {key}: {what}").into(),
+    })
+}

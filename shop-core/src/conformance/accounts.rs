@@ -1,4 +1,4 @@
-//! Conformance cases: accounts, e-mail verification and sessions.
+//! Conformance cases: accounts and e-mail verification.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use super::fixtures::Fixture;
 use super::{concurrently, is_already_exists, is_not_found, Backend};
-use crate::account::{Account, Role, Session};
+use crate::account::{Account, Role};
 use crate::error::Entity;
 use crate::ids::UserId;
 
@@ -140,34 +140,4 @@ pub async fn email_verification_is_single_use<B: Backend>(store: Arc<B>) {
             .email_verified_at,
         Some(at)
     );
-}
-
-/// Sessions: found until they expire, ended by delete, unique tokens.
-pub async fn sessions_expire_and_end<B: Backend>(store: Arc<B>) {
-    let fx = Fixture::new(Arc::clone(&store));
-    let session = Session {
-        token_hash: "digest-1".into(),
-        user_id: fx.user(),
-        created_at: fx.now,
-        expires_at: fx.now + Duration::hours(2),
-    };
-    store.create_session(&session).await.unwrap();
-    let err = store.create_session(&session).await.unwrap_err();
-    assert!(is_already_exists(&err, Entity::Session), "{err:?}");
-    let before = fx.now + Duration::minutes(119);
-    assert_eq!(
-        store.get_session("digest-1", before).await.unwrap(),
-        Some(session.clone())
-    );
-    assert_eq!(
-        store
-            .get_session("digest-1", session.expires_at)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(store.get_session("digest-2", fx.now).await.unwrap(), None);
-    store.delete_session("digest-1").await.unwrap();
-    store.delete_session("digest-1").await.unwrap();
-    assert_eq!(store.get_session("digest-1", fx.now).await.unwrap(), None);
 }

@@ -9,8 +9,12 @@
 //!
 //! # Implementing a backend
 //!
-//! 1. Implement the five store ports ([`CatalogStore`], [`UserStore`],
-//!    [`CartStore`], [`CouponStore`], [`OrderStore`]) on one type. The trait
+//! 1. Implement the store ports ([`CatalogStore`], [`UserStore`],
+//!    [`CartStore`], [`CouponStore`], [`OrderStore`], [`AccountStore`],
+//!    [`SessionStore`]) on one type. A backend for some ports only (carts or
+//!    sessions in Redis) runs the matching part of the suite instead:
+//!    [`cart_conformance_tests!`](crate::cart_conformance_tests),
+//!    [`session_conformance_tests!`](crate::session_conformance_tests). The trait
 //!    docs are the contract; `shop_core::memory`'s module docs record how
 //!    their ambiguous parts are read, and [`MemoryStore`](crate::memory::MemoryStore)
 //!    is the reference implementation.
@@ -37,6 +41,7 @@
 //! afresh: every test needs an empty store of its own.
 
 mod accounts;
+mod carts;
 mod catalog;
 mod catalog_listing;
 mod coupons;
@@ -46,6 +51,7 @@ mod placement;
 mod races;
 mod refunds;
 mod reviews;
+mod sessions;
 mod users;
 
 use std::future::Future;
@@ -53,7 +59,7 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 
-use crate::account::AccountStore;
+use crate::account::{AccountStore, SessionStore};
 use crate::cart::CartStore;
 use crate::catalog::CatalogStore;
 use crate::coupon::CouponStore;
@@ -61,9 +67,8 @@ use crate::error::{Entity, Error, StoreError};
 use crate::order::OrderStore;
 use crate::user::UserStore;
 
-pub use accounts::{
-    accounts_crud_and_unique_email, email_verification_is_single_use, sessions_expire_and_end,
-};
+pub use accounts::{accounts_crud_and_unique_email, email_verification_is_single_use};
+pub use carts::{cart_add_merge_update_remove, cart_concurrent_adds_count_exactly};
 pub use catalog::{
     catalog_category_tree, catalog_product_crud, catalog_sku_crud_and_stock,
     catalog_stock_never_negative_under_concurrency,
@@ -94,18 +99,25 @@ pub use refunds::{
 pub use reviews::{
     review_order_and_refresh_product_stats, review_order_validation_changes_nothing,
 };
-pub use users::{
-    addresses_crud_and_order, cart_add_merge_update_remove, favorites_idempotent_newest_first,
+pub use sessions::{
+    sessions_expire_and_end, sessions_purge_expired, sessions_unique_under_concurrency,
 };
+pub use users::{addresses_crud_and_order, favorites_idempotent_newest_first};
 
 /// Every store port on one type: what a complete backend implements.
 pub trait Backend:
-    CatalogStore + UserStore + CartStore + CouponStore + OrderStore + AccountStore
+    CatalogStore + UserStore + CartStore + CouponStore + OrderStore + AccountStore + SessionStore
 {
 }
 
 impl<T> Backend for T where
-    T: CatalogStore + UserStore + CartStore + CouponStore + OrderStore + AccountStore
+    T: CatalogStore
+        + UserStore
+        + CartStore
+        + CouponStore
+        + OrderStore
+        + AccountStore
+        + SessionStore
 {
 }
 
@@ -188,7 +200,7 @@ macro_rules! conformance_tests {
     };
     (@cases $factory:expr) => {
         $crate::__conformance_cases! {
-            ($factory)
+            shop_conformance ($factory)
             catalog_category_tree,
             catalog_product_crud,
             catalog_list_products,
@@ -197,6 +209,7 @@ macro_rules! conformance_tests {
             addresses_crud_and_order,
             favorites_idempotent_newest_first,
             cart_add_merge_update_remove,
+            cart_concurrent_adds_count_exactly,
             place_order_stores_order_and_takes_everything,
             place_order_out_of_stock_writes_nothing,
             place_order_rechecks_coupon,
@@ -223,7 +236,60 @@ macro_rules! conformance_tests {
             accounts_crud_and_unique_email,
             email_verification_is_single_use,
             sessions_expire_and_end,
+            sessions_purge_expired,
+            sessions_unique_under_concurrency,
         }
+    };
+}
+
+/// The cart cases of the suite alone, for a backend that implements only
+/// [`CartStore`] (e.g. carts in Redis next to orders in SQL). Same factory
+/// forms as [`conformance_tests!`]; the tests land in a module named
+/// `shop_cart_conformance`.
+///
+/// ```no_run
+/// shop_core::cart_conformance_tests!(async { shop_core::memory::MemoryStore::new() });
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! cart_conformance_tests {
+    (skippable $factory:expr $(,)?) => {
+        $crate::__conformance_cases! {
+            shop_cart_conformance ($factory)
+            cart_add_merge_update_remove,
+            cart_concurrent_adds_count_exactly,
+        }
+    };
+    ($factory:expr $(,)?) => {
+        $crate::cart_conformance_tests!(
+            skippable async { ::std::option::Option::Some($factory.await) }
+        );
+    };
+}
+
+/// The session cases of the suite alone, for a backend that implements only
+/// [`SessionStore`] (e.g. sessions in Redis). Same factory forms as
+/// [`conformance_tests!`]; the tests land in a module named
+/// `shop_session_conformance`.
+///
+/// ```no_run
+/// shop_core::session_conformance_tests!(async { shop_core::memory::MemoryStore::new() });
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! session_conformance_tests {
+    (skippable $factory:expr $(,)?) => {
+        $crate::__conformance_cases! {
+            shop_session_conformance ($factory)
+            sessions_expire_and_end,
+            sessions_purge_expired,
+            sessions_unique_under_concurrency,
+        }
+    };
+    ($factory:expr $(,)?) => {
+        $crate::session_conformance_tests!(
+            skippable async { ::std::option::Option::Some($factory.await) }
+        );
     };
 }
 
@@ -231,10 +297,10 @@ macro_rules! conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_cases {
-    (($factory:expr) $($case:ident),* $(,)?) => {
+    ($module:ident ($factory:expr) $($case:ident),* $(,)?) => {
         /// The shop-core conformance suite, one test per case.
         #[allow(unused_imports)]
-        mod shop_conformance {
+        mod $module {
             use super::*;
             $(
                 #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]

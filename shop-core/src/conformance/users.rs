@@ -1,4 +1,4 @@
-//! Addresses, favorites and carts.
+//! Addresses and favorites.
 
 use std::sync::Arc;
 
@@ -6,9 +6,8 @@ use chrono::Duration;
 
 use super::fixtures::Fixture;
 use super::{is_already_exists, is_not_found, Backend};
-use crate::cart::CartItem;
 use crate::error::Entity;
-use crate::ids::{ProductId, SkuId};
+use crate::ids::ProductId;
 use crate::user::Address;
 
 /// Addresses: create, load, list (most recently used first, never used
@@ -95,66 +94,4 @@ pub async fn favorites_idempotent_newest_first<B: Backend>(store: Arc<B>) {
     store.remove_favorite(bob, p1).await.unwrap();
     assert_eq!(store.list_favorites(bob).await.unwrap(), [p2]);
     assert_eq!(store.list_favorites(alice).await.unwrap(), [p3, p1]);
-}
-
-/// Carts: add, merge into an existing line (keeping its first time), list
-/// oldest first (ties by SKU id), set a quantity, remove, per user.
-pub async fn cart_add_merge_update_remove<B: Backend>(store: Arc<B>) {
-    let fx = Fixture::new(Arc::clone(&store));
-    let skus = fx
-        .product(&[("1.00", 50), ("2.00", 50), ("3.00", 50)])
-        .await;
-    let (s1, s2, s3) = (skus[0].id, skus[1].id, skus[2].id);
-    let (alice, bob) = (fx.user(), fx.user());
-    let at = |minutes: i64| fx.now + Duration::minutes(minutes);
-    let line = |user, sku, quantity, minutes| CartItem {
-        user_id: user,
-        sku_id: sku,
-        quantity,
-        added_at: at(minutes),
-    };
-
-    assert_eq!(store.add_to_cart(alice, s2, 1, at(0)).await.unwrap(), 1);
-    assert_eq!(store.add_to_cart(alice, s1, 2, at(1)).await.unwrap(), 2);
-    assert_eq!(store.add_to_cart(alice, s2, 3, at(2)).await.unwrap(), 4);
-    assert_eq!(
-        store.list_cart(alice).await.unwrap(),
-        vec![line(alice, s2, 4, 0), line(alice, s1, 2, 1)]
-    );
-    assert_eq!(store.add_to_cart(alice, s3, 1, at(0)).await.unwrap(), 1);
-    assert_eq!(
-        store.list_cart(alice).await.unwrap(),
-        vec![
-            line(alice, s2, 4, 0),
-            line(alice, s3, 1, 0),
-            line(alice, s1, 2, 1)
-        ]
-    );
-
-    store.set_cart_quantity(alice, s1, 5).await.unwrap();
-    let err = store.set_cart_quantity(bob, s1, 5).await.unwrap_err();
-    assert!(is_not_found(&err, Entity::CartItem), "{err:?}");
-    assert_eq!(store.list_cart(bob).await.unwrap(), vec![]);
-
-    store
-        .remove_from_cart(alice, &[s2, SkuId(999_999)])
-        .await
-        .unwrap();
-    assert_eq!(
-        store.list_cart(alice).await.unwrap(),
-        vec![line(alice, s3, 1, 0), line(alice, s1, 5, 1)]
-    );
-
-    assert_eq!(store.add_to_cart(bob, s1, 7, at(9)).await.unwrap(), 7);
-    assert_eq!(
-        store.list_cart(bob).await.unwrap(),
-        vec![line(bob, s1, 7, 9)]
-    );
-    assert_eq!(
-        store.list_cart(alice).await.unwrap(),
-        vec![line(alice, s3, 1, 0), line(alice, s1, 5, 1)]
-    );
-    store.remove_from_cart(alice, &[s1, s3]).await.unwrap();
-    assert_eq!(store.list_cart(alice).await.unwrap(), vec![]);
-    assert_eq!(store.list_cart(bob).await.unwrap().len(), 1);
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{already_exists, page_of, MemoryStore};
-use crate::account::{Account, AccountStore, Role, Session};
+use crate::account::{Account, AccountStore, Role, Session, SessionStore};
 use crate::catalog::Page;
 use crate::error::{Entity, Error, Result};
 use crate::ids::UserId;
@@ -101,7 +101,10 @@ impl AccountStore for MemoryStore {
         }
         Ok(user)
     }
+}
 
+#[async_trait]
+impl SessionStore for MemoryStore {
     async fn create_session(&self, session: &Session) -> Result<()> {
         let mut state = self.state();
         if state.sessions.contains_key(&session.token_hash) {
@@ -125,5 +128,12 @@ impl AccountStore for MemoryStore {
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.state().sessions.remove(token_hash);
         Ok(())
+    }
+
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state.sessions.retain(|_, s| s.expires_at > now);
+        Ok((before - state.sessions.len()) as u64)
     }
 }

@@ -174,6 +174,7 @@ impl Shop {
             expires_at: now + payment_window(ProductKind::Normal),
             closed_at: None,
         };
+        let carts_inside = self.inner.stores.carts_share_orders_backend();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -181,7 +182,7 @@ impl Shop {
             let cmd = PlaceOrder {
                 order: order.clone(),
                 submit_token: req.submit_token.clone(),
-                clear_cart: true,
+                clear_cart: carts_inside,
             };
             match self.inner.stores.orders.place_order(&cmd).await {
                 Err(Error::Store(StoreError::AlreadyExists {
@@ -189,6 +190,19 @@ impl Shop {
                     ..
                 })) if attempt < ORDER_NO_ATTEMPTS => continue,
                 Ok(placed) => {
+                    if !carts_inside {
+                        // Carts live in another backend: the order is
+                        // placed, so a failure to tidy the cart must not
+                        // report it as failed (the buyer sees the lines and
+                        // can remove them).
+                        let bought: Vec<_> = placed.items.iter().map(|l| l.sku_id).collect();
+                        let _ = self
+                            .inner
+                            .stores
+                            .carts
+                            .remove_from_cart(user, &bought)
+                            .await;
+                    }
                     // Cosmetic ordering of the address list: a failure here
                     // must not report the placed order as failed.
                     let mut used = address;

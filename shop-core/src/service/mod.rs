@@ -72,6 +72,14 @@ impl Stores {
             orders: backend,
         }
     }
+
+    /// Whether carts and orders are the same backend object, so placing an
+    /// order removes the bought SKUs from the cart inside its atomic write.
+    /// When they are not (carts in Redis), the shop removes them from the
+    /// cart store right after the order is placed.
+    pub fn carts_share_orders_backend(&self) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.carts), Arc::as_ptr(&self.orders))
+    }
 }
 
 /// Settings of a [`Shop`].

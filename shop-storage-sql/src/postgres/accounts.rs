@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_core::account::{Account, AccountStore, Role, Session};
+use shop_core::account::{Account, AccountStore, Role, Session, SessionStore};
 use shop_core::catalog::Page;
 use shop_core::ids::UserId;
 use shop_core::{Entity, Error, Result};
@@ -119,7 +119,10 @@ impl AccountStore for PgStore {
         tx.commit().await.map_err(db_err)?;
         Ok(UserId(user))
     }
+}
 
+#[async_trait]
+impl SessionStore for PgStore {
     async fn create_session(&self, s: &Session) -> Result<()> {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(&s.token_hash)
@@ -149,5 +152,14 @@ impl AccountStore for PgStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_core::account::{Account, AccountStore, Role, Session};
+use shop_core::account::{Account, AccountStore, Role, Session, SessionStore};
 use shop_core::catalog::Page;
 use shop_core::ids::UserId;
 use shop_core::{Entity, Error, Result};
@@ -120,7 +120,10 @@ impl AccountStore for SqliteStore {
         tx.commit().await.map_err(db_err)?;
         Ok(UserId(user))
     }
+}
 
+#[async_trait]
+impl SessionStore for SqliteStore {
     async fn create_session(&self, s: &Session) -> Result<()> {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(&s.token_hash)
@@ -150,5 +153,14 @@ impl AccountStore for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
     }
 }
