@@ -134,10 +134,9 @@ impl FromRequestParts<AppState> for CurrentUser {
     ) -> Result<Self, Self::Rejection> {
         let token = session_token(parts).ok_or_else(AppError::unauthenticated)?;
         let token_hash = token_digest(&token);
-        let now = chrono::Utc::now();
         let session = state
-            .accounts
-            .get_session(&token_hash, now)
+            .sessions
+            .get_session(&token_hash, state.shop.now())
             .await?
             .ok_or_else(AppError::unauthenticated)?;
         let account = state

@@ -2,7 +2,8 @@
 //!
 //! The example shop: an axum storefront and admin JSON API that wires
 //! `shop-core` with `shop-storage-sql` (SQLite by default, PostgreSQL or
-//! MySQL by URL) and the sandbox gateway of `shop-payments`.
+//! MySQL by URL), optionally `shop-storage-redis` (carts, sessions and rate
+//! limits shared by every instance) and the gateways of `shop-payments`.
 //!
 //! The app only wires and maps errors; every business rule lives in
 //! `shop-core`. [`start`] opens and migrates the database, seeds a demo
@@ -36,11 +37,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shop_core::account::AccountStore;
+use shop_core::account::{AccountStore, SessionStore};
 use shop_core::ids::SnowflakeIds;
 use shop_core::notify::Notifier;
 use shop_core::{Shop, Stores};
 use shop_payments::SandboxGateway;
+use shop_storage_redis::RedisStore;
 use shop_storage_sql::{MySqlStore, PgStore, SqliteStore};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -80,6 +82,14 @@ pub struct Config {
     /// client address (each action has its own bucket).
     #[arg(long, env = "SHOP_RATE_LIMIT_PER_MINUTE", default_value_t = 30)]
     pub rate_limit_per_minute: u32,
+    /// Redis URL (`redis://host:6379`). When set, carts, sessions and rate
+    /// limits live in Redis, shared by every instance; when unset, carts and
+    /// sessions live in the database and rate limits in each instance.
+    #[arg(long, env = "SHOP_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key this shop writes.
+    #[arg(long, env = "SHOP_REDIS_PREFIX", default_value = "shop:")]
+    pub redis_prefix: String,
     /// Real payment providers (Stripe, Alipay, WeChat Pay), each optional.
     #[command(flatten)]
     pub providers: providers::ProviderArgs,
@@ -94,6 +104,8 @@ impl Config {
             sandbox_secret: None,
             public_url: None,
             rate_limit_per_minute: 30,
+            redis_url: None,
+            redis_prefix: "shop:".to_owned(),
             providers: providers::ProviderArgs::default(),
         }
     }
@@ -134,21 +146,38 @@ impl Drop for Server {
     }
 }
 
-fn wire<B>(backend: B) -> (Stores, Arc<dyn AccountStore>)
+/// The storage an app instance runs on.
+#[derive(Clone)]
+pub struct Storage {
+    /// The shop's stores.
+    pub stores: Stores,
+    /// Accounts and verification tokens.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionStore>,
+}
+
+fn wire<B>(backend: B) -> Storage
 where
     B: shop_core::catalog::CatalogStore
         + shop_core::user::UserStore
         + shop_core::cart::CartStore
         + shop_core::coupon::CouponStore
         + shop_core::order::OrderStore
-        + AccountStore,
+        + AccountStore
+        + SessionStore,
 {
     let backend = Arc::new(backend);
-    (Stores::from_backend(backend.clone()), backend)
+    Storage {
+        stores: Stores::from_backend(backend.clone()),
+        accounts: backend.clone(),
+        sessions: backend,
+    }
 }
 
-/// Connects to and migrates the database `url` names.
-pub async fn open_database(url: &str) -> Result<(Stores, Arc<dyn AccountStore>), BoxError> {
+/// Connects to and migrates the database `url` names; every port lives
+/// there.
+pub async fn open_database(url: &str) -> Result<Storage, BoxError> {
     Ok(
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let store = PgStore::connect(url).await?;
@@ -184,7 +213,24 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         .trim_end_matches('/')
         .to_owned();
 
-    let (stores, accounts) = open_database(&config.database_url).await?;
+    let mut storage = open_database(&config.database_url).await?;
+    let limiter = match &config.redis_url {
+        Some(redis_url) => {
+            let redis = RedisStore::connect(redis_url, config.redis_prefix.clone())
+                .await
+                .map_err(|e| format!("cannot use Redis at the configured URL: {e}"))?;
+            let redis = Arc::new(redis);
+            storage.stores.carts = redis.clone();
+            storage.sessions = redis.clone();
+            security::RateLimiter::shared(redis, config.rate_limit_per_minute)
+        }
+        None => security::RateLimiter::new(config.rate_limit_per_minute),
+    };
+    let Storage {
+        stores,
+        accounts,
+        sessions,
+    } = storage;
     let secret = config
         .sandbox_secret
         .clone()
@@ -206,10 +252,11 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
     let state = AppState {
         shop: shop.clone(),
         accounts,
+        sessions: sessions.clone(),
         ids,
         sandbox,
         notifier,
-        limiter: Arc::new(security::RateLimiter::new(config.rate_limit_per_minute)),
+        limiter: Arc::new(limiter),
         public_url,
         http: shop_payments::reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -236,6 +283,9 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
             every_minute.tick().await;
             if let Err(e) = shop.close_expired_orders().await {
                 eprintln!("closing expired orders failed: {e}");
+            }
+            if let Err(e) = sessions.purge_expired_sessions(shop.now()).await {
+                eprintln!("purging expired sessions failed: {e}");
             }
         }
     });

@@ -1,15 +1,17 @@
 //! Secrets: random bearer tokens, their SHA-256 digests (the only form the
-//! store sees), argon2id password hashes, and a per-client rate limiter.
+//! store sees), argon2id password hashes, and a per-client rate limiter
+//! (local, or shared through Redis).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use aws_lc_rs::digest;
 use rand::RngExt;
+use shop_storage_redis::RedisStore;
 
 use crate::error::AppError;
 
@@ -66,12 +68,29 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 }
 
 /// A token bucket per (action, client address): `burst` requests at once,
-/// refilled at `per_minute` requests a minute.
-#[derive(Debug)]
+/// refilled at `per_minute` requests a minute. Kept in this instance's
+/// memory, or in Redis so every instance of the shop shares the buckets.
 pub struct RateLimiter {
-    burst: f64,
-    per_second: f64,
-    buckets: Mutex<HashMap<BucketKey, Bucket>>,
+    per_minute: u32,
+    buckets: Buckets,
+}
+
+enum Buckets {
+    Local(Mutex<HashMap<BucketKey, Bucket>>),
+    Shared(Arc<RedisStore>),
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.buckets {
+            Buckets::Local(_) => "local",
+            Buckets::Shared(_) => "redis",
+        };
+        f.debug_struct("RateLimiter")
+            .field("per_minute", &self.per_minute)
+            .field("buckets", &kind)
+            .finish()
+    }
 }
 
 /// Which bucket: the action and the client's address.
@@ -83,37 +102,60 @@ type Bucket = (f64, Instant);
 const MAX_BUCKETS: usize = 10_000;
 
 impl RateLimiter {
-    /// A limiter allowing `per_minute` requests a minute per action and
-    /// client, in bursts of up to `per_minute`.
+    /// A limiter in this instance's memory allowing `per_minute` requests a
+    /// minute per action and client, in bursts of up to `per_minute`.
     pub fn new(per_minute: u32) -> Self {
-        let per_minute = f64::from(per_minute.max(1));
         RateLimiter {
-            burst: per_minute,
-            per_second: per_minute / 60.0,
-            buckets: Mutex::new(HashMap::new()),
+            per_minute: per_minute.max(1),
+            buckets: Buckets::Local(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The same limits, with the buckets in Redis (shared by every instance
+    /// on that server and key prefix).
+    pub fn shared(redis: Arc<RedisStore>, per_minute: u32) -> Self {
+        RateLimiter {
+            per_minute: per_minute.max(1),
+            buckets: Buckets::Shared(redis),
         }
     }
 
     /// Takes one token for `action` from `client`'s bucket, or answers
-    /// `429 rate_limited`.
-    pub fn check(&self, action: &'static str, client: IpAddr) -> Result<(), AppError> {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_BUCKETS {
-            let (burst, rate) = (self.burst, self.per_second);
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
-            });
-        }
-        let (tokens, at) = buckets.entry((action, client)).or_insert((self.burst, now));
-        *tokens =
-            (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+    /// `429 rate_limited` (`503` when the shared buckets are unreachable).
+    pub async fn check(&self, action: &'static str, client: IpAddr) -> Result<(), AppError> {
+        let allowed = match &self.buckets {
+            Buckets::Local(buckets) => self.take_local(buckets, (action, client)),
+            Buckets::Shared(redis) => {
+                redis
+                    .rate_limit(&format!("{action}:{client}"), self.per_minute)
+                    .await?
+            }
+        };
+        if allowed {
             Ok(())
         } else {
             Err(AppError::rate_limited())
+        }
+    }
+
+    fn take_local(&self, buckets: &Mutex<HashMap<BucketKey, Bucket>>, key: BucketKey) -> bool {
+        let burst = f64::from(self.per_minute);
+        let per_second = burst / 60.0;
+        let now = Instant::now();
+        let mut buckets = buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_second < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(key).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 }
@@ -122,16 +164,19 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_bucket_empties_then_refuses() {
+    #[tokio::test]
+    async fn a_bucket_empties_then_refuses() {
         let limiter = RateLimiter::new(3);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for _ in 0..3 {
-            limiter.check("login", ip).unwrap();
+            limiter.check("login", ip).await.unwrap();
         }
-        assert_eq!(limiter.check("login", ip).unwrap_err().status, 429);
-        limiter.check("register", ip).unwrap();
-        limiter.check("login", "10.0.0.2".parse().unwrap()).unwrap();
+        assert_eq!(limiter.check("login", ip).await.unwrap_err().status, 429);
+        limiter.check("register", ip).await.unwrap();
+        limiter
+            .check("login", "10.0.0.2".parse().unwrap())
+            .await
+            .unwrap();
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! The demo catalog written on first start: a category tree, four products
 //! with SKUs and properties, a coupon and an administrator.
 
-use chrono::Utc;
 use rust_decimal::Decimal;
 use shop_core::account::{Account, AccountStore, Role};
 use shop_core::catalog::{ProductDraft, ProductKind, Property, SkuDraft};
 use shop_core::coupon::{CouponDraft, CouponKind};
 use shop_core::ids::{CategoryId, IdGenerator, UserId};
-use shop_core::{Currency, Money, Shop};
+use shop_core::{Currency, Error, Money, Shop, StoreError};
 
 use crate::security::{hash_password, new_token};
 use crate::BoxError;
@@ -67,16 +66,58 @@ fn sku(title: &str, price: &str, stock: u32) -> Result<SkuDraft, BoxError> {
     })
 }
 
-/// Seeds the demo data when the shop has no category yet; returns the new
-/// administrator's credentials, or `None` when the shop was seeded before.
+/// Seeds the demo data on first start; returns the new administrator's
+/// credentials, or `None` when the shop was seeded before.
+///
+/// Creating the administrator account is the claim: its e-mail address is
+/// unique in the store, so when several instances start on one empty
+/// database at once exactly one of them creates it and seeds the catalog;
+/// the others see `AlreadyExists` and start without seeding. (An instance
+/// that dies between the claim and the catalog leaves a shop without demo
+/// products; the demo data is for trying the shop, not for production.)
 pub async fn seed_if_empty(
     shop: &Shop,
     accounts: &dyn AccountStore,
     ids: &dyn IdGenerator,
 ) -> Result<Option<AdminCredentials>, BoxError> {
-    if !shop.category_tree().await?.is_empty() {
+    if accounts.get_account_by_email(ADMIN_EMAIL).await?.is_some()
+        || !shop.category_tree().await?.is_empty()
+    {
         return Ok(None);
     }
+    let password = new_token()[..20].to_owned();
+    let password_hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await?
+            .map_err(|e| e.message)?
+    };
+    let now = shop.now();
+    let claimed = accounts
+        .create_account(&Account {
+            id: UserId(ids.next_id()),
+            email: ADMIN_EMAIL.to_owned(),
+            name: "Administrator".to_owned(),
+            password_hash,
+            role: Role::Admin,
+            email_verified_at: Some(now),
+            created_at: now,
+        })
+        .await;
+    match claimed {
+        Ok(()) => {}
+        Err(Error::Store(StoreError::AlreadyExists { .. })) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    seed_catalog(shop).await?;
+    Ok(Some(AdminCredentials {
+        email: ADMIN_EMAIL.to_owned(),
+        password,
+    }))
+}
+
+/// The demo category tree, products and coupon.
+async fn seed_catalog(shop: &Shop) -> Result<(), BoxError> {
     let home = shop.create_category("Home & Kitchen", true, None).await?;
     let cups = shop
         .create_category("Cups & Mugs", false, Some(home.id))
@@ -141,28 +182,5 @@ pub async fn seed_if_empty(
         Some(DEMO_COUPON.to_owned()),
     )
     .await?;
-
-    let password = new_token()[..20].to_owned();
-    let password_hash = {
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await?
-            .map_err(|e| e.message)?
-    };
-    let now = Utc::now();
-    accounts
-        .create_account(&Account {
-            id: UserId(ids.next_id()),
-            email: ADMIN_EMAIL.to_owned(),
-            name: "Administrator".to_owned(),
-            password_hash,
-            role: Role::Admin,
-            email_verified_at: Some(now),
-            created_at: now,
-        })
-        .await?;
-    Ok(Some(AdminCredentials {
-        email: ADMIN_EMAIL.to_owned(),
-        password,
-    }))
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use shop_core::account::AccountStore;
+use shop_core::account::{AccountStore, SessionStore};
 use shop_core::ids::IdGenerator;
 use shop_core::notify::Notifier;
 use shop_core::Shop;
@@ -16,8 +16,10 @@ use crate::security::RateLimiter;
 pub struct AppState {
     /// Every use case.
     pub shop: Shop,
-    /// Accounts, verification tokens and sessions.
+    /// Accounts and verification tokens.
     pub accounts: Arc<dyn AccountStore>,
+    /// Sessions (the database, or Redis when configured).
+    pub sessions: Arc<dyn SessionStore>,
     /// Ids for new accounts (the same generator the shop uses).
     pub ids: Arc<dyn IdGenerator>,
     /// The sandbox gateway (also registered on the shop).

@@ -78,3 +78,38 @@ async fn a_restart_keeps_the_data_and_does_not_seed_again() {
     assert_eq!(body["total"], before);
     again.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_seeding_of_an_empty_database_seeds_once() {
+    let storage = shop_example::open_database(&common::sqlite_url())
+        .await
+        .unwrap();
+    let ids = std::sync::Arc::new(shop_core::ids::SequentialIds::default());
+    let shop = shop_core::Shop::builder(storage.stores.clone())
+        .ids(ids.clone())
+        .build();
+    let results = futures::future::join_all((0..5).map(|_| {
+        let (shop, accounts, ids) = (shop.clone(), storage.accounts.clone(), ids.clone());
+        tokio::spawn(async move {
+            shop_example::seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref())
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }))
+    .await;
+    let results: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    let seeded = results.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+    assert_eq!(seeded, 1, "{results:?}");
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(shop.category_tree().await.unwrap().len(), 2);
+    assert_eq!(
+        storage.accounts.list_accounts(1, 10).await.unwrap().total,
+        1
+    );
+    assert!(
+        shop_example::seed::seed_if_empty(&shop, storage.accounts.as_ref(), ids.as_ref())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -168,3 +168,47 @@ async fn two_instances_on_one_postgres_never_oversell() {
     b.server.stop().await;
     db.drop_now().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_starting_at_once_on_an_empty_database_seed_it_once() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let starts = futures::future::join_all((0..3).map(|_| {
+        let config = config(&db.url);
+        async move {
+            shop_example::start(
+                &config,
+                std::sync::Arc::new(shop_example::notifier::RecordingNotifier::new()),
+            )
+            .await
+            .expect("every instance starts")
+        }
+    }))
+    .await;
+    let seeded = starts.iter().filter(|s| s.admin.is_some()).count();
+    assert_eq!(seeded, 1, "exactly one instance seeds");
+    let http = reqwest::Client::new();
+    let tree: serde_json::Value = http
+        .get(format!("{}/api/categories", starts[0].url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tree.as_array().map(Vec::len), Some(2), "{tree}");
+    let products: serde_json::Value = http
+        .get(format!("{}/api/products", starts[1].url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(products["total"], 4, "{products}");
+    for server in starts {
+        server.stop().await;
+    }
+    db.drop_now().await;
+}

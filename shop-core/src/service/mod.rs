@@ -207,7 +207,8 @@ impl Shop {
         names
     }
 
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    /// The current time on the shop's clock (the one every rule uses).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.inner.clock.now()
     }
 

@@ -98,7 +98,7 @@ pub async fn register(
     ClientIp(ip): ClientIp,
     AppJson(req): AppJson<RegisterRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    state.limiter.check("register", ip)?;
+    state.limiter.check("register", ip).await?;
     let name = validate_name(&req.name)?;
     let email = normalize_email(&req.email)?;
     validate_password(&req.password)?;
@@ -178,7 +178,7 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     AppJson(req): AppJson<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    state.limiter.check("login", ip)?;
+    state.limiter.check("login", ip).await?;
     let wrong = || {
         AppError::new(
             StatusCode::UNAUTHORIZED,
@@ -207,14 +207,14 @@ pub async fn login(
         ));
     }
     let token = new_token();
-    let now = Utc::now();
+    let now = state.shop.now();
     let session = Session {
         token_hash: token_digest(&token),
         user_id: account.id,
         created_at: now,
         expires_at: now + Duration::days(SESSION_DAYS),
     };
-    state.accounts.create_session(&session).await?;
+    state.sessions.create_session(&session).await?;
     let cookie = session_cookie(&token, SESSION_DAYS * 24 * 3600);
     Ok((
         AppendHeaders([(SET_COOKIE, cookie)]),
@@ -232,7 +232,7 @@ pub async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> ApiResult<impl IntoResponse> {
-    state.accounts.delete_session(&user.token_hash).await?;
+    state.sessions.delete_session(&user.token_hash).await?;
     Ok((
         StatusCode::NO_CONTENT,
         AppendHeaders([(SET_COOKIE, session_cookie("", 0))]),

@@ -155,7 +155,7 @@ pub async fn place(
     user: CurrentUser,
     AppJson(body): AppJson<PlaceOrderBody>,
 ) -> ApiResult<(StatusCode, AppJson<Order>)> {
-    state.limiter.check("place_order", ip)?;
+    state.limiter.check("place_order", ip).await?;
     let order = state.shop.place_order(user.account.id, body.into()).await?;
     Ok((StatusCode::CREATED, AppJson(order)))
 }

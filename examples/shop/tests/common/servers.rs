@@ -136,3 +136,19 @@ impl TestDatabase {
         }
     }
 }
+
+/// `SHOP_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`) when the server
+/// answers; `None` (said loudly) when it does not, a panic under CI.
+pub async fn redis_url() -> Option<String> {
+    let url = std::env::var("SHOP_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    match shop_storage_redis::RedisStore::connect(&url, "shop_ex_probe:").await {
+        Ok(_) => Some(url),
+        Err(e) => server_missing("Redis", &url, e),
+    }
+}
+
+/// A key prefix of its own for one test.
+pub fn redis_prefix() -> String {
+    format!("{}:", unique("shop_ex_"))
+}

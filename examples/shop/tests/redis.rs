@@ -1,0 +1,183 @@
+//! The app with `SHOP_REDIS_URL` set: carts, sessions and rate limits in
+//! Redis, shared by every instance. The whole purchase on SQLite + Redis;
+//! two instances on one PostgreSQL sharing sessions, carts and buckets
+//! through one Redis; an unreachable Redis refusing the start. Skipped
+//! loudly when a server is unreachable, unless `CI` is set.
+
+mod common;
+
+use common::servers::{redis_prefix, redis_url, TestDatabase};
+use common::App;
+use reqwest::StatusCode;
+use serde_json::json;
+use shop_core::account::SessionStore;
+use shop_core::cart::CartStore;
+use shop_core::ids::UserId;
+use shop_example::security::token_digest;
+use shop_example::Config;
+use shop_storage_redis::RedisStore;
+use shop_storage_sql::PgStore;
+
+fn config(db: &str, redis: &str, prefix: &str, per_minute: u32) -> Config {
+    let mut config = Config::new(db);
+    config.rate_limit_per_minute = per_minute;
+    config.sandbox_secret = Some("shared-test-secret".to_owned());
+    config.redis_url = Some(redis.to_owned());
+    config.redis_prefix = prefix.to_owned();
+    config
+}
+
+/// Another instance on an already seeded database.
+async fn second_instance(first: &App, config: &Config) -> App {
+    let mail = std::sync::Arc::new(shop_example::notifier::RecordingNotifier::new());
+    let server = shop_example::start(config, mail.clone())
+        .await
+        .expect("second instance");
+    assert!(server.admin.is_none(), "seeded once");
+    App {
+        server,
+        mail,
+        http: reqwest::Client::new(),
+        admin_email: first.admin_email.clone(),
+        admin_password: first.admin_password.clone(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_purchase_with_carts_and_sessions_in_redis() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let app = App::start_with(config(&common::sqlite_url(), &redis, &redis_prefix(), 1000)).await;
+    common::purchase::whole_purchase(&app).await;
+    app.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_sessions_carts_and_rate_limits_through_redis() {
+    let Some(redis_url) = redis_url().await else {
+        return;
+    };
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let prefix = redis_prefix();
+    let shared = config(&db.url, &redis_url, &prefix, 1000);
+    let a = App::start_with(shared.clone()).await;
+    let b = second_instance(&a, &shared).await;
+    let redis = RedisStore::connect(&redis_url, prefix.clone())
+        .await
+        .unwrap();
+    let pg = PgStore::connect(&db.url).await.unwrap();
+
+    // A session opened on A is in Redis (not the database) and works on B.
+    let token = a.customer("roamer").await;
+    let digest = token_digest(&token);
+    let now = chrono::Utc::now();
+    let session = redis.get_session(&digest, now).await.unwrap();
+    assert!(session.is_some(), "the session is in Redis");
+    assert_eq!(pg.get_session(&digest, now).await.unwrap(), None);
+    let me = b.get("/api/me", Some(&token)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    let user = UserId(me.body["id"].as_i64().expect("user id"));
+
+    // A cart filled on A is in Redis and seen on B; the order placed on B
+    // takes the bought line out of the Redis cart.
+    let (sku, _) = a.some_sku().await;
+    let added = a
+        .post(
+            "/api/cart",
+            Some(&token),
+            json!({"sku_id": sku, "quantity": 2}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+    assert_eq!(redis.list_cart(user).await.unwrap().len(), 1);
+    assert!(pg.list_cart(user).await.unwrap().is_empty());
+    let cart = b.get("/api/cart", Some(&token)).await;
+    assert_eq!(cart.body.as_array().map(Vec::len), Some(1), "{}", cart.text);
+    let address = b.address(&token).await;
+    let submit = b.get("/api/checkout/token", Some(&token)).await.body["submit_token"]
+        .as_str()
+        .expect("submit token")
+        .to_owned();
+    let placed = b
+        .post(
+            "/api/orders",
+            Some(&token),
+            json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 2}],
+                   "remark": "", "submit_token": submit}),
+        )
+        .await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
+    assert!(redis.list_cart(user).await.unwrap().is_empty());
+    let cart = a.get("/api/cart", Some(&token)).await;
+    assert_eq!(cart.body.as_array().map(Vec::len), Some(0), "{}", cart.text);
+
+    // Logging out on B ends the session on A.
+    let out = b
+        .call(
+            reqwest::Method::POST,
+            "/api/auth/logout",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert_eq!(redis.get_session(&digest, now).await.unwrap(), None);
+    let me = a.get("/api/me", Some(&token)).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me.code(), "unauthenticated");
+
+    // Two more instances with a limit of 5 logins a minute and buckets of
+    // their own: 16 logins spread over both get exactly 5 answers that are
+    // not 429.
+    let limited = config(&db.url, &redis_url, &redis_prefix(), 5);
+    let c = second_instance(&a, &limited).await;
+    let d = second_instance(&a, &limited).await;
+    let attempts = futures::future::join_all((0..16).map(|i| {
+        let app = if i % 2 == 0 { &c } else { &d };
+        async move {
+            app.post(
+                "/api/auth/login",
+                None,
+                json!({"email": "nobody@example.com", "password": "not the password"}),
+            )
+            .await
+        }
+    }))
+    .await;
+    let limited_out = attempts
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(limited_out, 11, "exactly 5 of 16 logins pass the limit");
+    for r in &attempts {
+        match r.status {
+            StatusCode::UNAUTHORIZED => assert_eq!(r.code(), "invalid_credentials"),
+            StatusCode::TOO_MANY_REQUESTS => assert_eq!(r.code(), "rate_limited"),
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+
+    for app in [a, b, c, d] {
+        app.server.stop().await;
+    }
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_refuses_the_start_with_a_clear_error() {
+    let mut config = Config::new(common::sqlite_url());
+    config.redis_url = Some("redis://127.0.0.1:1".to_owned());
+    let err = match shop_example::start(
+        &config,
+        std::sync::Arc::new(shop_example::notifier::LogNotifier),
+    )
+    .await
+    {
+        Ok(_) => panic!("started without its Redis"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("Redis"), "{err}");
+}
