@@ -11,7 +11,12 @@ async fn main() -> Result<(), BoxError> {
     let config = Config::parse();
     let server = start(&config, Arc::new(LogNotifier)).await?;
     let backend = config.database_url.split(':').next().unwrap_or("?");
-    println!("shop listening on {} ({backend} database)", server.url);
+    let redis = if config.redis_url.is_some() {
+        ", carts, sessions and rate limits in Redis"
+    } else {
+        ""
+    };
+    println!("shop listening on {} ({backend} database{redis})", server.url);
     if let Some(admin) = &server.admin {
         println!(
             "seeded a demo catalog; administrator: {} / {}",
