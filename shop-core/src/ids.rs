@@ -11,10 +11,26 @@ use serde::{Deserialize, Serialize};
 macro_rules! typed_id {
     ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
         #[$doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        ///
+        /// In JSON it is a decimal string (`"382681031065784320"`), since
+        /// 63-bit ids do not survive JavaScript's numbers; a JSON integer is
+        /// accepted too.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(transparent)]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "382681031065784320"))]
         pub struct $name(pub i64);
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_any(IdVisitor).map($name)
+            }
+        }
 
         impl $name {
             /// The raw integer (as stored in a database column).
@@ -35,6 +51,34 @@ macro_rules! typed_id {
             }
         }
     )*};
+}
+
+/// Reads an id from a decimal string or an integer.
+struct IdVisitor;
+
+impl serde::de::Visitor<'_> for IdVisitor {
+    type Value = i64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an id: a decimal string or an integer")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+        Ok(v)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+        i64::try_from(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<i64, E> {
+        let digits = v.strip_prefix('-').unwrap_or(v);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(E::invalid_value(serde::de::Unexpected::Str(v), &self));
+        }
+        v.parse()
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+    }
 }
 
 typed_id! {
@@ -171,6 +215,38 @@ impl OrderNoGenerator {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_json_strings_and_read_from_strings_or_integers() {
+        let id = OrderId(382_681_031_065_784_320);
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"382681031065784320\""
+        );
+        let back: OrderId = serde_json::from_str("\"382681031065784320\"").unwrap();
+        assert_eq!(back, id);
+        let back: OrderId = serde_json::from_str("382681031065784320").unwrap();
+        assert_eq!(back, id);
+        let negative: SkuId = serde_json::from_str("\"-5\"").unwrap();
+        assert_eq!(negative, SkuId(-5));
+        for bad in [
+            "\"\"",
+            "\"12a\"",
+            "\" 12\"",
+            "\"+12\"",
+            "\"-\"",
+            "1.5",
+            "true",
+            "null",
+            "\"9223372036854775808\"",
+            "9223372036854775808",
+        ] {
+            assert!(
+                serde_json::from_str::<SkuId>(bad).is_err(),
+                "{bad} was read"
+            );
+        }
+    }
 
     #[test]
     fn snowflake_ids_are_unique_and_increasing() {

@@ -16,7 +16,10 @@ async fn main() -> Result<(), BoxError> {
     } else {
         ""
     };
-    println!("shop listening on {} ({backend} database{redis})", server.url);
+    println!(
+        "shop listening on {} ({backend} database{redis})",
+        server.url
+    );
     if let Some(admin) = &server.admin {
         println!(
             "seeded a demo catalog; administrator: {} / {}",

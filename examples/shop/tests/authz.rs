@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::App;
+use common::{App, IdExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -16,7 +16,7 @@ async fn other_users_and_anonymous_callers_are_refused_and_change_nothing() {
     let (sku, _) = app.some_sku().await;
     let placed = app.order(&alice, address, sku, 1).await;
     assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
-    let order = placed.body["id"].as_i64().expect("order");
+    let order = placed.body["id"].id().expect("order");
     let order_before = app
         .get(&format!("/api/orders/{order}"), Some(&alice))
         .await
@@ -211,7 +211,7 @@ async fn administrators_manage_the_catalog_and_coupons() {
         )
         .await;
     assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
-    let category = c.body["id"].as_i64().expect("category");
+    let category = c.body["id"].id().expect("category");
     let p = app
         .post(
             "/api/admin/products",
@@ -223,7 +223,7 @@ async fn administrators_manage_the_catalog_and_coupons() {
         )
         .await;
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
-    let product = p.body["product"]["id"].as_i64().expect("product");
+    let product = p.body["product"]["id"].id().expect("product");
     assert_eq!(p.body["product"]["price"]["amount"], "32.50");
     let listed = app
         .get(&format!("/api/products?category_id={category}"), None)
@@ -259,7 +259,7 @@ async fn administrators_manage_the_catalog_and_coupons() {
         .await;
     assert_eq!(coupon.status, StatusCode::CREATED, "{}", coupon.text);
     assert_eq!(coupon.body["code"].as_str().map(str::len), Some(16));
-    let id = coupon.body["id"].as_i64().expect("coupon");
+    let id = coupon.body["id"].id().expect("coupon");
     let bad = app
         .post(
             "/api/admin/coupons",

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::App;
+use common::{App, IdExt};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -31,6 +31,19 @@ async fn malformed_json_wrong_types_and_oversized_bodies_change_nothing() {
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(a.code(), "invalid_json");
+    assert_eq!(a.body["error"]["field"], "sku_id", "{}", a.text);
+    let a = app
+        .post(
+            "/api/cart",
+            Some(&buyer),
+            json!({"sku_id": format!("{sku}x"), "quantity": 1}),
+        )
+        .await;
+    assert_eq!(
+        a.code(),
+        "invalid_json",
+        "an id string that is not a number"
+    );
     assert_eq!(a.body["error"]["field"], "sku_id", "{}", a.text);
     let a = app
         .post(
@@ -149,11 +162,11 @@ async fn a_replayed_submit_token_places_no_second_order() {
     let stock = |detail: serde_json::Value| {
         detail["skus"]
             .as_array()
-            .and_then(|s| s.iter().find(|s| s["id"].as_i64() == Some(sku)))
+            .and_then(|s| s.iter().find(|s| s["id"].id() == Some(sku)))
             .and_then(|s| s["stock"].as_u64())
     };
     let product = app.get("/api/products?sort=price_asc", None).await.body["items"][0]["id"]
-        .as_i64()
+        .id()
         .expect("product");
     let before = stock(
         app.get(&format!("/api/products/{product}"), None)
@@ -205,7 +218,7 @@ async fn forged_notifications_pay_nothing() {
     let address = app.address(&buyer).await;
     let (sku, _) = app.some_sku().await;
     let placed = app.order(&buyer, address, sku, 1).await;
-    let order = placed.body["id"].as_i64().expect("order");
+    let order = placed.body["id"].id().expect("order");
     let no = placed.body["no"].as_str().expect("no").to_owned();
     let amount = placed.body["total"]["amount"]
         .as_str()

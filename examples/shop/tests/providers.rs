@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::IdExt;
+
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
@@ -91,7 +93,7 @@ async fn every_provider_is_registered_and_a_stripe_webhook_pays() {
     let (sku, _) = app.some_sku().await;
     let placed = app.order(&token, address, sku, 1).await;
     assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
-    let order_id = placed.body["id"].as_i64().expect("order id");
+    let order_id = placed.body["id"].id().expect("order id");
     let order_no = placed.body["no"].as_str().expect("order no").to_owned();
     let total: rust_decimal::Decimal = placed.body["total"]["amount"]
         .as_str()

@@ -41,6 +41,11 @@ async fn openapi_describes_every_route() {
     ] {
         assert!(schemas[schema].is_object(), "schema {schema} is missing");
     }
+    assert_eq!(
+        schemas["SkuId"]["type"], "string",
+        "ids are strings in JSON: {}",
+        schemas["SkuId"]
+    );
     assert!(
         schemas["Account"]["properties"]
             .get("password_hash")

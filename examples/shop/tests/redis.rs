@@ -7,7 +7,7 @@
 mod common;
 
 use common::servers::{redis_prefix, redis_url, TestDatabase};
-use common::App;
+use common::{App, IdExt};
 use reqwest::StatusCode;
 use serde_json::json;
 use shop_core::account::SessionStore;
@@ -79,7 +79,7 @@ async fn two_instances_share_sessions_carts_and_rate_limits_through_redis() {
     assert_eq!(pg.get_session(&digest, now).await.unwrap(), None);
     let me = b.get("/api/me", Some(&token)).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
-    let user = UserId(me.body["id"].as_i64().expect("user id"));
+    let user = UserId(me.body["id"].id().expect("user id"));
 
     // A cart filled on A is in Redis and seen on B; the order placed on B
     // takes the bought line out of the Redis cart.

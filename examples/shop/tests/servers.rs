@@ -5,7 +5,7 @@
 mod common;
 
 use common::servers::TestDatabase;
-use common::App;
+use common::{App, IdExt};
 use reqwest::StatusCode;
 use serde_json::json;
 use shop_example::Config;
@@ -75,8 +75,8 @@ async fn two_instances_on_one_postgres_never_oversell() {
         )
         .await;
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
-    let product = p.body["product"]["id"].as_i64().expect("product");
-    let sku = p.body["skus"][0]["id"].as_i64().expect("sku");
+    let product = p.body["product"]["id"].id().expect("product");
+    let sku = p.body["skus"][0]["id"].id().expect("sku");
 
     // Each buyer registers on one instance, and checks out on the other,
     // with the SKU in the cart and a submit token: all at once.
@@ -133,7 +133,7 @@ async fn two_instances_on_one_postgres_never_oversell() {
         .iter()
         .find(|r| r.status == StatusCode::CREATED)
         .expect("a placed order");
-    let id = order.body["id"].as_i64().expect("order id");
+    let id = order.body["id"].id().expect("order id");
     let no = order.body["no"].as_str().expect("order no");
     let total = shop_core::Money::parse(
         order.body["total"]["amount"].as_str().expect("total"),
@@ -154,11 +154,11 @@ async fn two_instances_on_one_postgres_never_oversell() {
     let first = deliver(&b).await.expect("deliver to B");
     assert_eq!(first.status(), StatusCode::OK);
     let first: serde_json::Value = first.json().await.expect("json");
-    assert_eq!(first["Paid"].as_i64(), Some(id), "{first}");
+    assert_eq!(first["Paid"].id(), Some(id), "{first}");
     let again = deliver(&a).await.expect("deliver to A");
     assert_eq!(again.status(), StatusCode::OK);
     let again: serde_json::Value = again.json().await.expect("json");
-    assert_eq!(again["AlreadyPaid"].as_i64(), Some(id), "{again}");
+    assert_eq!(again["AlreadyPaid"].id(), Some(id), "{again}");
     let paid = a
         .get(&format!("/api/admin/orders/{id}"), Some(&admin))
         .await;
@@ -188,24 +188,13 @@ async fn instances_starting_at_once_on_an_empty_database_seed_it_once() {
     .await;
     let seeded = starts.iter().filter(|s| s.admin.is_some()).count();
     assert_eq!(seeded, 1, "exactly one instance seeds");
-    let http = reqwest::Client::new();
-    let tree: serde_json::Value = http
-        .get(format!("{}/api/categories", starts[0].url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get = |url: String| async move {
+        let answer = reqwest::get(url).await.expect("request");
+        answer.json::<serde_json::Value>().await.expect("json")
+    };
+    let tree = get(format!("{}/api/categories", starts[0].url)).await;
     assert_eq!(tree.as_array().map(Vec::len), Some(2), "{tree}");
-    let products: serde_json::Value = http
-        .get(format!("{}/api/products", starts[1].url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let products = get(format!("{}/api/products", starts[1].url)).await;
     assert_eq!(products["total"], 4, "{products}");
     for server in starts {
         server.stop().await;

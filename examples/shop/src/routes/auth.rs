@@ -55,7 +55,7 @@ pub struct LoginRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
     /// User id.
-    pub id: i64,
+    pub id: UserId,
     /// E-mail address.
     pub email: String,
     /// Display name.
@@ -69,7 +69,7 @@ pub struct AccountView {
 impl From<&Account> for AccountView {
     fn from(a: &Account) -> Self {
         AccountView {
-            id: a.id.get(),
+            id: a.id,
             email: a.email.clone(),
             name: a.name.clone(),
             role: a.role.as_str().to_owned(),

@@ -15,7 +15,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AddToCartRequest {
     /// The SKU.
-    pub sku_id: i64,
+    pub sku_id: SkuId,
     /// Units to add (1–999).
     pub quantity: i64,
 }
@@ -31,7 +31,7 @@ pub struct SetQuantityRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartQuantity {
     /// The SKU.
-    pub sku_id: i64,
+    pub sku_id: SkuId,
     /// Its quantity in the cart.
     pub quantity: u32,
 }
@@ -55,7 +55,7 @@ pub async fn add(
 ) -> ApiResult<AppJson<CartQuantity>> {
     let quantity = state
         .shop
-        .add_to_cart(user.account.id, SkuId(req.sku_id), req.quantity)
+        .add_to_cart(user.account.id, req.sku_id, req.quantity)
         .await?;
     Ok(AppJson(CartQuantity {
         sku_id: req.sku_id,
@@ -78,7 +78,7 @@ pub async fn update(
         .update_cart(user.account.id, SkuId(sku_id), req.quantity)
         .await?;
     Ok(AppJson(CartQuantity {
-        sku_id,
+        sku_id: SkuId(sku_id),
         quantity: u32::try_from(req.quantity).unwrap_or_default(),
     }))
 }

@@ -28,7 +28,7 @@ pub struct SubmitToken {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OrderLineBody {
     /// The SKU.
-    pub sku_id: i64,
+    pub sku_id: SkuId,
     /// Units (1–999).
     pub quantity: i64,
 }
@@ -37,7 +37,7 @@ pub struct OrderLineBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PlaceOrderBody {
     /// One of the caller's addresses.
-    pub address_id: i64,
+    pub address_id: AddressId,
     /// The lines (each SKU once).
     pub items: Vec<OrderLineBody>,
     /// A coupon code.
@@ -54,12 +54,12 @@ pub struct PlaceOrderBody {
 impl From<PlaceOrderBody> for PlaceOrderRequest {
     fn from(b: PlaceOrderBody) -> Self {
         PlaceOrderRequest {
-            address_id: AddressId(b.address_id),
+            address_id: b.address_id,
             items: b
                 .items
                 .into_iter()
                 .map(|l| OrderLineRequest {
-                    sku_id: SkuId(l.sku_id),
+                    sku_id: l.sku_id,
                     quantity: l.quantity,
                 })
                 .collect(),
@@ -112,7 +112,7 @@ pub struct PayQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LineReviewBody {
     /// The order line.
-    pub item_id: i64,
+    pub item_id: OrderItemId,
     /// Stars, 1–5.
     pub rating: i64,
     /// The text.
@@ -248,7 +248,7 @@ pub async fn review(
         .reviews
         .into_iter()
         .map(|r| ReviewRequest {
-            item_id: OrderItemId(r.item_id),
+            item_id: r.item_id,
             rating: r.rating,
             text: r.text,
         })

@@ -190,11 +190,11 @@ impl App {
     /// The first on-sale product's first SKU id and price string.
     pub async fn some_sku(&self) -> (i64, String) {
         let list = self.get("/api/products?sort=price_asc", None).await;
-        let id = list.body["items"][0]["id"].as_i64().expect("a product");
+        let id = list.body["items"][0]["id"].id().expect("a product");
         let detail = self.get(&format!("/api/products/{id}"), None).await;
         let sku = &detail.body["skus"][0];
         (
-            sku["id"].as_i64().expect("sku id"),
+            sku["id"].id().expect("sku id"),
             sku["price"]["amount"]
                 .as_str()
                 .unwrap_or_default()
@@ -214,7 +214,7 @@ impl App {
             )
             .await;
         assert_eq!(a.status, StatusCode::CREATED, "address: {}", a.text);
-        a.body["id"].as_i64().expect("address id")
+        a.body["id"].id().expect("address id")
     }
 
     /// Puts `quantity` of `sku` in the cart and places an order with a
@@ -290,5 +290,20 @@ async fn answer(r: reqwest::Response) -> Answer {
         body,
         text,
         set_cookie,
+    }
+}
+
+/// Reads ids from JSON answers: the API writes them as decimal strings.
+pub trait IdExt {
+    /// The id, from a decimal string (or an integer).
+    fn id(&self) -> Option<i64>;
+}
+
+impl IdExt for Value {
+    fn id(&self) -> Option<i64> {
+        match self {
+            Value::String(s) => s.parse().ok(),
+            other => other.as_i64(),
+        }
     }
 }

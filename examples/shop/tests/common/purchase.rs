@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::App;
+use super::{App, IdExt};
 
 /// register → verify → login → address → cart → checkout token → order
 /// (with the demo coupon) → sandbox payment → ship → receive → review →
@@ -71,7 +71,7 @@ pub async fn whole_purchase(app: &App) {
     assert_eq!(tree.status, StatusCode::OK);
     let root = &tree.body[0];
     assert!(root["children"].as_array().is_some_and(|c| !c.is_empty()));
-    let root_id = root["category"]["id"].as_i64().expect("category id");
+    let root_id = root["category"]["id"].id().expect("category id");
     let in_root = app
         .get(
             &format!("/api/products?category_id={root_id}&per_page=10"),
@@ -89,9 +89,9 @@ pub async fn whole_purchase(app: &App) {
         "{}",
         found.text
     );
-    let product = found.body["items"][0]["id"].as_i64().expect("product id");
+    let product = found.body["items"][0]["id"].id().expect("product id");
     let detail = app.get(&format!("/api/products/{product}"), None).await;
-    let sku = detail.body["skus"][0]["id"].as_i64().expect("sku");
+    let sku = detail.body["skus"][0]["id"].id().expect("sku");
     let stock_before = detail.body["skus"][0]["stock"].as_u64().expect("stock");
 
     // Favorite it.
@@ -104,18 +104,21 @@ pub async fn whole_purchase(app: &App) {
         .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     let favs = app.get("/api/favorites", Some(&buyer)).await;
-    assert_eq!(favs.body[0]["id"].as_i64(), Some(product));
+    assert_eq!(favs.body[0]["id"].id(), Some(product));
 
     // Address, cart, checkout token, order with the demo coupon.
     let address = app.address(&buyer).await;
+    // Ids come back as strings (JavaScript-safe); requests take either form.
+    assert!(detail.body["skus"][0]["id"].is_string());
     let a = app
         .post(
             "/api/cart",
             Some(&buyer),
-            json!({"sku_id": sku, "quantity": 3}),
+            json!({"sku_id": sku.to_string(), "quantity": 3}),
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["sku_id"], json!(sku.to_string()));
     let cart = app.get("/api/cart", Some(&buyer)).await;
     assert_eq!(cart.body.as_array().map(Vec::len), Some(1));
     let submit = app.get("/api/checkout/token", Some(&buyer)).await;
@@ -132,7 +135,7 @@ pub async fn whole_purchase(app: &App) {
         )
         .await;
     assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
-    let order = placed.body["id"].as_i64().expect("order id");
+    let order = placed.body["id"].id().expect("order id");
     assert_eq!(placed.body["total"]["amount"], "49.70", "{}", placed.text);
     assert_eq!(placed.body["state"]["status"], "pending");
     let cart = app.get("/api/cart", Some(&buyer)).await;
@@ -186,7 +189,7 @@ pub async fn whole_purchase(app: &App) {
         )
         .await;
     assert_eq!(a.body["state"]["status"], "received", "{}", a.text);
-    let item = a.body["items"][0]["id"].as_i64().expect("line id");
+    let item = a.body["items"][0]["id"].id().expect("line id");
     let a = app
         .post(
             &format!("/api/orders/{order}/review"),

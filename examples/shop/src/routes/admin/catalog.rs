@@ -44,7 +44,7 @@ pub struct ProductBody {
     pub on_sale: bool,
     /// Its category.
     #[serde(default)]
-    pub category_id: Option<i64>,
+    pub category_id: Option<CategoryId>,
     /// Properties (facets).
     #[serde(default)]
     pub properties: Vec<PropertyBody>,
@@ -59,7 +59,7 @@ impl From<ProductBody> for ProductDraft {
             description: b.description,
             image: b.image,
             on_sale: b.on_sale,
-            category_id: b.category_id.map(CategoryId),
+            category_id: b.category_id,
             properties: b
                 .properties
                 .into_iter()
@@ -106,7 +106,7 @@ pub struct CategoryBody {
     pub is_directory: bool,
     /// Its parent (a directory).
     #[serde(default)]
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<CategoryId>,
 }
 
 /// Creates a product with its SKUs.
@@ -175,11 +175,7 @@ pub async fn create_category(
 ) -> ApiResult<(StatusCode, AppJson<Category>)> {
     let category = state
         .shop
-        .create_category(
-            &body.name,
-            body.is_directory,
-            body.parent_id.map(CategoryId),
-        )
+        .create_category(&body.name, body.is_directory, body.parent_id)
         .await?;
     Ok((StatusCode::CREATED, AppJson(category)))
 }
