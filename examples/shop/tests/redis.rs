@@ -181,3 +181,91 @@ async fn an_unreachable_redis_refuses_the_start_with_a_clear_error() {
     };
     assert!(err.contains("Redis"), "{err}");
 }
+
+/// Forwards 127.0.0.1:`port` (0: any free port, returned) to `target` until
+/// the returned task is aborted, which also drops every open forwarded
+/// connection.
+async fn proxy(target: String, port: u16) -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            connections.spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_answers_503_and_changes_nothing() {
+    let Some(redis_url) = redis_url().await else {
+        return;
+    };
+    let target = redis_url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let (port, forwarding) = proxy(target.clone(), 0).await;
+    let app = App::start_with(config(
+        &common::sqlite_url(),
+        &format!("redis://127.0.0.1:{port}"),
+        &redis_prefix(),
+        1000,
+    ))
+    .await;
+    let token = app.customer("stranded").await;
+    let (sku, _) = app.some_sku().await;
+    let cart = app.get("/api/cart", Some(&token)).await;
+    assert_eq!(cart.body, json!([]));
+
+    forwarding.abort();
+    let _ = forwarding.await;
+    let me = app.get("/api/me", Some(&token)).await;
+    assert_eq!(me.status, StatusCode::SERVICE_UNAVAILABLE, "{}", me.text);
+    assert_eq!(me.code(), "unavailable");
+    let login = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "nobody@example.com", "password": "not the password"}),
+        )
+        .await;
+    assert_eq!(
+        login.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        login.text
+    );
+    let added = app
+        .post(
+            "/api/cart",
+            Some(&token),
+            json!({"sku_id": sku, "quantity": 1}),
+        )
+        .await;
+    assert_eq!(
+        added.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        added.text
+    );
+    // The catalog lives in SQLite and still answers.
+    let list = app.get("/api/products?sort=price_asc", None).await;
+    assert_eq!(list.status, StatusCode::OK);
+
+    // Redis is back: the same session works again and the cart is as it was.
+    let (_, forwarding) = proxy(target, port).await;
+    let cart = app.get("/api/cart", Some(&token)).await;
+    assert_eq!(cart.status, StatusCode::OK, "{}", cart.text);
+    assert_eq!(cart.body, json!([]));
+    forwarding.abort();
+    app.server.stop().await;
+}
