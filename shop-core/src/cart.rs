@@ -64,6 +64,20 @@ pub fn check_cart_line(product: &Product, sku: &Sku, resulting: u32) -> Result<(
     Ok(())
 }
 
+/// The stores' rule for a line's quantity after a change: 1 to
+/// [`MAX_LINE_QUANTITY`] units, else `Validation { field: "quantity" }`.
+/// Every [`CartStore`] applies it inside its atomic write, so concurrent adds
+/// can never push a line past the cap; a refused change writes nothing.
+pub fn check_line_quantity(quantity: u64) -> Result<u32> {
+    match u32::try_from(quantity) {
+        Ok(q) if (1..=MAX_LINE_QUANTITY).contains(&q) => Ok(q),
+        _ => Err(Error::validation(
+            "quantity",
+            format!("a cart line holds 1 to {MAX_LINE_QUANTITY} units"),
+        )),
+    }
+}
+
 /// `NotFound` for a cart line that is not there.
 pub fn missing_line(sku: SkuId) -> Error {
     Error::not_found(Entity::CartItem, sku)
@@ -72,8 +86,10 @@ pub fn missing_line(sku: SkuId) -> Error {
 /// Port: carts.
 #[async_trait]
 pub trait CartStore: Send + Sync + 'static {
-    /// Adds `quantity` units, merging into an existing line. Returns the line's
-    /// resulting quantity.
+    /// Adds `quantity` units, merging into an existing line (which keeps its
+    /// `added_at`). Returns the line's resulting quantity. Both `quantity` and
+    /// the result must pass [`check_line_quantity`], checked in the same
+    /// atomic step as the write; otherwise nothing changes.
     async fn add_to_cart(
         &self,
         user: UserId,
@@ -81,7 +97,8 @@ pub trait CartStore: Send + Sync + 'static {
         quantity: u32,
         at: DateTime<Utc>,
     ) -> Result<u32>;
-    /// Sets a line's quantity (`NotFound` when the line is absent).
+    /// Sets a line's quantity (`NotFound` when the line is absent; the
+    /// quantity must pass [`check_line_quantity`]).
     async fn set_cart_quantity(&self, user: UserId, sku: SkuId, quantity: u32) -> Result<()>;
     /// Removes lines (absent ones are ignored).
     async fn remove_from_cart(&self, user: UserId, skus: &[SkuId]) -> Result<()>;

@@ -12,9 +12,10 @@ macro_rules! typed_id {
     ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
         #[$doc]
         ///
-        /// In JSON it is a decimal string (`"382681031065784320"`), since
-        /// 63-bit ids do not survive JavaScript's numbers; a JSON integer is
-        /// accepted too.
+        /// In human-readable formats (JSON) it is a decimal string
+        /// (`"382681031065784320"`), since 63-bit ids do not survive
+        /// JavaScript's numbers, and an integer is accepted too; binary
+        /// formats carry the plain `i64`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[cfg_attr(feature = "openapi", schema(value_type = String, example = "382681031065784320"))]
@@ -22,13 +23,21 @@ macro_rules! typed_id {
 
         impl Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(&self.0)
+                if serializer.is_human_readable() {
+                    serializer.collect_str(&self.0)
+                } else {
+                    serializer.serialize_i64(self.0)
+                }
             }
         }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_any(IdVisitor).map($name)
+                if deserializer.is_human_readable() {
+                    deserializer.deserialize_any(IdVisitor).map($name)
+                } else {
+                    deserializer.deserialize_i64(IdVisitor).map($name)
+                }
             }
         }
 

@@ -1,21 +1,24 @@
 //! Carts: one hash per user, SKU id → `quantity:added_at_micros`.
 //!
 //! Adding merges into an existing line inside one Lua script (read, add,
-//! write), so concurrent adds of the same SKU never lose a unit; setting a
-//! quantity only touches a line that exists, in one script too.
+//! check the cap, write), so concurrent adds of the same SKU never lose a
+//! unit nor pass [`MAX_LINE_QUANTITY`]; setting a quantity only touches a
+//! line that exists, in one script too.
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::{AsyncCommands, Script};
-use shop_core::cart::{missing_line, CartItem, CartStore};
+use shop_core::cart::{check_line_quantity, missing_line, CartItem, CartStore, MAX_LINE_QUANTITY};
 use shop_core::ids::{SkuId, UserId};
 use shop_core::Result;
 
 use crate::{corrupt, redis_err, RedisStore};
 
-/// KEYS[1] cart; ARGV sku, quantity, added_at. Returns the line's quantity.
+/// KEYS[1] cart; ARGV sku, quantity, added_at, most units a line holds.
+/// Returns the line's quantity, or -1 (writing nothing) when it would exceed
+/// the most; a stored line not in our format is an error reply.
 static ADD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -24,9 +27,12 @@ local quantity = tonumber(ARGV[2])
 local added_at = ARGV[3]
 if line then
   local sep = string.find(line, ':', 1, true)
-  quantity = quantity + tonumber(string.sub(line, 1, sep - 1))
+  local current = sep and tonumber(string.sub(line, 1, sep - 1))
+  if not current then return redis.error_reply('malformed cart line ' .. line) end
+  quantity = quantity + current
   added_at = string.sub(line, sep + 1)
 end
+if quantity > tonumber(ARGV[4]) then return -1 end
 redis.call('HSET', KEYS[1], ARGV[1], quantity .. ':' .. added_at)
 return quantity
 ",
@@ -40,6 +46,7 @@ static SET: LazyLock<Script> = LazyLock::new(|| {
 local line = redis.call('HGET', KEYS[1], ARGV[1])
 if not line then return 0 end
 local sep = string.find(line, ':', 1, true)
+if not sep then return redis.error_reply('malformed cart line ' .. line) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. string.sub(line, sep + 1))
 return 1
 ",
@@ -61,18 +68,21 @@ impl CartStore for RedisStore {
         quantity: u32,
         at: DateTime<Utc>,
     ) -> Result<u32> {
-        let total: u64 = ADD
+        check_line_quantity(quantity.into())?;
+        let total: i64 = ADD
             .key(self.cart_key(user))
             .arg(sku.0)
             .arg(quantity)
             .arg(at.timestamp_micros())
+            .arg(MAX_LINE_QUANTITY)
             .invoke_async(&mut self.conn())
             .await
             .map_err(redis_err)?;
-        u32::try_from(total).map_err(|_| corrupt(&self.cart_key(user), "quantity overflow"))
+        check_line_quantity(u64::try_from(total).unwrap_or(u64::MAX))
     }
 
     async fn set_cart_quantity(&self, user: UserId, sku: SkuId, quantity: u32) -> Result<()> {
+        check_line_quantity(quantity.into())?;
         let found: u8 = SET
             .key(self.cart_key(user))
             .arg(sku.0)

@@ -33,6 +33,9 @@
 //!
 //! Carts have no TTL: a cart is kept until its lines are removed.
 //!
+//! A standalone Redis (or one behind Sentinel) is assumed: the session
+//! scripts touch keys they do not declare, which Redis Cluster refuses.
+//!
 //! ## Example
 //!
 //! Carts in Redis, everything else in SQLite (needs a Redis server, so it is
@@ -56,6 +59,8 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 mod carts;
 mod limits;
 mod sessions;
@@ -63,7 +68,7 @@ mod sessions;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use redis::Client;
+use redis::{AsyncCommands, Client};
 use shop_core::{Error, StoreError};
 
 pub use redis;
@@ -126,6 +131,34 @@ impl RedisStore {
             .map_err(redis_err)
     }
 
+    /// Deletes every key under this store's prefix and returns how many:
+    /// for tests, and for retiring a shop's data. Keys written meanwhile by
+    /// other clients may survive; stop them first.
+    pub async fn clear(&self) -> shop_core::Result<u64> {
+        let pattern = format!("{}*", glob_escape(&self.prefix));
+        let mut conn = self.conn();
+        let mut keys: Vec<String> = Vec::new();
+        {
+            let mut found = conn
+                .scan_match::<_, String>(&pattern)
+                .await
+                .map_err(redis_err)?;
+            while let Some(key) = found.next_item().await {
+                keys.push(key.map_err(redis_err)?);
+            }
+        }
+        let mut deleted = 0;
+        for chunk in keys.chunks(500) {
+            let n: u64 = redis::cmd("UNLINK")
+                .arg(chunk)
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_err)?;
+            deleted += n;
+        }
+        Ok(deleted)
+    }
+
     /// A full key: the prefix, then `parts` joined by `:`.
     fn key(&self, parts: &[&str]) -> String {
         let mut key = self.prefix.clone();
@@ -137,6 +170,18 @@ impl RedisStore {
     fn conn(&self) -> ConnectionManager {
         self.conn.clone()
     }
+}
+
+/// `s` with the characters special to `SCAN MATCH` globs escaped.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^' | '-') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Translates a driver error: connection trouble and timeouts are
@@ -162,4 +207,15 @@ pub(crate) fn corrupt(key: &str, what: impl std::fmt::Display) -> Error {
     Error::Store(StoreError::Backend {
         source: format!("unexpected data at {key}: {what}").into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_escape;
+
+    #[test]
+    fn glob_characters_are_escaped() {
+        assert_eq!(glob_escape("shop:"), "shop:");
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    }
 }

@@ -231,3 +231,33 @@ async fn carts_in_redis_orders_in_sqlite_placement_empties_the_bought_lines() {
         .collect();
     assert_eq!(left, vec![skus[1].id]);
 }
+
+#[tokio::test]
+async fn clear_deletes_exactly_the_keys_under_the_prefix() {
+    let Some(store) = common::redis_store().await else {
+        return;
+    };
+    let Some(neighbour) = common::redis_store().await else {
+        return;
+    };
+    let now = Utc::now();
+    for s in [&store, &neighbour] {
+        s.add_to_cart(UserId(1), SkuId(2), 1, now).await.unwrap();
+        s.create_session(&Session {
+            token_hash: "c".into(),
+            user_id: UserId(1),
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    }
+    // The cart hash, the session and the expiry index.
+    assert_eq!(store.clear().await.unwrap(), 3);
+    assert_eq!(store.list_cart(UserId(1)).await.unwrap(), vec![]);
+    assert_eq!(store.get_session("c", now).await.unwrap(), None);
+    assert_eq!(store.clear().await.unwrap(), 0);
+    assert_eq!(neighbour.list_cart(UserId(1)).await.unwrap().len(), 1);
+    assert!(neighbour.get_session("c", now).await.unwrap().is_some());
+    neighbour.clear().await.unwrap();
+}

@@ -6,7 +6,7 @@ use shop_core::account::{Account, AccountStore, Role};
 use shop_core::catalog::{ProductDraft, ProductKind, Property, SkuDraft};
 use shop_core::coupon::{CouponDraft, CouponKind};
 use shop_core::ids::{CategoryId, IdGenerator, UserId};
-use shop_core::{Currency, Error, Money, Shop, StoreError};
+use shop_core::{Currency, Entity, Error, Money, Shop, StoreError};
 
 use crate::security::{hash_password, new_token};
 use crate::BoxError;
@@ -67,22 +67,23 @@ fn sku(title: &str, price: &str, stock: u32) -> Result<SkuDraft, BoxError> {
 }
 
 /// Seeds the demo data on first start; returns the new administrator's
-/// credentials, or `None` when the shop was seeded before.
+/// credentials, or `None` when the administrator existed before.
 ///
-/// Creating the administrator account is the claim: its e-mail address is
-/// unique in the store, so when several instances start on one empty
-/// database at once exactly one of them creates it and seeds the catalog;
-/// the others see `AlreadyExists` and start without seeding. (An instance
-/// that dies between the claim and the catalog leaves a shop without demo
-/// products; the demo data is for trying the shop, not for production.)
+/// Each part is claimed by a unique key, so when several instances start on
+/// one empty database at once exactly one of them writes it and the others
+/// go on without: the demo coupon's code claims the catalog, the
+/// administrator's e-mail address claims the account. The catalog comes
+/// first, so an instance that dies half-way leaves at worst a shop whose
+/// next start creates (and prints) the administrator.
 pub async fn seed_if_empty(
     shop: &Shop,
     accounts: &dyn AccountStore,
     ids: &dyn IdGenerator,
 ) -> Result<Option<AdminCredentials>, BoxError> {
-    if accounts.get_account_by_email(ADMIN_EMAIL).await?.is_some()
-        || !shop.category_tree().await?.is_empty()
-    {
+    if shop.category_tree().await?.is_empty() {
+        seed_catalog(shop).await?;
+    }
+    if accounts.get_account_by_email(ADMIN_EMAIL).await?.is_some() {
         return Ok(None);
     }
     let password = new_token()[..20].to_owned();
@@ -93,7 +94,7 @@ pub async fn seed_if_empty(
             .map_err(|e| e.message)?
     };
     let now = shop.now();
-    let claimed = accounts
+    let created = accounts
         .create_account(&Account {
             id: UserId(ids.next_id()),
             email: ADMIN_EMAIL.to_owned(),
@@ -104,20 +105,46 @@ pub async fn seed_if_empty(
             created_at: now,
         })
         .await;
-    match claimed {
-        Ok(()) => {}
-        Err(Error::Store(StoreError::AlreadyExists { .. })) => return Ok(None),
-        Err(e) => return Err(e.into()),
+    match created {
+        Ok(()) => Ok(Some(AdminCredentials {
+            email: ADMIN_EMAIL.to_owned(),
+            password,
+        })),
+        Err(Error::Store(StoreError::AlreadyExists {
+            entity: Entity::Account,
+            ..
+        })) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    seed_catalog(shop).await?;
-    Ok(Some(AdminCredentials {
-        email: ADMIN_EMAIL.to_owned(),
-        password,
-    }))
 }
 
-/// The demo category tree, products and coupon.
+/// The demo coupon, category tree and products. Creating the coupon is the
+/// claim: when its code is taken, another instance seeds, and this one
+/// writes nothing.
 async fn seed_catalog(shop: &Shop) -> Result<(), BoxError> {
+    let claimed = shop
+        .create_coupon(
+            CouponDraft {
+                name: "10 off orders from 50".to_owned(),
+                kind: CouponKind::Fixed,
+                value: Decimal::TEN,
+                min_amount: cny("50.00")?,
+                total: 1000,
+                not_before: None,
+                not_after: None,
+                enabled: true,
+            },
+            Some(DEMO_COUPON.to_owned()),
+        )
+        .await;
+    match claimed {
+        Ok(_) => {}
+        Err(Error::Store(StoreError::AlreadyExists {
+            entity: Entity::Coupon,
+            ..
+        })) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
     let home = shop.create_category("Home & Kitchen", true, None).await?;
     let cups = shop
         .create_category("Cups & Mugs", false, Some(home.id))
@@ -166,20 +193,6 @@ async fn seed_catalog(shop: &Shop) -> Result<(), BoxError> {
             &[("color", "black"), ("bluetooth", "5.3")],
         ),
         vec![sku("Black", "399.00", 30)?, sku("White", "399.00", 30)?],
-    )
-    .await?;
-    shop.create_coupon(
-        CouponDraft {
-            name: "10 off orders from 50".to_owned(),
-            kind: CouponKind::Fixed,
-            value: Decimal::TEN,
-            min_amount: cny("50.00")?,
-            total: 1000,
-            not_before: None,
-            not_after: None,
-            enabled: true,
-        },
-        Some(DEMO_COUPON.to_owned()),
     )
     .await?;
     Ok(())

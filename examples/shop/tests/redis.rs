@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::servers::{redis_prefix, redis_url, TestDatabase};
+use common::servers::{clear_redis, redis_authority, redis_prefix, redis_url, TestDatabase};
 use common::{App, IdExt};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -48,9 +48,11 @@ async fn a_whole_purchase_with_carts_and_sessions_in_redis() {
     let Some(redis) = redis_url().await else {
         return;
     };
-    let app = App::start_with(config(&common::sqlite_url(), &redis, &redis_prefix(), 1000)).await;
+    let prefix = redis_prefix();
+    let app = App::start_with(config(&common::sqlite_url(), &redis, &prefix, 1000)).await;
     common::purchase::whole_purchase(&app).await;
     app.server.stop().await;
+    clear_redis(&redis, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -132,7 +134,8 @@ async fn two_instances_share_sessions_carts_and_rate_limits_through_redis() {
     // Two more instances with a limit of 5 logins a minute and buckets of
     // their own: 16 logins spread over both get exactly 5 answers that are
     // not 429.
-    let limited = config(&db.url, &redis_url, &redis_prefix(), 5);
+    let limited_prefix = redis_prefix();
+    let limited = config(&db.url, &redis_url, &limited_prefix, 5);
     let c = second_instance(&a, &limited).await;
     let d = second_instance(&a, &limited).await;
     let attempts = futures::future::join_all((0..16).map(|i| {
@@ -163,6 +166,8 @@ async fn two_instances_share_sessions_carts_and_rate_limits_through_redis() {
     for app in [a, b, c, d] {
         app.server.stop().await;
     }
+    clear_redis(&redis_url, &prefix).await;
+    clear_redis(&redis_url, &limited_prefix).await;
     db.drop_now().await;
 }
 
@@ -209,15 +214,13 @@ async fn redis_going_away_answers_503_and_changes_nothing() {
     let Some(redis_url) = redis_url().await else {
         return;
     };
-    let target = redis_url
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_owned();
+    let (target, via) = redis_authority(&redis_url);
     let (port, forwarding) = proxy(target.clone(), 0).await;
+    let prefix = redis_prefix();
     let app = App::start_with(config(
         &common::sqlite_url(),
-        &format!("redis://127.0.0.1:{port}"),
-        &redis_prefix(),
+        &via(&format!("127.0.0.1:{port}")),
+        &prefix,
         1000,
     ))
     .await;
@@ -261,11 +264,20 @@ async fn redis_going_away_answers_503_and_changes_nothing() {
     let list = app.get("/api/products?sort=price_asc", None).await;
     assert_eq!(list.status, StatusCode::OK);
 
-    // Redis is back: the same session works again and the cart is as it was.
+    // Redis is back: the same session works again (once the connection
+    // manager has reconnected) and the cart is as it was.
     let (_, forwarding) = proxy(target, port).await;
-    let cart = app.get("/api/cart", Some(&token)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let cart = loop {
+        let cart = app.get("/api/cart", Some(&token)).await;
+        if cart.status != StatusCode::SERVICE_UNAVAILABLE || std::time::Instant::now() > deadline {
+            break cart;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     assert_eq!(cart.status, StatusCode::OK, "{}", cart.text);
     assert_eq!(cart.body, json!([]));
     forwarding.abort();
     app.server.stop().await;
+    clear_redis(&redis_url, &prefix).await;
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::fixtures::base_time;
-use super::{concurrently, is_not_found};
-use crate::cart::{CartItem, CartStore};
+use super::{concurrently, is_not_found, is_validation};
+use crate::cart::{CartItem, CartStore, MAX_LINE_QUANTITY};
 use crate::error::Entity;
 use crate::ids::{SkuId, UserId};
 
@@ -126,4 +126,60 @@ pub async fn cart_concurrent_adds_count_exactly<C: CartStore + ?Sized>(store: Ar
     );
     assert!(lines.iter().all(|l| l.quantity == 2 && l.user_id == bob));
     assert_eq!(store.list_cart(alice).await.unwrap().len(), 1);
+}
+
+/// A line holds 1 to [`MAX_LINE_QUANTITY`] units, enforced in the atomic
+/// write: zero and too-large adds or sets are `Validation { quantity }` and
+/// change nothing, and 20 concurrent adds of 100 units to one line let
+/// exactly 9 through.
+pub async fn cart_line_quantities_stay_within_limits<C: CartStore + ?Sized>(store: Arc<C>) {
+    let (user, other) = (UserId(6_001), UserId(6_002));
+    let (sku, hot) = (SkuId(6_101), SkuId(6_102));
+    let now = base_time();
+    let err = store.add_to_cart(user, sku, 0, now).await.unwrap_err();
+    assert!(is_validation(&err, "quantity"), "{err:?}");
+    assert_eq!(store.list_cart(user).await.unwrap(), vec![]);
+    let err = store
+        .add_to_cart(user, sku, MAX_LINE_QUANTITY + 1, now)
+        .await
+        .unwrap_err();
+    assert!(is_validation(&err, "quantity"), "{err:?}");
+    assert_eq!(store.list_cart(user).await.unwrap(), vec![]);
+
+    let max = MAX_LINE_QUANTITY;
+    assert_eq!(
+        store.add_to_cart(user, sku, max - 1, now).await.unwrap(),
+        max - 1
+    );
+    let err = store.add_to_cart(user, sku, 2, now).await.unwrap_err();
+    assert!(is_validation(&err, "quantity"), "{err:?}");
+    let err = store
+        .add_to_cart(user, sku, u32::MAX, now)
+        .await
+        .unwrap_err();
+    assert!(is_validation(&err, "quantity"), "{err:?}");
+    assert_eq!(store.list_cart(user).await.unwrap()[0].quantity, max - 1);
+    assert_eq!(store.add_to_cart(user, sku, 1, now).await.unwrap(), max);
+    for bad in [0, max + 1, u32::MAX] {
+        let err = store.set_cart_quantity(user, sku, bad).await.unwrap_err();
+        assert!(is_validation(&err, "quantity"), "{bad}: {err:?}");
+    }
+    assert_eq!(store.list_cart(user).await.unwrap()[0].quantity, max);
+
+    let results = concurrently(
+        (0..20)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                async move { store.add_to_cart(other, hot, 100, now).await }
+            })
+            .collect(),
+    )
+    .await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 9, "{results:?}");
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| is_validation(e, "quantity")));
+    assert_eq!(store.list_cart(other).await.unwrap()[0].quantity, 900);
 }

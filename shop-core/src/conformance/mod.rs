@@ -68,7 +68,10 @@ use crate::order::OrderStore;
 use crate::user::UserStore;
 
 pub use accounts::{accounts_crud_and_unique_email, email_verification_is_single_use};
-pub use carts::{cart_add_merge_update_remove, cart_concurrent_adds_count_exactly};
+pub use carts::{
+    cart_add_merge_update_remove, cart_concurrent_adds_count_exactly,
+    cart_line_quantities_stay_within_limits,
+};
 pub use catalog::{
     catalog_category_tree, catalog_product_crud, catalog_sku_crud_and_stock,
     catalog_stock_never_negative_under_concurrency,
@@ -210,6 +213,7 @@ macro_rules! conformance_tests {
             favorites_idempotent_newest_first,
             cart_add_merge_update_remove,
             cart_concurrent_adds_count_exactly,
+            cart_line_quantities_stay_within_limits,
             place_order_stores_order_and_takes_everything,
             place_order_out_of_stock_writes_nothing,
             place_order_rechecks_coupon,
@@ -258,6 +262,7 @@ macro_rules! cart_conformance_tests {
             shop_cart_conformance ($factory)
             cart_add_merge_update_remove,
             cart_concurrent_adds_count_exactly,
+            cart_line_quantities_stay_within_limits,
         }
     };
     ($factory:expr $(,)?) => {

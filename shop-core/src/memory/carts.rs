@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::MemoryStore;
-use crate::cart::{missing_line, CartItem, CartStore};
-use crate::error::{Error, Result};
+use crate::cart::{check_line_quantity, missing_line, CartItem, CartStore};
+use crate::error::Result;
 use crate::ids::{SkuId, UserId};
 
 #[async_trait]
@@ -17,13 +17,12 @@ impl CartStore for MemoryStore {
         quantity: u32,
         at: DateTime<Utc>,
     ) -> Result<u32> {
+        check_line_quantity(quantity.into())?;
         let mut state = self.state();
         match state.carts.get_mut(&(user, sku)) {
             Some(line) => {
-                line.quantity = line
-                    .quantity
-                    .checked_add(quantity)
-                    .ok_or_else(|| Error::validation("quantity", "the line would be too large"))?;
+                line.quantity =
+                    check_line_quantity(u64::from(line.quantity) + u64::from(quantity))?;
                 Ok(line.quantity)
             }
             None => {
@@ -42,6 +41,7 @@ impl CartStore for MemoryStore {
     }
 
     async fn set_cart_quantity(&self, user: UserId, sku: SkuId, quantity: u32) -> Result<()> {
+        check_line_quantity(quantity.into())?;
         let mut state = self.state();
         let line = state
             .carts

@@ -75,8 +75,12 @@ impl Stores {
 
     /// Whether carts and orders are the same backend object, so placing an
     /// order removes the bought SKUs from the cart inside its atomic write.
+    ///
     /// When they are not (carts in Redis), the shop removes them from the
-    /// cart store right after the order is placed.
+    /// cart store right after the order is placed. That step is not atomic
+    /// with the placement: if it fails, the order stands and the lines stay
+    /// in the cart, where the buyer sees and removes them (a leftover line
+    /// never places a second order: every order needs its own submission).
     pub fn carts_share_orders_backend(&self) -> bool {
         std::ptr::addr_eq(Arc::as_ptr(&self.carts), Arc::as_ptr(&self.orders))
     }

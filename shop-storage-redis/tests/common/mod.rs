@@ -29,7 +29,10 @@ pub fn unique_prefix() -> String {
 pub async fn redis_store() -> Option<RedisStore> {
     let url = redis_url();
     match RedisStore::connect(&url, unique_prefix()).await {
-        Ok(store) => Some(store),
+        Ok(store) => {
+            sweep_dead_runs(&url).await;
+            Some(store)
+        }
         Err(e) => {
             if std::env::var_os("CI").is_some() {
                 panic!("Redis at {url} is unreachable and CI is set: {e}");
@@ -40,4 +43,48 @@ pub async fn redis_store() -> Option<RedisStore> {
             None
         }
     }
+}
+
+/// Deletes, once per test process, the keys of earlier test processes that
+/// are gone (their prefix holds their pid), so runs do not pile up keys.
+async fn sweep_dead_runs(url: &str) {
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    SWEPT
+        .get_or_init(|| async {
+            let Ok(client) = shop_storage_redis::redis::Client::open(url) else {
+                return;
+            };
+            let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+                return;
+            };
+            let mut prefixes = std::collections::BTreeSet::new();
+            if let Ok(mut keys) = shop_storage_redis::redis::AsyncCommands::scan_match::<_, String>(
+                &mut conn,
+                "shoptest:*",
+            )
+            .await
+            {
+                while let Some(Ok(key)) = keys.next_item().await {
+                    if let Some(run) = key
+                        .strip_prefix("shoptest:")
+                        .and_then(|rest| rest.split(':').next())
+                    {
+                        prefixes.insert(run.to_owned());
+                    }
+                }
+            }
+            for run in prefixes {
+                let pid = run.split('_').next().and_then(|p| p.parse::<u32>().ok());
+                let alive = pid.is_some_and(|pid| {
+                    pid == std::process::id()
+                        || std::path::Path::new(&format!("/proc/{pid}")).exists()
+                });
+                if !alive {
+                    if let Ok(stale) = RedisStore::connect(url, format!("shoptest:{run}:")).await {
+                        let _ = stale.clear().await;
+                    }
+                }
+            }
+        })
+        .await;
 }

@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_core::cart::{missing_line, CartItem, CartStore};
+use shop_core::cart::{check_line_quantity, missing_line, CartItem, CartStore};
 use shop_core::coupon::{Coupon, CouponDraft, CouponStore};
 use shop_core::ids::{AddressId, CouponId, ProductId, SkuId, UserId};
 use shop_core::user::{Address, UserStore};
-use shop_core::{Entity, Error, Result};
+use shop_core::{Entity, Error, Result, StoreError};
 use sqlx::Row;
 
 use super::MySqlStore;
@@ -22,29 +22,50 @@ impl MySqlStore {
         quantity: u32,
         at: DateTime<Utc>,
     ) -> Result<u32> {
+        check_line_quantity(quantity.into())?;
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO cart_items (user_id, sku_id, quantity, added_at) VALUES (?, ?, ?, ?) \
-             ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity)",
-        )
-        .bind(user.0)
-        .bind(sku.0)
-        .bind(i64::from(quantity))
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        // The line is locked by the write above; read it as written.
-        let q: i64 = sqlx::query_scalar(
+        // Lock the line (or, when absent, the gap where it would go), check
+        // the cap, then write: a concurrent first add of the same line makes
+        // one INSERT fail on the key, and the caller runs this again.
+        let current: Option<i64> = sqlx::query_scalar(
             "SELECT quantity FROM cart_items WHERE user_id = ? AND sku_id = ? FOR UPDATE",
         )
         .bind(user.0)
         .bind(sku.0)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
+        let total = match current {
+            Some(current) => {
+                let total = check_line_quantity(
+                    u64::try_from(current).unwrap_or(u64::MAX) + u64::from(quantity),
+                )?;
+                sqlx::query("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND sku_id = ?")
+                    .bind(i64::from(total))
+                    .bind(user.0)
+                    .bind(sku.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                total
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO cart_items (user_id, sku_id, quantity, added_at) \
+                     VALUES (?, ?, ?, ?)",
+                )
+                .bind(user.0)
+                .bind(sku.0)
+                .bind(i64::from(quantity))
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unique_err(e, Entity::CartItem, sku))?;
+                quantity
+            }
+        };
         tx.commit().await.map_err(db_err)?;
-        Ok(q as u32)
+        Ok(total)
     }
 
     async fn delete_coupon_tx(&self, id: CouponId) -> Result<()> {
@@ -215,10 +236,21 @@ impl CartStore for MySqlStore {
         quantity: u32,
         at: DateTime<Utc>,
     ) -> Result<u32> {
-        retry_rolled_back(|| self.add_to_cart_tx(user, sku, quantity, at)).await
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match retry_rolled_back(|| self.add_to_cart_tx(user, sku, quantity, at)).await {
+                Err(Error::Store(StoreError::AlreadyExists {
+                    entity: Entity::CartItem,
+                    ..
+                })) if attempt < 10 => continue,
+                other => return other,
+            }
+        }
     }
 
     async fn set_cart_quantity(&self, user: UserId, sku: SkuId, quantity: u32) -> Result<()> {
+        check_line_quantity(quantity.into())?;
         let done =
             sqlx::query("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND sku_id = ?")
                 .bind(i64::from(quantity))

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_core::cart::{missing_line, CartItem, CartStore};
+use shop_core::cart::{check_line_quantity, missing_line, CartItem, CartStore, MAX_LINE_QUANTITY};
 use shop_core::coupon::{Coupon, CouponDraft, CouponStore};
 use shop_core::ids::{AddressId, CouponId, ProductId, SkuId, UserId};
 use shop_core::user::{Address, UserStore};
@@ -183,23 +183,32 @@ impl CartStore for PgStore {
         quantity: u32,
         at: DateTime<Utc>,
     ) -> Result<u32> {
+        check_line_quantity(quantity.into())?;
+        // The cap is part of the upsert: a merge past it updates nothing and
+        // returns no row.
         let row = sqlx::query(
             "INSERT INTO cart_items (user_id, sku_id, quantity, added_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, sku_id) \
              DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity \
+             WHERE cart_items.quantity + EXCLUDED.quantity <= $5 \
              RETURNING quantity",
         )
         .bind(user.0)
         .bind(sku.0)
         .bind(i64::from(quantity))
         .bind(at)
-        .fetch_one(&self.pool)
+        .bind(i64::from(MAX_LINE_QUANTITY))
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        row.count("quantity")
+        match row {
+            Some(row) => row.count("quantity"),
+            None => check_line_quantity(u64::MAX),
+        }
     }
 
     async fn set_cart_quantity(&self, user: UserId, sku: SkuId, quantity: u32) -> Result<()> {
+        check_line_quantity(quantity.into())?;
         let done =
             sqlx::query("UPDATE cart_items SET quantity = $1 WHERE user_id = $2 AND sku_id = $3")
                 .bind(i64::from(quantity))

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_core::cart::{missing_line, CartItem, CartStore};
+use shop_core::cart::{check_line_quantity, missing_line, CartItem, CartStore, MAX_LINE_QUANTITY};
 use shop_core::coupon::{Coupon, CouponDraft, CouponStore};
 use shop_core::ids::{AddressId, CouponId, ProductId, SkuId, UserId};
 use shop_core::user::{Address, UserStore};
@@ -10,7 +10,9 @@ use shop_core::{Entity, Error, Result};
 use sqlx::Row;
 
 use super::{micros, SqliteStore};
-use crate::common::{address_from, cart_item_from, conflict, coupon_from, db_err, unique_err};
+use crate::common::{
+    address_from, cart_item_from, conflict, coupon_from, db_err, unique_err, Cols,
+};
 
 #[async_trait]
 impl UserStore for SqliteStore {
@@ -147,23 +149,31 @@ impl CartStore for SqliteStore {
         quantity: u32,
         at: DateTime<Utc>,
     ) -> Result<u32> {
+        check_line_quantity(quantity.into())?;
+        // The cap is part of the upsert: a merge past it updates nothing and
+        // returns no row.
         let row = sqlx::query(
             "INSERT INTO cart_items (user_id, sku_id, quantity, added_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (user_id, sku_id) DO UPDATE SET quantity = quantity + excluded.quantity \
+             WHERE cart_items.quantity + excluded.quantity <= ? \
              RETURNING quantity",
         )
         .bind(user.0)
         .bind(sku.0)
         .bind(i64::from(quantity))
         .bind(micros(at))
-        .fetch_one(&self.pool)
+        .bind(i64::from(MAX_LINE_QUANTITY))
+        .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        let q: i64 = row.try_get(0).map_err(db_err)?;
-        Ok(q as u32)
+        match row {
+            Some(row) => row.count("quantity"),
+            None => check_line_quantity(u64::MAX),
+        }
     }
 
     async fn set_cart_quantity(&self, user: UserId, sku: SkuId, quantity: u32) -> Result<()> {
+        check_line_quantity(quantity.into())?;
         let done =
             sqlx::query("UPDATE cart_items SET quantity = ? WHERE user_id = ? AND sku_id = ?")
                 .bind(i64::from(quantity))

@@ -152,3 +152,27 @@ pub async fn redis_url() -> Option<String> {
 pub fn redis_prefix() -> String {
     format!("{}:", unique("shop_ex_"))
 }
+
+/// Deletes every key a test wrote under `prefix`.
+pub async fn clear_redis(url: &str, prefix: &str) {
+    let store = shop_storage_redis::RedisStore::connect(url, prefix)
+        .await
+        .expect("Redis for cleaning up");
+    store.clear().await.expect("clear the test's keys");
+}
+
+/// Splits a `redis://[userinfo@]host:port[/db]` URL into `host:port` and a
+/// function that puts another `host:port` in its place.
+pub fn redis_authority(url: &str) -> (String, impl Fn(&str) -> String) {
+    let rest = url.strip_prefix("redis://").expect("a redis:// URL");
+    let (userinfo, rest) = match rest.rsplit_once('@') {
+        Some((user, rest)) => (format!("{user}@"), rest),
+        None => (String::new(), rest),
+    };
+    let (authority, path) = match rest.split_once('/') {
+        Some((authority, path)) => (authority, format!("/{path}")),
+        None => (rest, String::new()),
+    };
+    let with = move |authority: &str| format!("redis://{userinfo}{authority}{path}");
+    (authority.to_owned(), with)
+}
