@@ -257,6 +257,8 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         sandbox,
         notifier,
         limiter: Arc::new(limiter),
+        // All of Stripe's settings or none (checked by `gateways` above).
+        stripe_publishable_key: config.providers.stripe_publishable_key.clone(),
         public_url,
         http: shop_payments::reqwest::Client::builder()
             .timeout(Duration::from_secs(10))

@@ -5,7 +5,7 @@
 use utoipa::OpenApi;
 
 use crate::extract::AppJson;
-use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments};
+use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, stripe};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -47,6 +47,8 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments};
         payments::pay_page,
         payments::pay,
         payments::notify,
+        stripe::checkout_page,
+        stripe::done_page,
         admin::create_product,
         admin::update_product,
         admin::off_sale,

@@ -32,6 +32,9 @@ pub struct ProviderArgs {
     /// Stripe account id (`acct_…`).
     #[arg(long, env = "SHOP_STRIPE_ACCOUNT_ID")]
     pub stripe_account_id: Option<String>,
+    /// Stripe publishable key (`pk_…`), for the checkout page's Stripe.js.
+    #[arg(long, env = "SHOP_STRIPE_PUBLISHABLE_KEY")]
+    pub stripe_publishable_key: Option<String>,
 
     /// Alipay application id.
     #[arg(long, env = "SHOP_ALIPAY_APP_ID")]
@@ -111,12 +114,13 @@ impl ProviderArgs {
             Ok(transport.clone().expect("just set"))
         };
 
-        if let Some([key, webhook, account]) = all_or_none(
+        if let Some([key, webhook, account, _publishable]) = all_or_none(
             "Stripe",
             [
                 ("SHOP_STRIPE_SECRET_KEY", &self.stripe_secret_key),
                 ("SHOP_STRIPE_WEBHOOK_SECRET", &self.stripe_webhook_secret),
                 ("SHOP_STRIPE_ACCOUNT_ID", &self.stripe_account_id),
+                ("SHOP_STRIPE_PUBLISHABLE_KEY", &self.stripe_publishable_key),
             ],
         )? {
             let config = StripeConfig::new(

@@ -28,6 +28,9 @@ pub struct AppState {
     pub notifier: Arc<dyn Notifier>,
     /// Limits login, register and order placement per client.
     pub limiter: Arc<RateLimiter>,
+    /// Stripe's publishable key, when Stripe is configured (for the
+    /// checkout page).
+    pub stripe_publishable_key: Option<String>,
     /// The base URL clients and the sandbox reach this server at.
     pub public_url: String,
     /// For delivering sandbox notifications over HTTP.

@@ -57,6 +57,7 @@ fn providers(dir: &std::path::Path) -> ProviderArgs {
         stripe_secret_key: Some("sk_test_example".into()),
         stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
         stripe_account_id: Some("acct_example".into()),
+        stripe_publishable_key: Some("pk_test_example".into()),
         alipay_app_id: Some("2021000000000000".into()),
         alipay_private_key: Some(alipay_key_file.display().to_string()),
         alipay_public_key: Some(alipay_public),
@@ -184,4 +185,97 @@ async fn a_half_configured_provider_stops_the_start_naming_what_is_missing() {
     let message = err.to_string();
     assert!(message.contains("SHOP_ALIPAY_PRIVATE_KEY"), "{message}");
     assert!(message.contains("SHOP_ALIPAY_PUBLIC_KEY"), "{message}");
+}
+
+#[tokio::test]
+async fn the_stripe_checkout_page_mounts_stripe_js_and_refuses_forged_parameters() {
+    let mut config = Config::new(sqlite_url());
+    config.providers = providers(&key_dir());
+    let app = App::start_with(config).await;
+    let base = &app.server.url;
+    let page = |query: String| {
+        let http = app.http.clone();
+        let url = format!("{base}/stripe/checkout?{query}");
+        async move {
+            let answer = http.get(url).send().await.expect("page");
+            let status = answer.status();
+            let cache = answer
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap_or_default().to_owned());
+            (status, cache, answer.text().await.expect("body"))
+        }
+    };
+
+    let intent = "pi_3MtwBwLkdIwHu7ix28a3tqPa";
+    let secret = format!("{intent}_secret_YrKJUKribcBjcG8HVhfZluoGH");
+    let (status, cache, html) = page(format!(
+        "payment_intent={intent}&client_secret={secret}&order_no=20261121000000000001\
+         &return_url=https%3A%2F%2Fevil.example%2Fsteal"
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(cache.as_deref(), Some("no-store"));
+    assert!(html.contains("https://js.stripe.com/v3/"), "{html}");
+    assert!(html.contains(r#"Stripe("pk_test_example")"#), "{html}");
+    assert!(
+        html.contains(&format!(r#"clientSecret: "{secret}""#)),
+        "{html}"
+    );
+    assert!(
+        !html.contains("evil.example"),
+        "a foreign return URL is not used"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"return_url: "{base}/stripe/done?order_no=20261121000000000001""#
+        )),
+        "{html}"
+    );
+
+    for (query, field) in [
+        (
+            format!("payment_intent=pi_1%3C%2Fscript%3E&client_secret={secret}&order_no=1"),
+            "payment_intent",
+        ),
+        (
+            format!("payment_intent={intent}&client_secret=pi_other_secret_x&order_no=1"),
+            "client_secret",
+        ),
+        (
+            format!("payment_intent={intent}&client_secret={secret}&order_no=%3Cb%3E"),
+            "order_no",
+        ),
+    ] {
+        let answer = app.get(&format!("/stripe/checkout?{query}"), None).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+        assert_eq!(answer.body["error"]["field"], field, "{}", answer.text);
+    }
+
+    let done = app
+        .http
+        .get(format!(
+            "{base}/stripe/done?order_no=%3Cb%3E1&redirect_status=succeeded"
+        ))
+        .send()
+        .await
+        .expect("done")
+        .text()
+        .await
+        .expect("body");
+    assert!(done.contains("&lt;b&gt;1"), "{done}");
+    assert!(done.contains("Stripe accepted the payment"), "{done}");
+    app.server.stop().await;
+
+    // Without Stripe settings the page does not exist.
+    let plain = App::sqlite().await;
+    let answer = plain
+        .get(
+            &format!("/stripe/checkout?payment_intent={intent}&client_secret={secret}&order_no=1"),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
+    assert_eq!(answer.code(), "not_found");
+    plain.server.stop().await;
 }

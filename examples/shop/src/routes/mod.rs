@@ -7,6 +7,7 @@ pub mod cart;
 pub mod catalog;
 pub mod orders;
 pub mod payments;
+pub mod stripe;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -70,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/{id}/review", post(orders::review))
         .route("/api/orders/{id}/refund", post(orders::apply_refund))
         .route("/sandbox/pay", get(payments::pay_page).post(payments::pay))
+        .route("/stripe/checkout", get(stripe::checkout_page))
+        .route("/stripe/done", get(stripe::done_page))
         .route("/api/payments/{gateway}/notify", post(payments::notify))
         .route("/openapi.json", get(crate::openapi::serve));
     let admin = Router::new()
