@@ -499,4 +499,8 @@ pub trait OrderStore: Send + Sync + 'static {
     async fn get_refund(&self, refund_no: &str) -> Result<Option<Refund>>;
     /// An order's refunds, oldest first.
     async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>>;
+    /// Refunds of any order still pending that were created strictly before
+    /// `before`, oldest first (by `created_at`, then id), at most `limit`:
+    /// what a job re-sends to gateways that could not be reached.
+    async fn list_pending_refunds(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Refund>>;
 }

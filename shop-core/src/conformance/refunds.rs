@@ -336,3 +336,70 @@ fn finish<B: Backend>(
         at: fx.now + Duration::hours(1),
     }
 }
+
+/// Pending refunds of every order, created before a time, oldest first,
+/// in chunks; finished refunds are never listed.
+pub async fn list_pending_refunds_oldest_first<B: Backend>(store: Arc<B>) {
+    let mut fx = Fixture::new(Arc::clone(&store));
+    let sku = fx.sku(50).await;
+    let start = fx.now;
+    let mut numbers = Vec::new();
+    // Refunds created at minutes 4, 3, 2, 1, 0 (newest first on purpose),
+    // and a second one at minute 0 to tie on time.
+    for (i, minute) in [4i64, 3, 2, 1, 0, 0].into_iter().enumerate() {
+        fx.now = start;
+        let order = fx.placed(fx.user(), &[(&sku, 1)], None).await;
+        let order = fx
+            .advance(order.id, &[OrderAction::Pay, OrderAction::ApplyRefund])
+            .await;
+        fx.now = start + Duration::minutes(minute);
+        let no = format!("P{i}");
+        let refund = fx.build_refund(&order, &no, &[(order.items[0].id, 1)], order.total);
+        store
+            .create_refund(&fx.approve(refund, order.state))
+            .await
+            .unwrap();
+        numbers.push((minute, no, order));
+    }
+    // P1 (minute 3) finishes: it is no longer pending.
+    let (_, _, finished) = &numbers[1];
+    let processing = state(OrderStatus::Paid, RefundStatus::Processing);
+    store
+        .finish_refund(&FinishRefund {
+            refund_no: "P1".into(),
+            outcome: RefundRecordStatus::Succeeded,
+            expected: processing,
+            next: processing
+                .apply(OrderAction::CompleteRefund)
+                .expect("a full refund"),
+            at: start + Duration::minutes(10),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.order(finished.id).await.state.refund,
+        RefundStatus::Refunded
+    );
+
+    let listed = |before_minute: i64, limit: u32| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .list_pending_refunds(start + Duration::minutes(before_minute), limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| {
+                    assert_eq!(r.status, RefundRecordStatus::Pending);
+                    assert_eq!(r.lines.len(), 1, "refunds come with their lines");
+                    r.refund_no
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    // Ties on time go by id: P4 was created before P5.
+    assert_eq!(listed(60, 10).await, ["P4", "P5", "P3", "P2", "P0"]);
+    assert_eq!(listed(60, 2).await, ["P4", "P5"]);
+    assert_eq!(listed(2, 10).await, ["P4", "P5", "P3"], "strictly before");
+    assert_eq!(listed(0, 10).await, Vec::<String>::new());
+}

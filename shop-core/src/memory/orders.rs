@@ -15,7 +15,7 @@ use crate::order::{
     Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder, ProductReview,
     ReviewOrder,
 };
-use crate::refund::{FinishRefund, NewRefund, Refund};
+use crate::refund::{FinishRefund, NewRefund, Refund, RefundRecordStatus};
 
 impl State {
     fn place_order(&mut self, cmd: &PlaceOrder) -> Result<Order> {
@@ -286,5 +286,18 @@ impl OrderStore for MemoryStore {
 
     async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>> {
         Ok(self.state().refunds_of(order))
+    }
+
+    async fn list_pending_refunds(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Refund>> {
+        let mut pending: Vec<Refund> = self
+            .state()
+            .refunds
+            .values()
+            .filter(|r| r.status == RefundRecordStatus::Pending && r.created_at < before)
+            .cloned()
+            .collect();
+        pending.sort_by_key(|r| (r.created_at, r.id));
+        pending.truncate(limit as usize);
+        Ok(pending)
     }
 }
