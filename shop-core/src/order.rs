@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Page, ProductKind};
 use crate::error::{Entity, Error, Result};
-use crate::ids::{CouponId, OrderId, OrderItemId, ProductId, SkuId, UserId};
+use crate::ids::{CouponId, OrderId, OrderItemId, ProductId, RefundId, SkuId, UserId};
 use crate::money::Money;
 use crate::refund::{FinishRefund, NewRefund, Refund};
 use crate::user::AddressSnapshot;
@@ -500,7 +500,13 @@ pub trait OrderStore: Send + Sync + 'static {
     /// An order's refunds, oldest first.
     async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>>;
     /// Refunds of any order still pending that were created strictly before
-    /// `before`, oldest first (by `created_at`, then id), at most `limit`:
-    /// what a job re-sends to gateways that could not be reached.
-    async fn list_pending_refunds(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Refund>>;
+    /// `created_before`, with ids greater than `after` (a cursor: the last id
+    /// of the previous chunk), by id, at most `limit`: what a job re-sends to
+    /// gateways that could not be reached.
+    async fn list_pending_refunds(
+        &self,
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    ) -> Result<Vec<Refund>>;
 }

@@ -14,7 +14,9 @@ use shop_core::events::DomainEvent;
 use shop_core::ids::SequentialIds;
 use shop_core::ids::{AddressId, OrderId, ProductId, SkuId, UserId};
 use shop_core::memory::MemoryStore;
+use shop_core::order::OrderStore;
 use shop_core::order::{OrderAction, OrderStatus, RefundStatus};
+use shop_core::payment::GatewayRefundStatus;
 use shop_core::refund::{RefundLine, RefundRecordStatus};
 use shop_core::service::{NotificationOutcome, OrderLineRequest, PlaceOrderRequest, ReviewRequest};
 use shop_core::{Entity, Error};
@@ -911,4 +913,125 @@ async fn carts_in_another_backend_lose_the_bought_lines_after_placement() {
         left.iter().map(|l| l.sku_id).collect::<Vec<_>>(),
         vec![kept.id]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refunds_the_gateway_missed_are_resent_and_settle_once() {
+    let w = world();
+    let sku = w.sku("20.00", 10).await;
+    let mut stuck = Vec::new();
+    for _ in 0..3 {
+        let order = w.order(ALICE, &sku, 1, None).await.unwrap();
+        w.pay(&order).await.unwrap();
+        w.shop
+            .apply_refund(ALICE, order.id, "broken")
+            .await
+            .unwrap();
+        stuck.push(order);
+    }
+    // The gateway is down while the administrator approves: each refund is
+    // recorded, stays pending, and the approval reports the error.
+    *w.gateway.refund_unreachable.lock().unwrap() = true;
+    for order in &stuck {
+        let err = w.shop.approve_refund(order.id, None).await.unwrap_err();
+        assert_eq!(err.kind(), shop_core::ErrorKind::Unavailable, "{err}");
+        let refunds = w.store.list_refunds(order.id).await.unwrap();
+        assert_eq!(refunds.len(), 1);
+        assert_eq!(refunds[0].status, RefundRecordStatus::Pending);
+        assert_eq!(
+            w.store
+                .get_order(order.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .refund,
+            RefundStatus::Processing
+        );
+    }
+    let window = (Duration::minutes(5), Duration::hours(23));
+
+    // Too young to retry: nothing is re-sent.
+    let sent = w.gateway.refunds.lock().unwrap().len();
+    let report = w
+        .shop
+        .retry_pending_refunds(window.0, window.1)
+        .await
+        .unwrap();
+    assert_eq!(report, Default::default());
+    assert_eq!(w.gateway.refunds.lock().unwrap().len(), sent);
+
+    // Still down: re-sent, reported unreachable, still pending.
+    w.clock.advance(Duration::minutes(6));
+    let report = w
+        .shop
+        .retry_pending_refunds(window.0, window.1)
+        .await
+        .unwrap();
+    assert_eq!(report.unreachable.len(), 3, "{report:?}");
+    assert!(report.settled.is_empty());
+
+    // Back up: two workers retry at once; every refund settles exactly once
+    // under its first refund number, and the orders are refunded.
+    *w.gateway.refund_unreachable.lock().unwrap() = false;
+    let (a, b) = tokio::join!(
+        w.shop.retry_pending_refunds(window.0, window.1),
+        w.shop.retry_pending_refunds(window.0, window.1)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut settled: Vec<String> = a.settled.iter().chain(&b.settled).cloned().collect();
+    settled.sort();
+    settled.dedup();
+    assert_eq!(settled.len(), 3, "{a:?} {b:?}");
+    for order in &stuck {
+        let refunds = w.store.list_refunds(order.id).await.unwrap();
+        assert_eq!(refunds.len(), 1, "no second refund number");
+        assert_eq!(refunds[0].status, RefundRecordStatus::Succeeded);
+        assert!(w
+            .gateway
+            .refunds
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.order_no == order.no)
+            .all(|r| r.refund_no == refunds[0].refund_no));
+        assert_eq!(
+            w.store
+                .get_order(order.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .refund,
+            RefundStatus::Refunded
+        );
+    }
+    assert_eq!(
+        w.events
+            .count(|e| matches!(e, DomainEvent::RefundSucceeded { .. })),
+        3,
+        "each refund succeeds once"
+    );
+    let report = w
+        .shop
+        .retry_pending_refunds(window.0, window.1)
+        .await
+        .unwrap();
+    assert_eq!(report, Default::default(), "nothing is left");
+
+    // A refund pending past the window is reported, never re-sent.
+    let late = w.order(BOB, &sku, 1, None).await.unwrap();
+    w.pay(&late).await.unwrap();
+    w.shop.apply_refund(BOB, late.id, "late").await.unwrap();
+    *w.gateway.refund_answer.lock().unwrap() = GatewayRefundStatus::Pending;
+    w.shop.approve_refund(late.id, None).await.unwrap();
+    w.clock.advance(Duration::hours(24));
+    let sent = w.gateway.refunds.lock().unwrap().len();
+    let report = w
+        .shop
+        .retry_pending_refunds(window.0, window.1)
+        .await
+        .unwrap();
+    assert_eq!(report.too_old.len(), 1, "{report:?}");
+    assert_eq!(w.gateway.refunds.lock().unwrap().len(), sent);
 }

@@ -97,7 +97,7 @@ pub use races::{
 };
 pub use refunds::{
     create_refund_once_per_expected_state, finish_refund_exactly_once,
-    list_pending_refunds_oldest_first, refunds_never_exceed_what_was_paid,
+    list_pending_refunds_in_chunks, refunds_never_exceed_what_was_paid,
 };
 pub use reviews::{
     review_order_and_refresh_product_stats, review_order_validation_changes_nothing,
@@ -237,7 +237,7 @@ macro_rules! conformance_tests {
             refunds_never_exceed_what_was_paid,
             create_refund_once_per_expected_state,
             finish_refund_exactly_once,
-            list_pending_refunds_oldest_first,
+            list_pending_refunds_in_chunks,
             accounts_crud_and_unique_email,
             email_verification_is_single_use,
             sessions_expire_and_end,

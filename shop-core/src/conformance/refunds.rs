@@ -337,15 +337,14 @@ fn finish<B: Backend>(
     }
 }
 
-/// Pending refunds of every order, created before a time, oldest first,
-/// in chunks; finished refunds are never listed.
-pub async fn list_pending_refunds_oldest_first<B: Backend>(store: Arc<B>) {
+/// Pending refunds of every order created before a time, by id, in chunks
+/// after a cursor; finished refunds are never listed.
+pub async fn list_pending_refunds_in_chunks<B: Backend>(store: Arc<B>) {
     let mut fx = Fixture::new(Arc::clone(&store));
     let sku = fx.sku(50).await;
     let start = fx.now;
-    let mut numbers = Vec::new();
-    // Refunds created at minutes 4, 3, 2, 1, 0 (newest first on purpose),
-    // and a second one at minute 0 to tie on time.
+    let mut ids = Vec::new();
+    // Refunds created at minutes 4, 3, 2, 1, 0, 0: ids grow, times do not.
     for (i, minute) in [4i64, 3, 2, 1, 0, 0].into_iter().enumerate() {
         fx.now = start;
         let order = fx.placed(fx.user(), &[(&sku, 1)], None).await;
@@ -353,16 +352,19 @@ pub async fn list_pending_refunds_oldest_first<B: Backend>(store: Arc<B>) {
             .advance(order.id, &[OrderAction::Pay, OrderAction::ApplyRefund])
             .await;
         fx.now = start + Duration::minutes(minute);
-        let no = format!("P{i}");
-        let refund = fx.build_refund(&order, &no, &[(order.items[0].id, 1)], order.total);
+        let refund = fx.build_refund(
+            &order,
+            &format!("P{i}"),
+            &[(order.items[0].id, 1)],
+            order.total,
+        );
+        ids.push(refund.id);
         store
             .create_refund(&fx.approve(refund, order.state))
             .await
             .unwrap();
-        numbers.push((minute, no, order));
     }
     // P1 (minute 3) finishes: it is no longer pending.
-    let (_, _, finished) = &numbers[1];
     let processing = state(OrderStatus::Paid, RefundStatus::Processing);
     store
         .finish_refund(&FinishRefund {
@@ -376,16 +378,13 @@ pub async fn list_pending_refunds_oldest_first<B: Backend>(store: Arc<B>) {
         })
         .await
         .unwrap();
-    assert_eq!(
-        fx.order(finished.id).await.state.refund,
-        RefundStatus::Refunded
-    );
 
-    let listed = |before_minute: i64, limit: u32| {
+    let listed = |before_minute: i64, after: Option<usize>, limit: u32| {
         let store = Arc::clone(&store);
+        let after = after.map(|i| ids[i]);
         async move {
             store
-                .list_pending_refunds(start + Duration::minutes(before_minute), limit)
+                .list_pending_refunds(start + Duration::minutes(before_minute), after, limit)
                 .await
                 .unwrap()
                 .into_iter()
@@ -397,9 +396,14 @@ pub async fn list_pending_refunds_oldest_first<B: Backend>(store: Arc<B>) {
                 .collect::<Vec<_>>()
         }
     };
-    // Ties on time go by id: P4 was created before P5.
-    assert_eq!(listed(60, 10).await, ["P4", "P5", "P3", "P2", "P0"]);
-    assert_eq!(listed(60, 2).await, ["P4", "P5"]);
-    assert_eq!(listed(2, 10).await, ["P4", "P5", "P3"], "strictly before");
-    assert_eq!(listed(0, 10).await, Vec::<String>::new());
+    assert_eq!(listed(60, None, 10).await, ["P0", "P2", "P3", "P4", "P5"]);
+    assert_eq!(listed(60, None, 2).await, ["P0", "P2"]);
+    assert_eq!(listed(60, Some(2), 2).await, ["P3", "P4"], "after P2");
+    assert_eq!(listed(60, Some(5), 2).await, Vec::<String>::new());
+    assert_eq!(
+        listed(2, None, 10).await,
+        ["P3", "P4", "P5"],
+        "strictly before"
+    );
+    assert_eq!(listed(0, None, 10).await, Vec::<String>::new());
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::{already_exists, conflict, page_of, MemoryStore, State, SubmitToken};
 use crate::catalog::Page;
 use crate::error::{Entity, Error, Result};
-use crate::ids::{OrderId, ProductId, SkuId, UserId};
+use crate::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use crate::order::{
     Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder, ProductReview,
     ReviewOrder,
@@ -288,16 +288,21 @@ impl OrderStore for MemoryStore {
         Ok(self.state().refunds_of(order))
     }
 
-    async fn list_pending_refunds(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Refund>> {
-        let mut pending: Vec<Refund> = self
+    async fn list_pending_refunds(
+        &self,
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    ) -> Result<Vec<Refund>> {
+        // `refunds` is keyed by id, so this walks them in id order.
+        Ok(self
             .state()
             .refunds
             .values()
-            .filter(|r| r.status == RefundRecordStatus::Pending && r.created_at < before)
+            .filter(|r| after.is_none_or(|after| r.id > after))
+            .filter(|r| r.status == RefundRecordStatus::Pending && r.created_at < created_before)
+            .take(limit as usize)
             .cloned()
-            .collect();
-        pending.sort_by_key(|r| (r.created_at, r.id));
-        pending.truncate(limit as usize);
-        Ok(pending)
+            .collect())
     }
 }

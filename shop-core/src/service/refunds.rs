@@ -14,6 +14,21 @@ use crate::refund::{
 /// Longest refund reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
+/// What one run of [`Shop::retry_pending_refunds`] did, by refund number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundRetryReport {
+    /// Re-sent, and the gateway reported them finished: now settled
+    /// (succeeded or failed) by this run or, racing it, by another.
+    pub settled: Vec<String>,
+    /// Re-sent; the gateway still reports them in progress.
+    pub still_pending: Vec<String>,
+    /// Re-sent; the gateway could not be reached or refused (with why).
+    pub unreachable: Vec<(String, String)>,
+    /// Older than the retry window: not re-sent, for a person to check at
+    /// the provider.
+    pub too_old: Vec<String>,
+}
+
 fn check_reason(reason: &str) -> Result<String> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
@@ -74,7 +89,8 @@ impl Shop {
             from: order.state,
             action: OrderAction::ApproveRefund,
         })?;
-        let gateway = self.gateway(&payment.method)?.clone();
+        // An unknown gateway fails here, before anything is written.
+        self.gateway(&payment.method)?;
         let refunds = self.inner.stores.orders.list_refunds(id).await?;
         let lines = lines.unwrap_or_else(|| remaining_lines(&order, &refunds));
         let amount = refund_amount(&order, &refunds, &lines)?;
@@ -99,15 +115,7 @@ impl Shop {
                 next,
             })
             .await?;
-        let request = GatewayRefund {
-            order_no: order.no.clone(),
-            transaction_no: payment.transaction_no,
-            refund_no: refund.refund_no.clone(),
-            amount,
-            paid_total: order.total,
-            reason: refund.reason.clone(),
-        };
-        match gateway.refund(&request).await? {
+        match self.send_refund(&order, &refund).await? {
             GatewayRefundStatus::Pending => {}
             GatewayRefundStatus::Succeeded => {
                 self.finish_gateway_refund(&refund.refund_no, true).await?;
@@ -176,6 +184,75 @@ impl Shop {
             .await;
         }
         Ok(NotificationOutcome::RefundFinished(refund_no.to_owned()))
+    }
+
+    /// Re-sends every refund still pending `min_age` after its creation (its
+    /// gateway could not be reached when it was approved, or its
+    /// notification got lost) to its gateway under the same refund number,
+    /// the gateways' idempotency key, and settles those the gateway reports
+    /// finished. Settling is compare-and-set, so several workers may run this
+    /// at once and each refund settles (and fires `RefundSucceeded`) once.
+    ///
+    /// Refunds pending for longer than `max_age` are not re-sent but
+    /// reported: providers forget idempotency keys (Stripe after 24 hours),
+    /// after which a re-sent request could refund twice. Keep `max_age`
+    /// below the shortest such window of the gateways in use.
+    pub async fn retry_pending_refunds(
+        &self,
+        min_age: chrono::Duration,
+        max_age: chrono::Duration,
+    ) -> Result<RefundRetryReport> {
+        let now = self.now();
+        let orders = &self.inner.stores.orders;
+        let mut report = RefundRetryReport::default();
+        let mut after = None;
+        loop {
+            let chunk = orders
+                .list_pending_refunds(now - min_age, after, self.inner.config.close_batch_size)
+                .await?;
+            let Some(last) = chunk.last() else {
+                return Ok(report);
+            };
+            after = Some(last.id);
+            for refund in chunk {
+                if refund.created_at < now - max_age {
+                    report.too_old.push(refund.refund_no);
+                    continue;
+                }
+                let sent = match self.any_order(refund.order_id).await {
+                    Ok(order) => self.send_refund(&order, &refund).await,
+                    Err(e) => Err(e),
+                };
+                match sent {
+                    Ok(GatewayRefundStatus::Pending) => report.still_pending.push(refund.refund_no),
+                    Ok(status) => {
+                        let succeeded = status == GatewayRefundStatus::Succeeded;
+                        self.finish_gateway_refund(&refund.refund_no, succeeded)
+                            .await?;
+                        report.settled.push(refund.refund_no);
+                    }
+                    Err(e) => report.unreachable.push((refund.refund_no, e.to_string())),
+                }
+            }
+        }
+    }
+
+    /// Sends a refund of `order` to the gateway that took its payment.
+    async fn send_refund(&self, order: &Order, refund: &Refund) -> Result<GatewayRefundStatus> {
+        let payment = order.payment.clone().ok_or(Error::InvalidTransition {
+            from: order.state,
+            action: OrderAction::ApproveRefund,
+        })?;
+        let gateway = self.gateway(&payment.method)?.clone();
+        let request = GatewayRefund {
+            order_no: order.no.clone(),
+            transaction_no: payment.transaction_no,
+            refund_no: refund.refund_no.clone(),
+            amount: refund.amount,
+            paid_total: order.total,
+            reason: refund.reason.clone(),
+        };
+        Ok(gateway.refund(&request).await?)
     }
 
     /// An order's refunds, oldest first (the buyer's own, or any for

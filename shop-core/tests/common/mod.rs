@@ -30,6 +30,9 @@ pub const SECRET: &str = "s3cret";
 /// Body: `merchant|order_no|amount|txn|secret` or `refund|refund_no|ok|secret`.
 pub struct FakeGateway {
     pub refund_answer: Mutex<GatewayRefundStatus>,
+    /// While set, refunds fail as if the gateway were unreachable (the
+    /// request is still recorded).
+    pub refund_unreachable: Mutex<bool>,
     pub refunds: Mutex<Vec<GatewayRefund>>,
 }
 
@@ -37,6 +40,7 @@ impl FakeGateway {
     pub fn new() -> Self {
         FakeGateway {
             refund_answer: Mutex::new(GatewayRefundStatus::Succeeded),
+            refund_unreachable: Mutex::new(false),
             refunds: Mutex::new(Vec::new()),
         }
     }
@@ -95,6 +99,11 @@ impl PaymentGateway for FakeGateway {
     }
     async fn refund(&self, req: &GatewayRefund) -> Result<GatewayRefundStatus, PaymentError> {
         self.refunds.lock().unwrap().push(req.clone());
+        if *self.refund_unreachable.lock().unwrap() {
+            return Err(PaymentError::Gateway {
+                source: "connection refused".into(),
+            });
+        }
         Ok(*self.refund_answer.lock().unwrap())
     }
 }
