@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_core::catalog::Page;
 use shop_core::coupon::CouponRejection;
-use shop_core::ids::{OrderId, ProductId, SkuId, UserId};
+use shop_core::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use shop_core::order::{
     check_line_reviews, LineReview, Order, OrderItem, OrderPatch, OrderQuery, OrderState,
     OrderStatus, OrderStore, PlaceOrder, ProductReview, RefundStatus, ReviewOrder,
@@ -627,5 +627,14 @@ impl OrderStore for MySqlStore {
     async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         super::refunds::refunds_of(&mut conn, order, Read::Snapshot).await
+    }
+    async fn list_pending_refunds(
+        &self,
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    ) -> Result<Vec<Refund>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        super::refunds::pending_refunds(&mut conn, created_before, after, limit).await
     }
 }

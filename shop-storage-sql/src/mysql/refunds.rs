@@ -3,7 +3,8 @@
 //! reads only with locking reads, so the "never more than paid" check and the
 //! state change are atomic under REPEATABLE READ.
 
-use shop_core::ids::OrderId;
+use chrono::{DateTime, Utc};
+use shop_core::ids::{OrderId, RefundId};
 use shop_core::order::OrderState;
 use shop_core::refund::{check_refund_fits, FinishRefund, NewRefund, Refund, RefundRecordStatus};
 use shop_core::{Entity, Error, Result};
@@ -27,6 +28,16 @@ enum Refunds<'a> {
     Of(OrderId),
     /// The refund with this number.
     Numbered(&'a str),
+    /// The first `limit` refunds by id, after the cursor `after`, of any
+    /// order, still pending and created strictly before `created_before`.
+    /// The ids are picked in a derived table (MySQL/MariaDB refuse `LIMIT`
+    /// directly in an `IN` subquery) so that both statements of
+    /// [`load_refunds`] apply the same limit.
+    Pending {
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    },
 }
 
 impl<'a> Refunds<'a> {
@@ -34,6 +45,19 @@ impl<'a> Refunds<'a> {
         match self {
             Refunds::Of(_) => "r.order_id = ?",
             Refunds::Numbered(_) => "r.refund_no = ?",
+            Refunds::Pending { .. } => {
+                "r.id IN (SELECT id FROM (SELECT id FROM refunds \
+                 WHERE status = 'pending' AND created_at < ? AND id > ? \
+                 ORDER BY id LIMIT ?) t)"
+            }
+        }
+    }
+
+    /// The refunds' order: oldest first, or by id for the pending cursor.
+    fn order_by(self) -> &'static str {
+        match self {
+            Refunds::Of(_) | Refunds::Numbered(_) => "r.created_at, r.id",
+            Refunds::Pending { .. } => "r.id",
         }
     }
 
@@ -45,6 +69,14 @@ impl<'a> Refunds<'a> {
         match self {
             Refunds::Of(order) => q.bind(order.0),
             Refunds::Numbered(no) => q.bind(no),
+            Refunds::Pending {
+                created_before,
+                after,
+                limit,
+            } => q
+                .bind(created_before)
+                .bind(after.map_or(i64::MIN, |a| a.0))
+                .bind(i64::from(limit)),
         }
     }
 }
@@ -56,7 +88,8 @@ async fn load_refunds(
 ) -> Result<Vec<Refund>> {
     let filter = which.filter();
     let sql = format!(
-        "SELECT {REFUND_COLS} FROM refunds r WHERE {filter} ORDER BY r.created_at, r.id{}",
+        "SELECT {REFUND_COLS} FROM refunds r WHERE {filter} ORDER BY {}{}",
+        which.order_by(),
         read.suffix()
     );
     let rows = which
@@ -91,6 +124,23 @@ pub(super) async fn refunds_of(
     read: Read,
 ) -> Result<Vec<Refund>> {
     load_refunds(db, Refunds::Of(order), read).await
+}
+
+/// Refunds of any order still pending and created before `created_before`,
+/// with their lines, by id after the cursor `after`, at most `limit`
+/// (consistent reads).
+pub(super) async fn pending_refunds(
+    db: &mut MySqlConnection,
+    created_before: DateTime<Utc>,
+    after: Option<RefundId>,
+    limit: u32,
+) -> Result<Vec<Refund>> {
+    let which = Refunds::Pending {
+        created_before,
+        after,
+        limit,
+    };
+    load_refunds(db, which, Read::Snapshot).await
 }
 
 /// Locks the order's row for the rest of the transaction; false when there

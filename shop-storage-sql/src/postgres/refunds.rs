@@ -2,7 +2,8 @@
 //! "never more than paid" check, the refund rows and the order's state
 //! change are one atomic step against any concurrent refund of that order.
 
-use shop_core::ids::OrderId;
+use chrono::{DateTime, Utc};
+use shop_core::ids::{OrderId, RefundId};
 use shop_core::order::OrderState;
 use shop_core::refund::{check_refund_fits, FinishRefund, NewRefund, Refund, RefundRecordStatus};
 use shop_core::{Entity, Error, Result, StoreError};
@@ -24,19 +25,46 @@ enum RefundsOf<'a> {
     Order(OrderId),
     /// The refund with this number.
     Number(&'a str),
+    /// The first `limit` refunds by id, after the cursor `after`, of any
+    /// order, still pending and created strictly before `created_before`.
+    /// The ids are picked in a subquery so that both statements of
+    /// [`load_refunds`] apply the same limit.
+    Pending {
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    },
 }
 
 fn push_filter(b: &mut QueryBuilder<'_, Postgres>, of: RefundsOf<'_>) {
     match of {
         RefundsOf::Order(id) => b.push("r.order_id = ").push_bind(id.0),
         RefundsOf::Number(no) => b.push("r.refund_no = ").push_bind(no.to_owned()),
+        RefundsOf::Pending {
+            created_before,
+            after,
+            limit,
+        } => b
+            .push(
+                "r.id IN (SELECT id FROM (SELECT id FROM refunds \
+                 WHERE status = 'pending' AND created_at < ",
+            )
+            .push_bind(created_before)
+            .push(" AND id > ")
+            .push_bind(after.map_or(i64::MIN, |a| a.0))
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(") t)"),
     };
 }
 
 async fn load_refunds(db: &mut PgConnection, of: RefundsOf<'_>) -> Result<Vec<Refund>> {
     let mut q = QueryBuilder::new(format!("SELECT {REFUND_COLS} FROM refunds r WHERE "));
     push_filter(&mut q, of);
-    q.push(" ORDER BY r.created_at, r.id");
+    q.push(match of {
+        RefundsOf::Order(_) | RefundsOf::Number(_) => " ORDER BY r.created_at, r.id",
+        RefundsOf::Pending { .. } => " ORDER BY r.id",
+    });
     let rows = q.build().fetch_all(&mut *db).await.map_err(db_err)?;
     let mut refunds = rows.iter().map(refund_from).collect::<Result<Vec<_>>>()?;
     let mut q = QueryBuilder::new(
@@ -57,6 +85,22 @@ async fn load_refunds(db: &mut PgConnection, of: RefundsOf<'_>) -> Result<Vec<Re
 /// An order's refunds with their lines, oldest first.
 pub(super) async fn refunds_of(db: &mut PgConnection, order: OrderId) -> Result<Vec<Refund>> {
     load_refunds(db, RefundsOf::Order(order)).await
+}
+
+/// Refunds of any order still pending and created before `created_before`,
+/// with their lines, by id after the cursor `after`, at most `limit`.
+pub(super) async fn pending_refunds(
+    db: &mut PgConnection,
+    created_before: DateTime<Utc>,
+    after: Option<RefundId>,
+    limit: u32,
+) -> Result<Vec<Refund>> {
+    let of = RefundsOf::Pending {
+        created_before,
+        after,
+        limit,
+    };
+    load_refunds(db, of).await
 }
 
 impl PgStore {

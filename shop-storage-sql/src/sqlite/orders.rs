@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_core::catalog::Page;
 use shop_core::coupon::CouponRejection;
-use shop_core::ids::{OrderId, ProductId, UserId};
+use shop_core::ids::{OrderId, ProductId, RefundId, UserId};
 use shop_core::order::{
     check_line_reviews, LineReview, Order, OrderPatch, OrderQuery, OrderState, OrderStatus,
     OrderStore, PlaceOrder, ProductReview, RefundStatus, ReviewOrder,
@@ -502,5 +502,14 @@ impl OrderStore for SqliteStore {
     async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         super::refunds::refunds_of(&mut conn, order).await
+    }
+    async fn list_pending_refunds(
+        &self,
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    ) -> Result<Vec<Refund>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        super::refunds::pending_refunds(&mut conn, created_before, after, limit).await
     }
 }

@@ -1,10 +1,13 @@
 //! Refunds on SQLite: recorded and finished inside one write transaction
 //! each, so the "never more than paid" check and the state change are atomic.
 
-use shop_core::ids::OrderId;
+use chrono::{DateTime, Utc};
+use shop_core::ids::{OrderId, RefundId};
 use shop_core::refund::{check_refund_fits, FinishRefund, NewRefund, Refund, RefundRecordStatus};
 use shop_core::{Entity, Error, Result};
-use sqlx::SqliteConnection;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Sqlite, SqliteConnection};
 
 use super::orders::{load_orders, release_hold_if_dead};
 use super::{micros, SqliteStore};
@@ -15,23 +18,84 @@ use crate::common::{
 const REFUND_COLS: &str = "r.id, r.refund_no, r.order_id, r.amount, r.currency, r.reason, \
     r.status, r.created_at, r.finished_at";
 
-async fn load_refunds(db: &mut SqliteConnection, filter: &str, bind: &str) -> Result<Vec<Refund>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {REFUND_COLS} FROM refunds r WHERE {filter} ORDER BY r.created_at, r.id"
-    ))
-    .bind(bind)
-    .fetch_all(&mut *db)
-    .await
-    .map_err(db_err)?;
+/// Which refunds to load.
+#[derive(Debug, Clone, Copy)]
+enum Refunds<'a> {
+    /// Every refund of an order.
+    Of(OrderId),
+    /// The refund with this number.
+    Numbered(&'a str),
+    /// The first `limit` refunds by id, after the cursor `after`, of any
+    /// order, still pending and created strictly before `created_before`.
+    Pending {
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    },
+}
+
+impl<'a> Refunds<'a> {
+    /// The `WHERE` condition on `refunds r`. The pending variant picks its
+    /// ids in a subquery so that both statements of [`load_refunds`] apply
+    /// the same limit.
+    fn filter(self) -> String {
+        match self {
+            Refunds::Of(_) => "r.order_id = ?".to_owned(),
+            Refunds::Numbered(_) => "r.refund_no = ?".to_owned(),
+            Refunds::Pending { limit, .. } => format!(
+                "r.id IN (SELECT id FROM (SELECT id FROM refunds \
+                 WHERE status = 'pending' AND created_at < ? AND id > ? \
+                 ORDER BY id LIMIT {limit}) t)"
+            ),
+        }
+    }
+
+    /// The refunds' order: oldest first, or by id for the pending cursor.
+    fn order_by(self) -> &'static str {
+        match self {
+            Refunds::Of(_) | Refunds::Numbered(_) => "r.created_at, r.id",
+            Refunds::Pending { .. } => "r.id",
+        }
+    }
+
+    fn query<'q>(self, sql: &'q str) -> Query<'q, Sqlite, SqliteArguments<'q>>
+    where
+        'a: 'q,
+    {
+        let q = sqlx::query(sql);
+        match self {
+            Refunds::Of(order) => q.bind(order.0),
+            Refunds::Numbered(no) => q.bind(no),
+            Refunds::Pending {
+                created_before,
+                after,
+                ..
+            } => q
+                .bind(micros(created_before))
+                .bind(after.map_or(i64::MIN, |a| a.0)),
+        }
+    }
+}
+
+async fn load_refunds(db: &mut SqliteConnection, which: Refunds<'_>) -> Result<Vec<Refund>> {
+    let filter = which.filter();
+    let order_by = which.order_by();
+    let sql = format!("SELECT {REFUND_COLS} FROM refunds r WHERE {filter} ORDER BY {order_by}");
+    let rows = which
+        .query(&sql)
+        .fetch_all(&mut *db)
+        .await
+        .map_err(db_err)?;
     let mut refunds = rows.iter().map(refund_from).collect::<Result<Vec<_>>>()?;
-    let rows = sqlx::query(&format!(
+    let sql = format!(
         "SELECT l.refund_id, l.item_id, l.quantity FROM refund_lines l \
          JOIN refunds r ON r.id = l.refund_id WHERE {filter} ORDER BY l.refund_id, l.line_no"
-    ))
-    .bind(bind)
-    .fetch_all(&mut *db)
-    .await
-    .map_err(db_err)?;
+    );
+    let rows = which
+        .query(&sql)
+        .fetch_all(&mut *db)
+        .await
+        .map_err(db_err)?;
     let lines = rows
         .iter()
         .map(refund_line_from)
@@ -42,13 +106,29 @@ async fn load_refunds(db: &mut SqliteConnection, filter: &str, bind: &str) -> Re
 
 /// An order's refunds with their lines, oldest first.
 pub(super) async fn refunds_of(db: &mut SqliteConnection, order: OrderId) -> Result<Vec<Refund>> {
-    load_refunds(db, "r.order_id = CAST(? AS INTEGER)", &order.0.to_string()).await
+    load_refunds(db, Refunds::Of(order)).await
+}
+
+/// Refunds of any order still pending and created before `created_before`,
+/// with their lines, by id after the cursor `after`, at most `limit`.
+pub(super) async fn pending_refunds(
+    db: &mut SqliteConnection,
+    created_before: DateTime<Utc>,
+    after: Option<RefundId>,
+    limit: u32,
+) -> Result<Vec<Refund>> {
+    let which = Refunds::Pending {
+        created_before,
+        after,
+        limit,
+    };
+    load_refunds(db, which).await
 }
 
 impl SqliteStore {
     pub(super) async fn load_refund(&self, refund_no: &str) -> Result<Option<Refund>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        Ok(load_refunds(&mut conn, "r.refund_no = ?", refund_no)
+        Ok(load_refunds(&mut conn, Refunds::Numbered(refund_no))
             .await?
             .pop())
     }
@@ -105,7 +185,7 @@ impl SqliteStore {
 
     pub(super) async fn finish_refund_tx(&self, cmd: &FinishRefund) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let refund = load_refunds(&mut tx, "r.refund_no = ?", &cmd.refund_no)
+        let refund = load_refunds(&mut tx, Refunds::Numbered(&cmd.refund_no))
             .await?
             .pop()
             .ok_or_else(|| Error::not_found(Entity::Refund, &cmd.refund_no))?;
