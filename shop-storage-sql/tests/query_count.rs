@@ -34,12 +34,30 @@ impl Subscriber for &'static StatementCounter {
     fn record(&self, _: &Id, _: &Record<'_>) {}
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
-        if event.metadata().target() == "sqlx::query" {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        // A connection the pool opens meanwhile runs its setup (SQLite's
+        // PRAGMAs); that is not a statement of the order list.
+        let mut summary = Summary(String::new());
+        event.record(&mut summary);
+        if !summary.0.starts_with("\"PRAGMA") {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
+}
+
+/// The `summary` field of a sqlx statement event (its first words).
+struct Summary(String);
+
+impl tracing::field::Visit for Summary {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" {
+            self.0 = format!("{value:?}");
+        }
+    }
 }
 
 fn statements() -> usize {

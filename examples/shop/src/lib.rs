@@ -50,6 +50,13 @@ use tokio::task::JoinHandle;
 pub use seed::AdminCredentials;
 pub use state::AppState;
 
+/// How long a refund stays pending before the background job re-sends it
+/// to its gateway.
+pub const REFUND_RETRY_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+/// How long the job keeps re-sending a pending refund: under the shortest
+/// idempotency window of the providers (Stripe keeps keys 24 hours).
+pub const REFUND_RETRY_WINDOW: chrono::Duration = chrono::Duration::hours(23);
+
 /// Any startup error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -288,6 +295,22 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
             }
             if let Err(e) = sessions.purge_expired_sessions(shop.now()).await {
                 eprintln!("purging expired sessions failed: {e}");
+            }
+            match shop
+                .retry_pending_refunds(REFUND_RETRY_AFTER, REFUND_RETRY_WINDOW)
+                .await
+            {
+                Ok(report) => {
+                    for (refund_no, why) in &report.unreachable {
+                        eprintln!("refund {refund_no} is still pending: {why}");
+                    }
+                    for refund_no in &report.too_old {
+                        eprintln!(
+                            "refund {refund_no} has been pending for over a day: check it at the provider"
+                        );
+                    }
+                }
+                Err(e) => eprintln!("retrying pending refunds failed: {e}"),
             }
         }
     });
