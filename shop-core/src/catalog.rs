@@ -149,6 +149,16 @@ impl ProductDraft {
         if self.title.trim().is_empty() {
             return Err(Error::validation("title", "must not be empty"));
         }
+        check_len("title", &self.title, MAX_TITLE_CHARS)?;
+        check_len("long_title", &self.long_title, MAX_TITLE_CHARS)?;
+        check_len("description", &self.description, MAX_DESCRIPTION_CHARS)?;
+        check_len("image", &self.image, MAX_URL_CHARS)?;
+        if self.properties.len() > MAX_PROPERTIES {
+            return Err(Error::validation(
+                "properties",
+                format!("at most {MAX_PROPERTIES} properties"),
+            ));
+        }
         if self
             .properties
             .iter()
@@ -159,14 +169,94 @@ impl ProductDraft {
                 "names and values must not be empty",
             ));
         }
+        for p in &self.properties {
+            check_len("properties", &p.name, MAX_PROPERTY_CHARS)?;
+            check_len("properties", &p.value, MAX_PROPERTY_CHARS)?;
+        }
         Ok(())
     }
 }
 
-/// Checks one SKU draft: non-empty title, positive price in whole minor units.
+/// Longest product, long or SKU title, and category name, in characters.
+pub const MAX_TITLE_CHARS: usize = 255;
+/// Longest product or SKU description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
+/// Longest image URL, in characters.
+pub const MAX_URL_CHARS: usize = 2_048;
+/// Most properties of a product.
+pub const MAX_PROPERTIES: usize = 50;
+/// Longest property name or value, in characters.
+pub const MAX_PROPERTY_CHARS: usize = 255;
+/// Deepest category level (roots are level 0), so a category's path fits
+/// every backend's column.
+pub const MAX_CATEGORY_LEVEL: u32 = 9;
+
+/// `Validation { field }` when `value` is longer than `max` characters.
+fn check_len(field: &'static str, value: &str, max: usize) -> Result<()> {
+    if value.chars().count() > max {
+        return Err(Error::validation(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Most units a SKU's stock may hold (every backend's column fits it).
+pub const MAX_STOCK: u32 = 1_000_000_000;
+
+/// The stock rule for [`CatalogStore::adjust_stock`]: `delta` is at most
+/// [`MAX_STOCK`] either way (`Validation { field: "delta" }`), which also
+/// keeps `stock + delta` from overflowing in any backend.
+pub fn check_stock_delta(delta: i64) -> Result<()> {
+    if delta.unsigned_abs() > u64::from(MAX_STOCK) {
+        return Err(Error::validation(
+            "delta",
+            format!("must be between -{MAX_STOCK} and {MAX_STOCK}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The stock after adding `delta` to `current`: never below zero
+/// (`OutOfStock`), never above [`MAX_STOCK`] (`Validation { field: "delta" }`).
+pub fn adjusted_stock(sku: SkuId, current: u32, delta: i64) -> Result<u32> {
+    check_stock_delta(delta)?;
+    let result = i64::from(current) + delta;
+    if (0..=i64::from(MAX_STOCK)).contains(&result) {
+        return Ok(result as u32);
+    }
+    Err(stock_refusal(sku, current, delta))
+}
+
+/// Why adding `delta` to a stock of `current` was refused: a removal ran
+/// out of stock, an addition passed [`MAX_STOCK`]. For stores whose
+/// conditional write changed nothing.
+pub fn stock_refusal(sku: SkuId, current: u32, delta: i64) -> Error {
+    if delta > 0 {
+        Error::validation("delta", format!("the stock would exceed {MAX_STOCK}"))
+    } else {
+        Error::OutOfStock {
+            sku,
+            requested: u32::try_from(delta.unsigned_abs()).unwrap_or(u32::MAX),
+            available: current,
+        }
+    }
+}
+
+/// Checks one SKU draft: non-empty title, positive price in whole minor
+/// units, stock at most [`MAX_STOCK`].
 pub fn validate_sku(draft: &SkuDraft) -> Result<()> {
     if draft.title.trim().is_empty() {
         return Err(Error::validation("sku.title", "must not be empty"));
+    }
+    check_len("sku.title", &draft.title, MAX_TITLE_CHARS)?;
+    check_len("sku.description", &draft.description, MAX_DESCRIPTION_CHARS)?;
+    if draft.stock > MAX_STOCK {
+        return Err(Error::validation(
+            "sku.stock",
+            format!("must be at most {MAX_STOCK}"),
+        ));
     }
     if !draft.price.is_positive() || !draft.price.is_whole_minor_units() {
         return Err(Error::validation(
@@ -220,12 +310,22 @@ impl Category {
         if name.trim().is_empty() {
             return Err(Error::validation("name", "must not be empty"));
         }
+        check_len("name", name.trim(), MAX_TITLE_CHARS)?;
         let (level, path) = match parent {
             None => (0, "-".to_owned()),
             Some(p) if !p.is_directory => {
                 return Err(Error::validation(
                     "parent_id",
                     "the parent is not a directory",
+                ))
+            }
+            Some(p) if p.level >= MAX_CATEGORY_LEVEL => {
+                return Err(Error::validation(
+                    "parent_id",
+                    format!(
+                        "categories nest at most {} levels deep",
+                        MAX_CATEGORY_LEVEL + 1
+                    ),
                 ))
             }
             Some(p) => (p.level + 1, p.subtree_prefix()),
@@ -379,8 +479,10 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn get_skus(&self, ids: &[SkuId]) -> Result<Vec<Sku>>;
     /// A product's SKUs, by id.
     async fn list_skus(&self, product: ProductId) -> Result<Vec<Sku>>;
-    /// Adds `delta` to a SKU's stock atomically; `OutOfStock` when the result
-    /// would be negative. Returns the new stock.
+    /// Adds `delta` to a SKU's stock atomically under [`adjusted_stock`]'s
+    /// rule (`OutOfStock` below zero, `Validation { delta }` above
+    /// [`MAX_STOCK`] or for a delta past [`check_stock_delta`]); a refusal
+    /// changes nothing. Returns the new stock.
     async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32>;
 
     /// Recomputes a product's rating, review count and sold count from the

@@ -1035,3 +1035,100 @@ async fn refunds_the_gateway_missed_are_resent_and_settle_once() {
     assert_eq!(report.too_old.len(), 1, "{report:?}");
     assert_eq!(w.gateway.refunds.lock().unwrap().len(), sent);
 }
+
+#[tokio::test]
+async fn catalog_input_past_its_limits_is_refused_and_changes_nothing() {
+    use shop_core::catalog::{Property, MAX_CATEGORY_LEVEL, MAX_STOCK, MAX_TITLE_CHARS};
+    let w = world();
+    let field = |e: Error| match e {
+        Error::Validation { field, .. } => field,
+        other => panic!("{other:?}"),
+    };
+    let mut long_title = product_draft("Pen");
+    long_title.title = "x".repeat(MAX_TITLE_CHARS + 1);
+    let mut many_properties = product_draft("Pen");
+    many_properties.properties = (0..51)
+        .map(|i| Property {
+            name: format!("p{i}"),
+            value: "v".into(),
+        })
+        .collect();
+    let mut long_value = product_draft("Pen");
+    long_value.properties = vec![Property {
+        name: "color".into(),
+        value: "v".repeat(256),
+    }];
+    for (draft, expected) in [
+        (long_title, "title"),
+        (many_properties, "properties"),
+        (long_value, "properties"),
+    ] {
+        let err = w
+            .shop
+            .create_product(draft, vec![sku_draft("a", "1.00", 1)])
+            .await
+            .unwrap_err();
+        assert_eq!(field(err), expected);
+    }
+    let err = w
+        .shop
+        .create_product(
+            product_draft("Pen"),
+            vec![sku_draft("a", "1.00", MAX_STOCK + 1)],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(field(err), "sku.stock");
+    let mut long_sku = sku_draft("a", "1.00", 1);
+    long_sku.title = "t".repeat(MAX_TITLE_CHARS + 1);
+    let err = w
+        .shop
+        .create_product(product_draft("Pen"), vec![long_sku])
+        .await
+        .unwrap_err();
+    assert_eq!(field(err), "sku.title");
+    assert_eq!(
+        w.shop
+            .list_products(shop_core::catalog::ProductQuery {
+                page: 1,
+                per_page: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    // Categories nest at most MAX_CATEGORY_LEVEL + 1 deep.
+    let mut parent = w.shop.create_category("L0", true, None).await.unwrap();
+    for level in 1..=MAX_CATEGORY_LEVEL {
+        parent = w
+            .shop
+            .create_category(&format!("L{level}"), true, Some(parent.id))
+            .await
+            .unwrap();
+    }
+    let err = w
+        .shop
+        .create_category("too deep", false, Some(parent.id))
+        .await
+        .unwrap_err();
+    assert_eq!(field(err), "parent_id");
+    let err = w
+        .shop
+        .create_category(&"n".repeat(MAX_TITLE_CHARS + 1), false, None)
+        .await
+        .unwrap_err();
+    assert_eq!(field(err), "name");
+    let count = |nodes: &[shop_core::catalog::CategoryNode]| -> usize {
+        fn walk(nodes: &[shop_core::catalog::CategoryNode]) -> usize {
+            nodes.iter().map(|n| 1 + walk(&n.children)).sum()
+        }
+        walk(nodes)
+    };
+    assert_eq!(
+        count(&w.shop.category_tree().await.unwrap()),
+        MAX_CATEGORY_LEVEL as usize + 1
+    );
+}

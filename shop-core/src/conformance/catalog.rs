@@ -6,8 +6,8 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use super::fixtures::{cny, Fixture};
-use super::{concurrently, is_already_exists, is_not_found, Backend};
-use crate::catalog::{Category, Product};
+use super::{concurrently, is_already_exists, is_not_found, is_validation, Backend};
+use crate::catalog::{Category, Product, MAX_STOCK};
 use crate::error::{Entity, Error};
 use crate::ids::{CategoryId, ProductId, SkuId};
 
@@ -191,7 +191,8 @@ pub async fn catalog_product_crud<B: Backend>(store: Arc<B>) {
 }
 
 /// SKUs: create for an existing product, update without touching stock,
-/// load several, and `adjust_stock` that never goes below zero.
+/// load several, and `adjust_stock` that never goes below zero nor above
+/// [`MAX_STOCK`].
 pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
     let fx = Fixture::new(Arc::clone(&store));
     let (product, skus) = fx.build_product("Phone", None, &[("10.00", 5)]);
@@ -261,6 +262,29 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
     );
     assert_eq!(fx.stock(first.id).await, 2);
     assert_eq!(store.adjust_stock(first.id, 0).await.unwrap(), 2);
+    // Above the most a stock holds, or a delta that could overflow: refused
+    // as `Validation { delta }`, nothing changes.
+    for delta in [i64::from(MAX_STOCK) - 1, i64::MAX, i64::MIN] {
+        let err = store.adjust_stock(first.id, delta).await.unwrap_err();
+        assert!(is_validation(&err, "delta"), "{delta}: {err:?}");
+    }
+    assert_eq!(fx.stock(first.id).await, 2);
+    assert_eq!(
+        store
+            .adjust_stock(first.id, i64::from(MAX_STOCK) - 2)
+            .await
+            .unwrap(),
+        MAX_STOCK
+    );
+    let err = store.adjust_stock(first.id, 1).await.unwrap_err();
+    assert!(is_validation(&err, "delta"), "{err:?}");
+    assert_eq!(
+        store
+            .adjust_stock(first.id, -(i64::from(MAX_STOCK) - 2))
+            .await
+            .unwrap(),
+        2
+    );
     let err = store.adjust_stock(SkuId(999_999), 1).await.unwrap_err();
     assert!(is_not_found(&err, Entity::Sku), "{err:?}");
     assert_eq!(fx.stock(second.id).await, 7);

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::{already_exists, page_of, MemoryStore, State};
-use crate::catalog::{CatalogStore, Category, Page, Product, ProductQuery, ProductSort, Sku};
+use crate::catalog::{
+    adjusted_stock, CatalogStore, Category, Page, Product, ProductQuery, ProductSort, Sku,
+};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{CategoryId, ProductId, SkuId};
 
@@ -132,16 +134,7 @@ impl State {
             .skus
             .get_mut(&id)
             .ok_or_else(|| Error::not_found(Entity::Sku, id))?;
-        let result = i64::from(sku.stock) + delta;
-        if result < 0 {
-            return Err(Error::OutOfStock {
-                sku: id,
-                requested: u32::try_from(-delta).unwrap_or(u32::MAX),
-                available: sku.stock,
-            });
-        }
-        sku.stock = u32::try_from(result)
-            .map_err(|_| Error::validation("delta", "the stock would exceed its maximum"))?;
+        sku.stock = adjusted_stock(id, sku.stock, delta)?;
         Ok(sku.stock)
     }
 

@@ -1,7 +1,10 @@
 //! `CatalogStore` on MySQL / MariaDB.
 
 use async_trait::async_trait;
-use shop_core::catalog::{CatalogStore, Category, Page, Product, ProductQuery, Sku};
+use shop_core::catalog::{
+    check_stock_delta, stock_refusal, CatalogStore, Category, Page, Product, ProductQuery, Sku,
+    MAX_STOCK,
+};
 use shop_core::ids::{CategoryId, ProductId, SkuId};
 use shop_core::{Entity, Error, Result};
 use sqlx::{MySql, QueryBuilder, Row};
@@ -81,14 +84,18 @@ impl MySqlStore {
     }
 
     async fn adjust_stock_tx(&self, sku: SkuId, delta: i64) -> Result<u32> {
+        check_stock_delta(delta)?;
         let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE skus SET stock = stock + ? WHERE id = ? AND stock + ? >= 0")
-            .bind(delta)
-            .bind(sku.0)
-            .bind(delta)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE skus SET stock = stock + ? WHERE id = ? AND stock + ? BETWEEN 0 AND ?",
+        )
+        .bind(delta)
+        .bind(sku.0)
+        .bind(delta)
+        .bind(i64::from(MAX_STOCK))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         // A locking read: the latest committed stock (or ours), not the
         // snapshot.
         let stock: Option<i64> =
@@ -99,11 +106,7 @@ impl MySqlStore {
                 .map_err(db_err)?;
         let stock = stock.ok_or_else(|| Error::not_found(Entity::Sku, sku))?;
         if done.rows_affected() == 0 {
-            return Err(Error::OutOfStock {
-                sku,
-                requested: u32::try_from(-delta).unwrap_or(u32::MAX),
-                available: stock as u32,
-            });
+            return Err(stock_refusal(sku, stock as u32, delta));
         }
         tx.commit().await.map_err(db_err)?;
         Ok(stock as u32)

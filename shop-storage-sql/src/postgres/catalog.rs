@@ -1,7 +1,10 @@
 //! `CatalogStore` on PostgreSQL.
 
 use async_trait::async_trait;
-use shop_core::catalog::{CatalogStore, Category, Page, Product, ProductQuery, Sku};
+use shop_core::catalog::{
+    check_stock_delta, stock_refusal, CatalogStore, Category, Page, Product, ProductQuery, Sku,
+    MAX_STOCK,
+};
 use shop_core::ids::{CategoryId, ProductId, SkuId};
 use shop_core::{Entity, Error, Result};
 use sqlx::{Postgres, QueryBuilder};
@@ -376,12 +379,14 @@ impl CatalogStore for PgStore {
     }
 
     async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32> {
+        check_stock_delta(delta)?;
         let row = sqlx::query(
-            "UPDATE skus SET stock = stock + $1 WHERE id = $2 AND stock + $1 >= 0 \
+            "UPDATE skus SET stock = stock + $1 WHERE id = $2 AND stock + $1 BETWEEN 0 AND $3 \
              RETURNING stock",
         )
         .bind(delta)
         .bind(sku.0)
+        .bind(i64::from(MAX_STOCK))
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
@@ -392,11 +397,7 @@ impl CatalogStore for PgStore {
             .get_sku(sku)
             .await?
             .ok_or_else(|| Error::not_found(Entity::Sku, sku))?;
-        Err(Error::OutOfStock {
-            sku,
-            requested: u32::try_from(-delta).unwrap_or(u32::MAX),
-            available: current.stock,
-        })
+        Err(stock_refusal(sku, current.stock, delta))
     }
 
     async fn refresh_product_stats(&self, product: ProductId) -> Result<()> {

@@ -1,7 +1,10 @@
 //! `CatalogStore` on SQLite.
 
 use async_trait::async_trait;
-use shop_core::catalog::{CatalogStore, Category, Page, Product, ProductQuery, Sku};
+use shop_core::catalog::{
+    check_stock_delta, stock_refusal, CatalogStore, Category, Page, Product, ProductQuery, Sku,
+    MAX_STOCK,
+};
 use shop_core::ids::{CategoryId, ProductId, SkuId};
 use shop_core::{Entity, Error, Result};
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -305,12 +308,15 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32> {
+        check_stock_delta(delta)?;
         let row = sqlx::query(
-            "UPDATE skus SET stock = stock + ? WHERE id = ? AND stock + ? >= 0 RETURNING stock",
+            "UPDATE skus SET stock = stock + ? WHERE id = ? AND stock + ? BETWEEN 0 AND ? \
+             RETURNING stock",
         )
         .bind(delta)
         .bind(sku.0)
         .bind(delta)
+        .bind(i64::from(MAX_STOCK))
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
@@ -322,11 +328,7 @@ impl CatalogStore for SqliteStore {
             .get_sku(sku)
             .await?
             .ok_or_else(|| Error::not_found(Entity::Sku, sku))?;
-        Err(Error::OutOfStock {
-            sku,
-            requested: u32::try_from(-delta).unwrap_or(u32::MAX),
-            available: current.stock,
-        })
+        Err(stock_refusal(sku, current.stock, delta))
     }
 
     async fn refresh_product_stats(&self, product: ProductId) -> Result<()> {
