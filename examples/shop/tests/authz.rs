@@ -61,7 +61,8 @@ async fn other_users_and_anonymous_callers_are_refused_and_change_nothing() {
             Method::POST,
             "/api/orders".to_owned(),
             Some(
-                json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 1}], "remark": ""}),
+                json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 1}],
+                       "remark": "", "submit_token": "t"}),
             ),
         ),
     ];
@@ -92,6 +93,68 @@ async fn other_users_and_anonymous_callers_are_refused_and_change_nothing() {
             "{method} {path} with a bad token"
         );
     }
+    // Carts and favorites are the caller's own: Mallory's changes touch
+    // only hers, and anonymous calls are refused.
+    let added = app
+        .post(
+            "/api/cart",
+            Some(&alice),
+            json!({"sku_id": sku, "quantity": 2}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+    let product = app.get("/api/products?sort=price_asc", None).await.body["items"][0]["id"]
+        .id()
+        .expect("product");
+    let favorite = format!("/api/products/{product}/favorite");
+    let a = app.call(Method::POST, &favorite, Some(&alice), None).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    let cart_before = app.get("/api/cart", Some(&alice)).await.body;
+    let favorites_before = app.get("/api/favorites", Some(&alice)).await.body;
+    let line = format!("/api/cart/{sku}");
+    let a = app
+        .call(
+            Method::PATCH,
+            &line,
+            Some(&mallory),
+            Some(json!({"quantity": 5})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text);
+    let a = app.call(Method::DELETE, &line, Some(&mallory), None).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    let a = app
+        .call(Method::DELETE, &favorite, Some(&mallory), None)
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    for (method, path, body) in [
+        (Method::GET, "/api/cart".to_owned(), None),
+        (
+            Method::POST,
+            "/api/cart".to_owned(),
+            Some(json!({"sku_id": sku, "quantity": 1})),
+        ),
+        (Method::PATCH, line.clone(), Some(json!({"quantity": 5}))),
+        (Method::DELETE, line.clone(), None),
+        (Method::GET, "/api/favorites".to_owned(), None),
+        (Method::POST, favorite.clone(), None),
+        (Method::DELETE, favorite.clone(), None),
+        (Method::GET, "/api/checkout/token".to_owned(), None),
+    ] {
+        let a = app.call(method.clone(), &path, None, body).await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} anonymously"
+        );
+    }
+    assert_eq!(app.get("/api/cart", Some(&alice)).await.body, cart_before);
+    assert_eq!(
+        app.get("/api/favorites", Some(&alice)).await.body,
+        favorites_before
+    );
+    assert_eq!(app.get("/api/cart", Some(&mallory)).await.body, json!([]));
+
     // Mallory's lists do not show Alice's things.
     assert_eq!(
         app.get("/api/orders", Some(&mallory)).await.body["total"],
@@ -120,58 +183,97 @@ async fn other_users_and_anonymous_callers_are_refused_and_change_nothing() {
 async fn admin_endpoints_refuse_customers_and_anonymous_callers() {
     let app = App::sqlite().await;
     let buyer = app.customer("customer").await;
-    let coupons_before = app
-        .get("/api/admin/coupons", Some(&app.admin().await))
+    let admin = app.admin().await;
+    // Real ids, so "changes nothing" is checked on things that exist.
+    let address = app.address(&buyer).await;
+    let (sku, _) = app.some_sku().await;
+    let placed = app.order(&buyer, address, sku, 1).await;
+    let order = placed.body["id"].id().expect("order");
+    let product = app.get("/api/products?sort=price_asc", None).await.body["items"][0]["id"]
+        .id()
+        .expect("product");
+    let coupons_before = app.get("/api/admin/coupons", Some(&admin)).await.body;
+    let coupon = coupons_before[0]["id"].id().expect("the demo coupon");
+    let product_before = app
+        .get(&format!("/api/products/{product}"), None)
         .await
         .body;
-    let calls: Vec<(Method, &str, Option<Value>)> = vec![
+    let order_before = app
+        .get(&format!("/api/admin/orders/{order}"), Some(&admin))
+        .await
+        .body;
+    let categories_before = app.get("/api/categories", None).await.body;
+    let sku_body = json!({"title": "t", "price": "1.00", "stock": 1});
+    let calls: Vec<(Method, String, Option<Value>)> = vec![
         (
             Method::POST,
-            "/api/admin/products",
-            Some(json!({"title": "t", "on_sale": true, "skus": []})),
+            "/api/admin/products".to_owned(),
+            Some(json!({"title": "t", "on_sale": true, "skus": [sku_body.clone()]})),
         ),
         (
             Method::PUT,
-            "/api/admin/products/1",
+            format!("/api/admin/products/{product}"),
             Some(json!({"title": "t", "on_sale": true})),
         ),
         (
             Method::POST,
-            "/api/admin/products/1/off-sale",
+            format!("/api/admin/products/{product}/off-sale"),
             Some(json!({})),
         ),
         (
             Method::POST,
-            "/api/admin/categories",
-            Some(json!({"name": "c"})),
+            format!("/api/admin/products/{product}/skus"),
+            Some(sku_body.clone()),
         ),
-        (Method::GET, "/api/admin/orders", None),
-        (Method::GET, "/api/admin/orders/1", None),
+        (
+            Method::PUT,
+            format!("/api/admin/skus/{sku}"),
+            Some(sku_body.clone()),
+        ),
         (
             Method::POST,
-            "/api/admin/orders/1/ship",
+            format!("/api/admin/skus/{sku}/stock"),
+            Some(json!({"delta": 100})),
+        ),
+        (
+            Method::POST,
+            "/api/admin/categories".to_owned(),
+            Some(json!({"name": "c"})),
+        ),
+        (Method::GET, "/api/admin/orders".to_owned(), None),
+        (Method::GET, format!("/api/admin/orders/{order}"), None),
+        (
+            Method::POST,
+            format!("/api/admin/orders/{order}/ship"),
             Some(json!({"carrier": "c", "tracking_no": "t"})),
         ),
         (
             Method::POST,
-            "/api/admin/orders/1/refund/approve",
+            format!("/api/admin/orders/{order}/refund/approve"),
             Some(json!({})),
         ),
         (
             Method::POST,
-            "/api/admin/orders/1/refund/refuse",
+            format!("/api/admin/orders/{order}/refund/refuse"),
             Some(json!({"reason": "no"})),
         ),
-        (Method::GET, "/api/admin/coupons", None),
+        (Method::GET, "/api/admin/coupons".to_owned(), None),
         (
             Method::POST,
-            "/api/admin/coupons",
+            "/api/admin/coupons".to_owned(),
             Some(
                 json!({"name": "x", "kind": "fixed", "value": "5", "min_amount": "10.00", "total": 5, "enabled": true}),
             ),
         ),
-        (Method::DELETE, "/api/admin/coupons/1", None),
-        (Method::GET, "/api/admin/users", None),
+        (
+            Method::PUT,
+            format!("/api/admin/coupons/{coupon}"),
+            Some(
+                json!({"name": "x", "kind": "fixed", "value": "5", "min_amount": "10.00", "total": 5, "enabled": false}),
+            ),
+        ),
+        (Method::DELETE, format!("/api/admin/coupons/{coupon}"), None),
+        (Method::GET, "/api/admin/users".to_owned(), None),
     ];
     for (method, path, body) in &calls {
         let a = app
@@ -191,10 +293,25 @@ async fn admin_endpoints_refuse_customers_and_anonymous_callers() {
             "{method} {path} anonymously"
         );
     }
-    let admin = app.admin().await;
     assert_eq!(
         app.get("/api/admin/coupons", Some(&admin)).await.body,
         coupons_before
+    );
+    assert_eq!(
+        app.get(&format!("/api/products/{product}"), None)
+            .await
+            .body,
+        product_before
+    );
+    assert_eq!(
+        app.get(&format!("/api/admin/orders/{order}"), Some(&admin))
+            .await
+            .body,
+        order_before
+    );
+    assert_eq!(
+        app.get("/api/categories", None).await.body,
+        categories_before
     );
     app.server.stop().await;
 }
@@ -297,5 +414,62 @@ async fn administrators_manage_the_catalog_and_coupons() {
         !users.text.contains("argon2"),
         "password hashes never leave"
     );
+
+    // SKUs: add one (the product's price follows), edit it, adjust stock;
+    // a stock change past the limits is refused and changes nothing.
+    let added = app
+        .post(
+            &format!("/api/admin/products/{product}/skus"),
+            Some(&admin),
+            json!({"title": "Blue", "price": "29.90", "stock": 3}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let sku = added.body["id"].id().expect("sku");
+    let edited = app
+        .call(
+            Method::PUT,
+            &format!("/api/admin/skus/{sku}"),
+            Some(&admin),
+            Some(json!({"title": "Navy", "price": "30.00", "stock": 999})),
+        )
+        .await;
+    assert_eq!(edited.body["title"], "Navy", "{}", edited.text);
+    assert_eq!(edited.body["stock"], 3, "stock changes only through /stock");
+    let stock = |delta: i64| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.post(
+                &format!("/api/admin/skus/{sku}/stock"),
+                Some(&admin),
+                json!({ "delta": delta }),
+            )
+            .await
+        }
+    };
+    let more = stock(7).await;
+    assert_eq!(more.body["stock"], 10, "{}", more.text);
+    let short = stock(-11).await;
+    assert_eq!(short.status, StatusCode::CONFLICT, "{}", short.text);
+    assert_eq!(short.code(), "out_of_stock");
+    let huge = stock(2_000_000_000).await;
+    assert_eq!(huge.status, StatusCode::BAD_REQUEST, "{}", huge.text);
+    assert_eq!(huge.body["error"]["field"], "delta");
+    assert_eq!(stock(0).await.body["stock"], 10, "nothing changed");
+    let bad_price = app
+        .post(
+            &format!("/api/admin/products/{product}/skus"),
+            Some(&admin),
+            json!({"title": "Free", "price": "zero", "stock": 1}),
+        )
+        .await;
+    assert_eq!(
+        bad_price.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        bad_price.text
+    );
+    assert_eq!(bad_price.body["error"]["field"], "sku.price");
     app.server.stop().await;
 }

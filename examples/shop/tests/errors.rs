@@ -96,6 +96,17 @@ async fn malformed_json_wrong_types_and_oversized_bodies_change_nothing() {
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
 
+    // A password longer than any account may have: refused like a wrong one.
+    let a = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": app.admin_email, "password": "p".repeat(129)}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.text);
+    assert_eq!(a.code(), "invalid_credentials");
+
     // Nothing changed.
     assert_eq!(app.get("/api/cart", Some(&buyer)).await.body, json!([]));
     assert_eq!(
@@ -183,12 +194,8 @@ async fn a_replayed_submit_token_places_no_second_order() {
     let first = app.post("/api/orders", Some(&buyer), body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
     let replay = app.post("/api/orders", Some(&buyer), body).await;
-    assert!(
-        [StatusCode::NOT_FOUND, StatusCode::CONFLICT].contains(&replay.status),
-        "{}",
-        replay.text
-    );
-    assert!(replay.body["error"]["code"].is_string());
+    assert_eq!(replay.status, StatusCode::NOT_FOUND, "{}", replay.text);
+    assert_eq!(replay.code(), "not_found");
     assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 1);
     let after = stock(
         app.get(&format!("/api/products/{product}"), None)
@@ -197,16 +204,66 @@ async fn a_replayed_submit_token_places_no_second_order() {
     );
     assert_eq!(after, before.map(|s| s - 1), "stock taken once");
 
-    // Out of stock is a 409 and places nothing.
+    // No token, or somebody else's: refused, nothing placed.
     let a = app
         .post(
             "/api/orders",
             Some(&buyer),
-            json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 999}], "remark": ""}),
+            json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 1}], "remark": ""}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert_eq!(a.body["error"]["field"], "submit_token", "{}", a.text);
+    let other = app.customer("other").await;
+    let theirs = app.get("/api/checkout/token", Some(&other)).await.body["submit_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let a = app
+        .post(
+            "/api/orders",
+            Some(&buyer),
+            json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 1}],
+                   "remark": "", "submit_token": theirs}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text);
+    assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 1);
+
+    // Out of stock is a 409 and places nothing (the token stays usable).
+    let fresh = app.get("/api/checkout/token", Some(&buyer)).await.body["submit_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let a = app
+        .post(
+            "/api/orders",
+            Some(&buyer),
+            json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 999}],
+                   "remark": "", "submit_token": fresh}),
         )
         .await;
     assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text);
     assert_eq!(a.code(), "out_of_stock");
+
+    // A coupon whose minimum the order does not reach: 422, nothing placed,
+    // the token stays usable.
+    let a = app
+        .post(
+            "/api/orders",
+            Some(&buyer),
+            json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 1}],
+                   "remark": "", "coupon_code": "WELCOME10", "submit_token": fresh}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    assert_eq!(a.code(), "coupon_rejected");
+    let after_coupon = stock(
+        app.get(&format!("/api/products/{product}"), None)
+            .await
+            .body,
+    );
+    assert_eq!(after_coupon, before.map(|s| s - 1), "stock untouched");
     assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 1);
     app.server.stop().await;
 }
@@ -280,7 +337,7 @@ async fn login_register_and_checkout_are_rate_limited() {
     buyer_config.rate_limit_per_minute = 3;
     let shop = App::start_with(buyer_config).await;
     let buyer = shop.customer("hasty").await;
-    let empty = json!({"address_id": 1, "items": [], "remark": ""});
+    let empty = json!({"address_id": 1, "items": [], "remark": "", "submit_token": "t"});
     for _ in 0..3 {
         let a = shop.post("/api/orders", Some(&buyer), empty.clone()).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);

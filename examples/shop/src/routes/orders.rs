@@ -46,9 +46,9 @@ pub struct PlaceOrderBody {
     /// A note for the shop.
     #[serde(default)]
     pub remark: String,
-    /// The token from `GET /api/checkout/token`.
-    #[serde(default)]
-    pub submit_token: Option<String>,
+    /// The token from `GET /api/checkout/token` (required: a resubmitted
+    /// or replayed form places no second order).
+    pub submit_token: String,
 }
 
 impl From<PlaceOrderBody> for PlaceOrderRequest {
@@ -65,7 +65,7 @@ impl From<PlaceOrderBody> for PlaceOrderRequest {
                 .collect(),
             coupon_code: b.coupon_code,
             remark: b.remark,
-            submit_token: b.submit_token,
+            submit_token: Some(b.submit_token),
         }
     }
 }

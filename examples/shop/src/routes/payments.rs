@@ -91,7 +91,7 @@ pub async fn pay_page(AppQuery(q): AppQuery<PayPageQuery>) -> Html<String> {
 /// order's amount and POSTs it to the shop's callback, as a provider would.
 #[utoipa::path(post, path = "/sandbox/pay", request_body(content_type = "application/x-www-form-urlencoded", description = "order_no"),
     responses((status = 200, description = "the shop accepted the notification", content_type = "text/html"),
-        (status = 404, body = crate::error::ErrorResponse), (status = 502, description = "the shop refused the notification", body = crate::error::ErrorResponse)))]
+        (status = 404, body = crate::error::ErrorResponse), (status = 502, description = "the shop's callback could not be reached (JSON error `callback_unreachable`) or refused the notification (an HTML page saying why)")))]
 pub async fn pay(
     State(state): State<AppState>,
     form: Result<Form<PayForm>, FormRejection>,

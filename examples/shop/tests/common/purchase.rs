@@ -83,6 +83,37 @@ pub async fn whole_purchase(app: &App) {
         "{}",
         in_root.text
     );
+    // Sorting and pagination: pages of two walk the price-sorted list.
+    let listing = |query: &'static str| async move {
+        let a = app.get(&format!("/api/products?{query}"), None).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let items = a.body["items"].as_array().cloned().unwrap_or_default();
+        let ids: Vec<i64> = items.iter().filter_map(|p| p["id"].id()).collect();
+        let prices: Vec<rust_decimal::Decimal> = items
+            .iter()
+            .filter_map(|p| p["price"]["amount"].as_str()?.parse().ok())
+            .collect();
+        (ids, prices, a.body["total"].as_u64())
+    };
+    let (asc, asc_prices, total) = listing("sort=price_asc&per_page=100").await;
+    assert_eq!(total, Some(asc.len() as u64));
+    assert!(asc.len() >= 3, "the demo catalog");
+    assert!(
+        asc_prices.windows(2).all(|w| w[0] <= w[1]),
+        "{asc_prices:?}"
+    );
+    let (_, desc_prices, _) = listing("sort=price_desc&per_page=100").await;
+    assert!(
+        desc_prices.windows(2).all(|w| w[0] >= w[1]),
+        "{desc_prices:?}"
+    );
+    let (page1, _, _) = listing("sort=price_asc&per_page=2&page=1").await;
+    let (page2, _, page_total) = listing("sort=price_asc&per_page=2&page=2").await;
+    assert_eq!(page_total, total, "every page reports the whole total");
+    assert_eq!([page1, page2].concat(), asc[..4.min(asc.len())].to_vec());
+    let bad = app.get("/api/products?per_page=0", None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+
     let found = app.get("/api/products?keyword=tea%20cup", None).await;
     assert!(
         found.body["total"].as_u64().unwrap_or(0) >= 1,
@@ -200,14 +231,33 @@ pub async fn whole_purchase(app: &App) {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(a.body["state"]["status"], "reviewed");
 
-    // Refund: applied by the buyer, approved by the admin.
+    // Refund: applied by the buyer, refused by the admin (reason kept),
+    // applied again, approved.
+    let apply = |reason: &'static str| {
+        let buyer = buyer.clone();
+        async move {
+            app.post(
+                &format!("/api/orders/{order}/refund"),
+                Some(&buyer),
+                json!({ "reason": reason }),
+            )
+            .await
+        }
+    };
+    let a = apply("too small").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["state"]["refund"], "applied");
     let a = app
         .post(
-            &format!("/api/orders/{order}/refund"),
-            Some(&buyer),
-            json!({"reason": "changed my mind"}),
+            &format!("/api/admin/orders/{order}/refund/refuse"),
+            Some(&admin),
+            json!({"reason": "it is the listed size"}),
         )
         .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["state"]["refund"], "none");
+    assert_eq!(a.body["refund_refusal"], "it is the listed size");
+    let a = apply("changed my mind").await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(a.body["state"]["refund"], "applied");
     let a = app

@@ -9,7 +9,7 @@ use crate::error::ApiResult;
 use crate::extract::{AdminUser, AppJson, AppPath};
 use crate::state::AppState;
 use shop_core::catalog::{Category, Product, ProductDraft, ProductKind, Property, Sku, SkuDraft};
-use shop_core::ids::{CategoryId, ProductId};
+use shop_core::ids::{CategoryId, ProductId, SkuId};
 use shop_core::service::ProductDetail;
 use shop_core::{Error, Money};
 
@@ -86,6 +86,36 @@ pub struct SkuBody {
     pub stock: u32,
 }
 
+impl SkuBody {
+    /// The draft, with the price parsed in the shop's currency.
+    fn draft(self, state: &AppState) -> Result<SkuDraft, Error> {
+        Ok(SkuDraft {
+            price: Money::parse(self.price.trim(), state.shop.config().currency)
+                .map_err(|_| Error::validation("sku.price", "not an amount, e.g. \"19.90\""))?,
+            title: self.title,
+            description: self.description,
+            stock: self.stock,
+        })
+    }
+}
+
+/// `POST /api/admin/skus/{id}/stock`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StockBody {
+    /// Units to add (negative to remove); the stock stays between 0 and
+    /// 1,000,000,000.
+    pub delta: i64,
+}
+
+/// A SKU's stock after a change.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct StockView {
+    /// The SKU.
+    pub sku_id: SkuId,
+    /// Its stock now.
+    pub stock: u32,
+}
+
 /// `POST /api/admin/products`: the product and at least one SKU.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateProductBody {
@@ -117,18 +147,10 @@ pub async fn create_product(
     _: AdminUser,
     AppJson(body): AppJson<CreateProductBody>,
 ) -> ApiResult<(StatusCode, AppJson<ProductDetail>)> {
-    let currency = state.shop.config().currency;
     let skus = body
         .skus
         .into_iter()
-        .map(|s| {
-            Ok(SkuDraft {
-                price: Money::parse(s.price.trim(), currency)?,
-                title: s.title,
-                description: s.description,
-                stock: s.stock,
-            })
-        })
+        .map(|s| s.draft(&state))
         .collect::<Result<Vec<_>, Error>>()?;
     let (product, _): (Product, Vec<Sku>) =
         state.shop.create_product(body.product.into(), skus).await?;
@@ -178,4 +200,52 @@ pub async fn create_category(
         .create_category(&body.name, body.is_directory, body.parent_id)
         .await?;
     Ok((StatusCode::CREATED, AppJson(category)))
+}
+
+/// Adds a SKU to a product (its price refreshes the product's price).
+#[utoipa::path(post, path = "/api/admin/products/{id}/skus", params(("id" = i64, Path, description = "product id")),
+    request_body = SkuBody,
+    responses((status = 201, description = "the SKU", body = Sku), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn add_sku(
+    State(state): State<AppState>,
+    _: AdminUser,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<SkuBody>,
+) -> ApiResult<(StatusCode, AppJson<Sku>)> {
+    let draft = body.draft(&state)?;
+    let sku = state.shop.add_sku(ProductId(id), draft).await?;
+    Ok((StatusCode::CREATED, AppJson(sku)))
+}
+
+/// Changes a SKU's title, description and price; its stock changes only
+/// through `POST /api/admin/skus/{id}/stock` (the `stock` field is ignored).
+#[utoipa::path(put, path = "/api/admin/skus/{id}", params(("id" = i64, Path, description = "SKU id")),
+    request_body = SkuBody,
+    responses((status = 200, description = "the SKU", body = Sku), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn update_sku(
+    State(state): State<AppState>,
+    _: AdminUser,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<SkuBody>,
+) -> ApiResult<AppJson<Sku>> {
+    let draft = body.draft(&state)?;
+    Ok(AppJson(state.shop.update_sku(SkuId(id), draft).await?))
+}
+
+/// Adds units to (or removes them from) a SKU's stock, atomically.
+#[utoipa::path(post, path = "/api/admin/skus/{id}/stock", params(("id" = i64, Path, description = "SKU id")),
+    request_body = StockBody,
+    responses((status = 200, description = "the new stock", body = StockView), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse),
+        (status = 409, description = "removing more than is in stock (`out_of_stock`)", body = crate::error::ErrorResponse)))]
+pub async fn adjust_stock(
+    State(state): State<AppState>,
+    _: AdminUser,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<StockBody>,
+) -> ApiResult<AppJson<StockView>> {
+    let stock = state.shop.adjust_stock(SkuId(id), body.delta).await?;
+    Ok(AppJson(StockView {
+        sku_id: SkuId(id),
+        stock,
+    }))
 }
