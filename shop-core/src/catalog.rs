@@ -181,6 +181,8 @@ impl ProductDraft {
 pub const MAX_TITLE_CHARS: usize = 255;
 /// Longest product or SKU description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
+/// Longest search keyword, in characters.
+pub const MAX_KEYWORD_CHARS: usize = 100;
 /// Longest image URL, in characters.
 pub const MAX_URL_CHARS: usize = 2_048;
 /// Most properties of a product.
@@ -431,6 +433,9 @@ impl ProductQuery {
         }
         if !(1..=100).contains(&self.per_page) {
             return Err(Error::validation("per_page", "must be between 1 and 100"));
+        }
+        if let Some(keyword) = &self.keyword {
+            check_len("keyword", keyword, MAX_KEYWORD_CHARS)?;
         }
         Ok(())
     }

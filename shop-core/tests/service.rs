@@ -1100,6 +1100,23 @@ async fn catalog_input_past_its_limits_is_refused_and_changes_nothing() {
         0
     );
 
+    let err = w
+        .shop
+        .list_products(shop_core::catalog::ProductQuery {
+            page: 1,
+            per_page: 10,
+            keyword: Some("k".repeat(101)),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field(err), "keyword");
+    let mut long_name = coupon_draft(CouponKind::Fixed, dec!(5), "10.00", 5);
+    long_name.name = "n".repeat(MAX_TITLE_CHARS + 1);
+    let err = w.shop.create_coupon(long_name, None).await.unwrap_err();
+    assert_eq!(field(err), "name");
+    assert!(w.shop.coupons().await.unwrap().is_empty());
+
     // Categories nest at most MAX_CATEGORY_LEVEL + 1 deep.
     let mut parent = w.shop.create_category("L0", true, None).await.unwrap();
     for level in 1..=MAX_CATEGORY_LEVEL {

@@ -399,6 +399,19 @@ async fn administrators_manage_the_catalog_and_coupons() {
         )
         .await;
     assert_eq!(upd.body["enabled"], false, "{}", upd.text);
+    let recode = app
+        .call(
+            Method::PUT,
+            &format!("/api/admin/coupons/{id}"),
+            Some(&admin),
+            Some(
+                json!({"code": "NEWCODE1", "name": "Ten percent", "kind": "percent", "value": "10",
+                        "min_amount": "0.01", "total": 10, "enabled": true}),
+            ),
+        )
+        .await;
+    assert_eq!(recode.status, StatusCode::BAD_REQUEST, "{}", recode.text);
+    assert_eq!(recode.body["error"]["field"], "code");
     let del = app
         .call(
             Method::DELETE,

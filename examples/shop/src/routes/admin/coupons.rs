@@ -24,7 +24,7 @@ use crate::routes::orders::PageQuery;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CouponBody {
     /// The code (4–32 uppercase letters and digits); random when absent.
-    /// Ignored on update.
+    /// A code cannot change: on update it may be left out or repeated.
     #[serde(default)]
     pub code: Option<String>,
     /// Display name.
@@ -100,6 +100,11 @@ pub async fn update_coupon(
     AppJson(body): AppJson<CouponBody>,
 ) -> ApiResult<AppJson<Coupon>> {
     let draft = body.draft(&state.shop)?;
+    if let Some(code) = &body.code {
+        if state.shop.coupon(CouponId(id)).await?.code != *code {
+            return Err(Error::validation("code", "a coupon's code cannot change").into());
+        }
+    }
     Ok(AppJson(
         state.shop.update_coupon(CouponId(id), draft).await?,
     ))
