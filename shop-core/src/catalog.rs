@@ -221,12 +221,16 @@ pub fn check_stock_delta(delta: i64) -> Result<()> {
 }
 
 /// The stock after adding `delta` to `current`: never below zero
-/// (`OutOfStock`), never above [`MAX_STOCK`] (`Validation { field: "delta" }`).
+/// (`OutOfStock`), and an addition never past [`MAX_STOCK`]
+/// (`Validation { field: "delta" }`). Removals are always allowed down to
+/// zero, even from a stock above the maximum (orders that close give their
+/// units back without a cap).
 pub fn adjusted_stock(sku: SkuId, current: u32, delta: i64) -> Result<u32> {
     check_stock_delta(delta)?;
     let result = i64::from(current) + delta;
-    if (0..=i64::from(MAX_STOCK)).contains(&result) {
-        return Ok(result as u32);
+    let fits = result >= 0 && (delta <= 0 || result <= i64::from(MAX_STOCK));
+    if fits {
+        return u32::try_from(result).map_err(|_| stock_refusal(sku, current, delta));
     }
     Err(stock_refusal(sku, current, delta))
 }
@@ -485,8 +489,8 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// A product's SKUs, by id.
     async fn list_skus(&self, product: ProductId) -> Result<Vec<Sku>>;
     /// Adds `delta` to a SKU's stock atomically under [`adjusted_stock`]'s
-    /// rule (`OutOfStock` below zero, `Validation { delta }` above
-    /// [`MAX_STOCK`] or for a delta past [`check_stock_delta`]); a refusal
+    /// rule (`OutOfStock` below zero, `Validation { delta }` for an addition
+    /// past [`MAX_STOCK`] or a delta past [`check_stock_delta`]); a refusal
     /// changes nothing. Returns the new stock.
     async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32>;
 

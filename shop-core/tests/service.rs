@@ -16,7 +16,7 @@ use shop_core::ids::{AddressId, OrderId, ProductId, SkuId, UserId};
 use shop_core::memory::MemoryStore;
 use shop_core::order::OrderStore;
 use shop_core::order::{OrderAction, OrderStatus, RefundStatus};
-use shop_core::payment::GatewayRefundStatus;
+use shop_core::payment::{GatewayRefundStatus, RawNotification};
 use shop_core::refund::{RefundLine, RefundRecordStatus};
 use shop_core::service::{NotificationOutcome, OrderLineRequest, PlaceOrderRequest, ReviewRequest};
 use shop_core::{Entity, Error};
@@ -968,21 +968,53 @@ async fn refunds_the_gateway_missed_are_resent_and_settle_once() {
         .retry_pending_refunds(window.0, window.1)
         .await
         .unwrap();
-    assert_eq!(report.unreachable.len(), 3, "{report:?}");
+    assert_eq!(report.failed.len(), 3, "{report:?}");
     assert!(report.settled.is_empty());
 
-    // Back up: two workers retry at once; every refund settles exactly once
-    // under its first refund number, and the orders are refunded.
+    // One of them is settled by its notification meanwhile: it is not
+    // re-sent.
+    let settled_by_notification = w.store.list_refunds(stuck[2].id).await.unwrap()[0]
+        .refund_no
+        .clone();
+    let n = RawNotification {
+        body: format!("refund|{settled_by_notification}|ok|{SECRET}").into_bytes(),
+        ..RawNotification::default()
+    };
+    w.shop
+        .handle_payment_notification("fake", &n)
+        .await
+        .unwrap();
+
+    // Back up: two workers retry at once, both in flight for every refund
+    // (the gateway holds each call until both arrive); every refund settles
+    // exactly once under its first refund number.
     *w.gateway.refund_unreachable.lock().unwrap() = false;
-    let (a, b) = tokio::join!(
-        w.shop.retry_pending_refunds(window.0, window.1),
-        w.shop.retry_pending_refunds(window.0, window.1)
-    );
-    let (a, b) = (a.unwrap(), b.unwrap());
-    let mut settled: Vec<String> = a.settled.iter().chain(&b.settled).cloned().collect();
+    *w.gateway.refund_barrier.lock().unwrap() = Some(Arc::new(tokio::sync::Barrier::new(2)));
+    let sent_before = w.gateway.refunds.lock().unwrap().len();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let shop = w.shop.clone();
+            tokio::spawn(async move { shop.retry_pending_refunds(window.0, window.1).await })
+        })
+        .collect();
+    let mut settled = Vec::new();
+    for worker in workers {
+        let report = worker.await.unwrap().unwrap();
+        assert!(report.failed.is_empty(), "{report:?}");
+        settled.extend(report.settled);
+    }
+    *w.gateway.refund_barrier.lock().unwrap() = None;
     settled.sort();
+    assert_eq!(settled.len(), 2, "each settled by one worker: {settled:?}");
     settled.dedup();
-    assert_eq!(settled.len(), 3, "{a:?} {b:?}");
+    assert_eq!(settled.len(), 2);
+    assert!(!settled.contains(&settled_by_notification));
+    let resent: Vec<String> = w.gateway.refunds.lock().unwrap()[sent_before..]
+        .iter()
+        .map(|r| r.refund_no.clone())
+        .collect();
+    assert_eq!(resent.len(), 4, "both workers sent both: {resent:?}");
+    assert!(!resent.contains(&settled_by_notification));
     for order in &stuck {
         let refunds = w.store.list_refunds(order.id).await.unwrap();
         assert_eq!(refunds.len(), 1, "no second refund number");
@@ -1034,6 +1066,42 @@ async fn refunds_the_gateway_missed_are_resent_and_settle_once() {
         .unwrap();
     assert_eq!(report.too_old.len(), 1, "{report:?}");
     assert_eq!(w.gateway.refunds.lock().unwrap().len(), sent);
+
+    // A gateway answering "failed" settles the refund as failed; the buyer
+    // may apply again.
+    let failing = w.order(BOB, &sku, 1, None).await.unwrap();
+    w.pay(&failing).await.unwrap();
+    w.shop.apply_refund(BOB, failing.id, "again").await.unwrap();
+    *w.gateway.refund_unreachable.lock().unwrap() = true;
+    w.shop.approve_refund(failing.id, None).await.unwrap_err();
+    *w.gateway.refund_unreachable.lock().unwrap() = false;
+    *w.gateway.refund_answer.lock().unwrap() = GatewayRefundStatus::Failed;
+    w.clock.advance(Duration::minutes(6));
+    let report = w
+        .shop
+        .retry_pending_refunds(window.0, window.1)
+        .await
+        .unwrap();
+    assert_eq!(report.settled.len(), 1, "{report:?}");
+    assert_eq!(
+        w.store
+            .get_order(failing.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .refund,
+        RefundStatus::Failed
+    );
+
+    // A window that makes no sense is refused.
+    for (min, max) in [
+        (Duration::minutes(-1), Duration::hours(1)),
+        (Duration::hours(2), Duration::hours(1)),
+    ] {
+        let err = w.shop.retry_pending_refunds(min, max).await.unwrap_err();
+        assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    }
 }
 
 #[tokio::test]

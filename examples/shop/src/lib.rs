@@ -53,6 +53,8 @@ pub use state::AppState;
 /// How long a refund stays pending before the background job re-sends it
 /// to its gateway.
 pub const REFUND_RETRY_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+/// How often the refund job runs.
+pub const REFUND_RETRY_EVERY: Duration = Duration::from_secs(5 * 60);
 /// How long the job keeps re-sending a pending refund: under the shortest
 /// idempotency window of the providers (Stripe keeps keys 24 hours).
 pub const REFUND_RETRY_WINDOW: chrono::Duration = chrono::Duration::hours(23);
@@ -207,6 +209,63 @@ pub async fn open_database(url: &str) -> Result<Storage, BoxError> {
     )
 }
 
+/// The background jobs: every minute, close unpaid orders whose time is up
+/// and purge expired sessions; every [`REFUND_RETRY_EVERY`], in a task of
+/// its own (gateway calls are slow), re-send refunds a gateway missed.
+async fn run_jobs(shop: Shop, sessions: Arc<dyn SessionStore>) {
+    let refunds = tokio::spawn(retry_refunds(shop.clone()));
+    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+    // Aborting this task must stop the refund task too.
+    let _stop_refunds = AbortOnDrop(refunds);
+    loop {
+        every_minute.tick().await;
+        if let Err(e) = shop.close_expired_orders().await {
+            eprintln!("closing expired orders failed: {e}");
+        }
+        if let Err(e) = sessions.purge_expired_sessions(shop.now()).await {
+            eprintln!("purging expired sessions failed: {e}");
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Re-sends refunds a gateway missed; says once per refund when one has
+/// been pending too long to re-send.
+async fn retry_refunds(shop: Shop) {
+    let mut reported = std::collections::HashSet::new();
+    let mut every = tokio::time::interval(REFUND_RETRY_EVERY);
+    loop {
+        every.tick().await;
+        match shop
+            .retry_pending_refunds(REFUND_RETRY_AFTER, REFUND_RETRY_WINDOW)
+            .await
+        {
+            Ok(report) => {
+                for (refund_no, why) in &report.failed {
+                    eprintln!("refund {refund_no} is still pending: {why}");
+                }
+                for refund_no in report.too_old {
+                    if !reported.contains(&refund_no) {
+                        eprintln!(
+                            "refund {refund_no} has been pending for over a day: check it at the provider"
+                        );
+                        reported.insert(refund_no);
+                    }
+                }
+            }
+            Err(e) => eprintln!("retrying pending refunds failed: {e}"),
+        }
+    }
+}
+
 /// Opens the database, seeds it on first start, binds and serves in the
 /// background; e-mails go to `notifier`.
 pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Server, BoxError> {
@@ -286,34 +345,7 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
             eprintln!("server stopped: {e}");
         }
     });
-    let jobs = tokio::spawn(async move {
-        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            every_minute.tick().await;
-            if let Err(e) = shop.close_expired_orders().await {
-                eprintln!("closing expired orders failed: {e}");
-            }
-            if let Err(e) = sessions.purge_expired_sessions(shop.now()).await {
-                eprintln!("purging expired sessions failed: {e}");
-            }
-            match shop
-                .retry_pending_refunds(REFUND_RETRY_AFTER, REFUND_RETRY_WINDOW)
-                .await
-            {
-                Ok(report) => {
-                    for (refund_no, why) in &report.unreachable {
-                        eprintln!("refund {refund_no} is still pending: {why}");
-                    }
-                    for refund_no in &report.too_old {
-                        eprintln!(
-                            "refund {refund_no} has been pending for over a day: check it at the provider"
-                        );
-                    }
-                }
-                Err(e) => eprintln!("retrying pending refunds failed: {e}"),
-            }
-        }
-    });
+    let jobs = tokio::spawn(run_jobs(shop, sessions));
     Ok(Server {
         addr,
         url,

@@ -264,7 +264,21 @@ async fn a_replayed_submit_token_places_no_second_order() {
             .body,
     );
     assert_eq!(after_coupon, before.map(|s| s - 1), "stock untouched");
-    assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 1);
+    let a = app
+        .post(
+            "/api/orders",
+            Some(&buyer),
+            json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 1}],
+                   "remark": "", "submit_token": fresh}),
+        )
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::CREATED,
+        "the refused attempts left the token usable: {}",
+        a.text
+    );
+    assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 2);
     app.server.stop().await;
 }
 

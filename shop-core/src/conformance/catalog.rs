@@ -285,6 +285,18 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
             .unwrap(),
         2
     );
+    // A stock above the maximum (units given back by closed orders) can
+    // still be reduced, but not raised.
+    let (over, over_skus) = fx.build_product("Over", None, &[("1.00", MAX_STOCK + 5)]);
+    store.create_product(&over, &over_skus).await.unwrap();
+    let over_sku = over_skus[0].id;
+    assert_eq!(
+        store.adjust_stock(over_sku, -1).await.unwrap(),
+        MAX_STOCK + 4
+    );
+    let err = store.adjust_stock(over_sku, 1).await.unwrap_err();
+    assert!(is_validation(&err, "delta"), "{err:?}");
+    assert_eq!(fx.stock(over_sku).await, MAX_STOCK + 4);
     let err = store.adjust_stock(SkuId(999_999), 1).await.unwrap_err();
     assert!(is_not_found(&err, Entity::Sku), "{err:?}");
     assert_eq!(fx.stock(second.id).await, 7);

@@ -190,7 +190,11 @@ impl Shop {
     /// Changes a SKU's title, description and price (stock is changed only
     /// by [`Shop::adjust_stock`]) and refreshes the product's price.
     pub async fn update_sku(&self, id: SkuId, draft: SkuDraft) -> Result<Sku> {
-        validate_sku(&draft)?;
+        // The draft's stock is not used here, so it is not checked either.
+        validate_sku(&SkuDraft {
+            stock: 0,
+            ..draft.clone()
+        })?;
         self.check_currency(&draft.price)?;
         let mut sku = self.sku(id).await?;
         sku.title = draft.title.trim().to_owned();

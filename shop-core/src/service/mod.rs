@@ -27,7 +27,7 @@ pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
 pub use fulfilment::ReviewRequest;
 pub use fulfilment::MAX_REVIEW_CHARS;
 pub use payments::NotificationOutcome;
-pub use refunds::MAX_REASON_CHARS;
+pub use refunds::{RefundRetryReport, MAX_REASON_CHARS};
 pub use views::{OrderLineView, OrderView};
 
 use crate::cart::CartStore;

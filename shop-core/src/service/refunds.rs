@@ -17,13 +17,15 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// What one run of [`Shop::retry_pending_refunds`] did, by refund number.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RefundRetryReport {
-    /// Re-sent, and the gateway reported them finished: now settled
-    /// (succeeded or failed) by this run or, racing it, by another.
+    /// Re-sent; the gateway reported them finished and this run settled
+    /// them (succeeded or failed).
     pub settled: Vec<String>,
     /// Re-sent; the gateway still reports them in progress.
     pub still_pending: Vec<String>,
-    /// Re-sent; the gateway could not be reached or refused (with why).
-    pub unreachable: Vec<(String, String)>,
+    /// Not re-sent or not settled this time (the gateway could not be
+    /// reached or refused, or the store failed), with why; the next run
+    /// tries again.
+    pub failed: Vec<(String, String)>,
     /// Older than the retry window: not re-sent, for a person to check at
     /// the provider.
     pub too_old: Vec<String>,
@@ -187,21 +189,35 @@ impl Shop {
     }
 
     /// Re-sends every refund still pending `min_age` after its creation (its
-    /// gateway could not be reached when it was approved, or its
-    /// notification got lost) to its gateway under the same refund number,
-    /// the gateways' idempotency key, and settles those the gateway reports
-    /// finished. Settling is compare-and-set, so several workers may run this
-    /// at once and each refund settles (and fires `RefundSucceeded`) once.
+    /// gateway could not be reached when it was approved) to its gateway
+    /// under the same refund number, the gateways' idempotency key, and
+    /// settles those the gateway reports finished. Settling is
+    /// compare-and-set, so several workers may run this at once and each
+    /// refund settles (and fires `RefundSucceeded`) once. Each refund is read
+    /// again just before it is re-sent, and skipped unless still pending, so
+    /// a refund a notification settled meanwhile is not sent again.
+    ///
+    /// A re-sent request tells the current state where the provider answers
+    /// a repeated refund number with it (Alipay, WeChat Pay); Stripe replays
+    /// its first answer for 24 hours, so a Stripe refund whose webhook got
+    /// lost stays pending here until `max_age`.
     ///
     /// Refunds pending for longer than `max_age` are not re-sent but
     /// reported: providers forget idempotency keys (Stripe after 24 hours),
     /// after which a re-sent request could refund twice. Keep `max_age`
     /// below the shortest such window of the gateways in use.
+    /// `Validation` when `min_age` is negative or `max_age <= min_age`.
     pub async fn retry_pending_refunds(
         &self,
         min_age: chrono::Duration,
         max_age: chrono::Duration,
     ) -> Result<RefundRetryReport> {
+        if min_age < chrono::Duration::zero() {
+            return Err(Error::validation("min_age", "must not be negative"));
+        }
+        if max_age <= min_age {
+            return Err(Error::validation("max_age", "must be longer than min_age"));
+        }
         let now = self.now();
         let orders = &self.inner.stores.orders;
         let mut report = RefundRetryReport::default();
@@ -219,22 +235,37 @@ impl Shop {
                     report.too_old.push(refund.refund_no);
                     continue;
                 }
-                let sent = match self.any_order(refund.order_id).await {
-                    Ok(order) => self.send_refund(&order, &refund).await,
-                    Err(e) => Err(e),
-                };
-                match sent {
-                    Ok(GatewayRefundStatus::Pending) => report.still_pending.push(refund.refund_no),
-                    Ok(status) => {
+                let no = refund.refund_no.clone();
+                match self.resend_refund(&refund).await {
+                    Ok(None) => {}
+                    Ok(Some(GatewayRefundStatus::Pending)) => report.still_pending.push(no),
+                    Ok(Some(status)) => {
                         let succeeded = status == GatewayRefundStatus::Succeeded;
-                        self.finish_gateway_refund(&refund.refund_no, succeeded)
-                            .await?;
-                        report.settled.push(refund.refund_no);
+                        match self.finish_gateway_refund(&no, succeeded).await {
+                            Ok(NotificationOutcome::RefundFinished(_)) => report.settled.push(no),
+                            Ok(_) => {}
+                            Err(e) => report.failed.push((no, e.to_string())),
+                        }
                     }
-                    Err(e) => report.unreachable.push((refund.refund_no, e.to_string())),
+                    Err(e) => report.failed.push((no, e.to_string())),
                 }
             }
         }
+    }
+
+    /// Re-sends `refund` if it is still pending (`None` when it is not).
+    async fn resend_refund(&self, refund: &Refund) -> Result<Option<GatewayRefundStatus>> {
+        let current = self
+            .inner
+            .stores
+            .orders
+            .get_refund(&refund.refund_no)
+            .await?;
+        if current.is_none_or(|r| r.status != RefundRecordStatus::Pending) {
+            return Ok(None);
+        }
+        let order = self.any_order(refund.order_id).await?;
+        self.send_refund(&order, refund).await.map(Some)
     }
 
     /// Sends a refund of `order` to the gateway that took its payment.

@@ -33,6 +33,9 @@ pub struct FakeGateway {
     /// While set, refunds fail as if the gateway were unreachable (the
     /// request is still recorded).
     pub refund_unreachable: Mutex<bool>,
+    /// When set, every refund call waits here first, so racing callers are
+    /// all in flight at once.
+    pub refund_barrier: Mutex<Option<Arc<tokio::sync::Barrier>>>,
     pub refunds: Mutex<Vec<GatewayRefund>>,
 }
 
@@ -41,6 +44,7 @@ impl FakeGateway {
         FakeGateway {
             refund_answer: Mutex::new(GatewayRefundStatus::Succeeded),
             refund_unreachable: Mutex::new(false),
+            refund_barrier: Mutex::new(None),
             refunds: Mutex::new(Vec::new()),
         }
     }
@@ -98,6 +102,10 @@ impl PaymentGateway for FakeGateway {
         }
     }
     async fn refund(&self, req: &GatewayRefund) -> Result<GatewayRefundStatus, PaymentError> {
+        let barrier = self.refund_barrier.lock().unwrap().clone();
+        if let Some(barrier) = barrier {
+            barrier.wait().await;
+        }
         self.refunds.lock().unwrap().push(req.clone());
         if *self.refund_unreachable.lock().unwrap() {
             return Err(PaymentError::Gateway {

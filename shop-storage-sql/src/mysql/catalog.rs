@@ -87,10 +87,13 @@ impl MySqlStore {
         check_stock_delta(delta)?;
         let mut tx = self.begin().await?;
         let done = sqlx::query(
-            "UPDATE skus SET stock = stock + ? WHERE id = ? AND stock + ? BETWEEN 0 AND ?",
+            "UPDATE skus SET stock = stock + ? WHERE id = ? AND stock + ? >= 0 \
+             AND (? <= 0 OR stock + ? <= ?)",
         )
         .bind(delta)
         .bind(sku.0)
+        .bind(delta)
+        .bind(delta)
         .bind(delta)
         .bind(i64::from(MAX_STOCK))
         .execute(&mut *tx)

@@ -381,8 +381,8 @@ impl CatalogStore for PgStore {
     async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32> {
         check_stock_delta(delta)?;
         let row = sqlx::query(
-            "UPDATE skus SET stock = stock + $1 WHERE id = $2 AND stock + $1 BETWEEN 0 AND $3 \
-             RETURNING stock",
+            "UPDATE skus SET stock = stock + $1 WHERE id = $2 AND stock + $1 >= 0 \
+             AND ($1 <= 0 OR stock + $1 <= $3) RETURNING stock",
         )
         .bind(delta)
         .bind(sku.0)

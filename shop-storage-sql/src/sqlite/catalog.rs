@@ -310,11 +310,13 @@ impl CatalogStore for SqliteStore {
     async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32> {
         check_stock_delta(delta)?;
         let row = sqlx::query(
-            "UPDATE skus SET stock = stock + ? WHERE id = ? AND stock + ? BETWEEN 0 AND ? \
-             RETURNING stock",
+            "UPDATE skus SET stock = stock + ? WHERE id = ? AND stock + ? >= 0 \
+             AND (? <= 0 OR stock + ? <= ?) RETURNING stock",
         )
         .bind(delta)
         .bind(sku.0)
+        .bind(delta)
+        .bind(delta)
         .bind(delta)
         .bind(i64::from(MAX_STOCK))
         .fetch_optional(&self.pool)

@@ -509,7 +509,13 @@ impl OrderStore for SqliteStore {
         after: Option<RefundId>,
         limit: u32,
     ) -> Result<Vec<Refund>> {
-        let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        super::refunds::pending_refunds(&mut conn, created_before, after, limit).await
+        // The refunds and their lines come from two statements: one
+        // transaction keeps them consistent (a read transaction in WAL mode reads one snapshot), so a refund finishing
+        // in between is never listed without its lines.
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let refunds =
+            super::refunds::pending_refunds(&mut tx, created_before, after, limit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(refunds)
     }
 }
