@@ -194,7 +194,7 @@ pub const MAX_PROPERTY_CHARS: usize = 255;
 pub const MAX_CATEGORY_LEVEL: u32 = 9;
 
 /// `Validation { field }` when `value` is longer than `max` characters.
-fn check_len(field: &'static str, value: &str, max: usize) -> Result<()> {
+pub(crate) fn check_len(field: &'static str, value: &str, max: usize) -> Result<()> {
     if value.chars().count() > max {
         return Err(Error::validation(
             field,

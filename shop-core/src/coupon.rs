@@ -103,15 +103,7 @@ impl CouponDraft {
         if self.name.trim().is_empty() {
             return Err(Error::validation("name", "must not be empty"));
         }
-        if self.name.chars().count() > crate::catalog::MAX_TITLE_CHARS {
-            return Err(Error::validation(
-                "name",
-                format!(
-                    "must be at most {} characters",
-                    crate::catalog::MAX_TITLE_CHARS
-                ),
-            ));
-        }
+        crate::catalog::check_len("name", &self.name, crate::catalog::MAX_TITLE_CHARS)?;
         match self.kind {
             CouponKind::Fixed => {
                 let v = Money::new(self.value, self.min_amount.currency());

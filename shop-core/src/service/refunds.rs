@@ -1,11 +1,13 @@
 //! Use cases: refund applications, approval through the gateway, refusal.
 
+use std::sync::Arc;
+
 use super::{NotificationOutcome, Shop};
 use crate::error::{Entity, Error, Result, StoreError};
 use crate::events::DomainEvent;
 use crate::ids::{OrderId, RefundId, UserId};
-use crate::order::{Order, OrderAction, OrderPatch};
-use crate::payment::{GatewayRefund, GatewayRefundStatus};
+use crate::order::{Order, OrderAction, OrderPatch, PaymentInfo};
+use crate::payment::{GatewayRefund, GatewayRefundStatus, PaymentGateway};
 use crate::refund::{
     refund_amount, refunded_amount, remaining_lines, FinishRefund, NewRefund, Refund, RefundLine,
     RefundRecordStatus,
@@ -87,12 +89,9 @@ impl Shop {
     ) -> Result<Refund> {
         let order = self.any_order(id).await?;
         let next = order.next_state(OrderAction::ApproveRefund)?;
-        let payment = order.payment.clone().ok_or(Error::InvalidTransition {
-            from: order.state,
-            action: OrderAction::ApproveRefund,
-        })?;
-        // An unknown gateway fails here, before anything is written.
-        self.gateway(&payment.method)?;
+        // An unpaid order or an unknown gateway fails here, before anything
+        // is written.
+        self.refund_gateway(&order)?;
         let refunds = self.inner.stores.orders.list_refunds(id).await?;
         let lines = lines.unwrap_or_else(|| remaining_lines(&order, &refunds));
         let amount = refund_amount(&order, &refunds, &lines)?;
@@ -268,13 +267,20 @@ impl Shop {
         self.send_refund(&order, refund).await.map(Some)
     }
 
-    /// Sends a refund of `order` to the gateway that took its payment.
-    async fn send_refund(&self, order: &Order, refund: &Refund) -> Result<GatewayRefundStatus> {
+    /// The payment of `order` and the gateway that took it (`InvalidTransition`
+    /// for an unpaid order, `NotFound` for a gateway no longer registered).
+    fn refund_gateway(&self, order: &Order) -> Result<(PaymentInfo, Arc<dyn PaymentGateway>)> {
         let payment = order.payment.clone().ok_or(Error::InvalidTransition {
             from: order.state,
             action: OrderAction::ApproveRefund,
         })?;
         let gateway = self.gateway(&payment.method)?.clone();
+        Ok((payment, gateway))
+    }
+
+    /// Sends a refund of `order` to the gateway that took its payment.
+    async fn send_refund(&self, order: &Order, refund: &Refund) -> Result<GatewayRefundStatus> {
+        let (payment, gateway) = self.refund_gateway(order)?;
         let request = GatewayRefund {
             order_no: order.no.clone(),
             transaction_no: payment.transaction_no,
