@@ -120,13 +120,13 @@ pub fn validate_password(password: &str) -> Result<()> {
     Ok(())
 }
 
-/// The display-name rule: 1–64 characters after trimming.
+/// Longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// The display-name rule: a line of 1–[`MAX_NAME_CHARS`] characters, not
+/// blank; returns it trimmed.
 pub fn validate_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err(Error::validation("name", "must be 1–64 characters"));
-    }
-    Ok(name.to_owned())
+    Ok(crate::text::required_line("name", name, MAX_NAME_CHARS)?.to_owned())
 }
 
 /// Port: accounts and e-mail verification tokens (sessions are

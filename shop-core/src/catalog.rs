@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ids::{CategoryId, ProductId, SkuId};
 use crate::money::{Currency, Money};
+use crate::text::{check_line, check_multiline, required_line};
 
 /// How a product is sold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,7 +76,8 @@ pub struct Product {
     pub category_id: Option<CategoryId>,
     /// Properties for facets.
     pub properties: Vec<Property>,
-    /// Mean rating of reviewed lines (0 when none).
+    /// Mean rating of reviewed lines, 2 decimals (`0.00` when none): see
+    /// [`mean_rating`].
     pub rating: Decimal,
     /// Units sold over paid orders.
     pub sold_count: u64,
@@ -146,13 +148,10 @@ pub struct ProductDraft {
 impl ProductDraft {
     /// Checks the fields every product needs.
     pub fn validate(&self) -> Result<()> {
-        if self.title.trim().is_empty() {
-            return Err(Error::validation("title", "must not be empty"));
-        }
-        check_len("title", &self.title, MAX_TITLE_CHARS)?;
-        check_len("long_title", &self.long_title, MAX_TITLE_CHARS)?;
-        check_len("description", &self.description, MAX_DESCRIPTION_CHARS)?;
-        check_len("image", &self.image, MAX_URL_CHARS)?;
+        required_line("title", &self.title, MAX_TITLE_CHARS)?;
+        check_line("long_title", &self.long_title, MAX_TITLE_CHARS)?;
+        check_multiline("description", &self.description, MAX_DESCRIPTION_CHARS)?;
+        check_line("image", &self.image, MAX_URL_CHARS)?;
         if self.properties.len() > MAX_PROPERTIES {
             return Err(Error::validation(
                 "properties",
@@ -170,8 +169,8 @@ impl ProductDraft {
             ));
         }
         for p in &self.properties {
-            check_len("properties", &p.name, MAX_PROPERTY_CHARS)?;
-            check_len("properties", &p.value, MAX_PROPERTY_CHARS)?;
+            check_line("properties", &p.name, MAX_PROPERTY_CHARS)?;
+            check_line("properties", &p.value, MAX_PROPERTY_CHARS)?;
         }
         Ok(())
     }
@@ -193,15 +192,27 @@ pub const MAX_PROPERTY_CHARS: usize = 255;
 /// every backend's column.
 pub const MAX_CATEGORY_LEVEL: u32 = 9;
 
-/// `Validation { field }` when `value` is longer than `max` characters.
-pub(crate) fn check_len(field: &'static str, value: &str, max: usize) -> Result<()> {
-    if value.chars().count() > max {
-        return Err(Error::validation(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+/// Decimals of a product's rating.
+pub const RATING_DECIMALS: u32 = 2;
+
+/// The rating rule: the mean of the reviewed lines' stars (`sum` over
+/// `count` reviews), half-up to [`RATING_DECIMALS`] decimals; `0.00` when
+/// there is no review.
+pub fn mean_rating(sum: u64, count: u64) -> Decimal {
+    if count == 0 {
+        return canonical_rating(Decimal::ZERO);
     }
-    Ok(())
+    canonical_rating(Decimal::from(sum) / Decimal::from(count))
+}
+
+/// A rating as every backend returns it: half-up to [`RATING_DECIMALS`]
+/// decimals, with exactly that many (`4.00`, whatever the column gave).
+pub fn canonical_rating(rating: Decimal) -> Decimal {
+    let rounded = rating.round_dp_with_strategy(
+        RATING_DECIMALS,
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    );
+    crate::money::with_scale(rounded, RATING_DECIMALS)
 }
 
 /// Most units a SKU's stock may hold (every backend's column fits it).
@@ -253,11 +264,8 @@ pub fn stock_refusal(sku: SkuId, current: u32, delta: i64) -> Error {
 /// Checks one SKU draft: non-empty title, positive price in whole minor
 /// units, stock at most [`MAX_STOCK`].
 pub fn validate_sku(draft: &SkuDraft) -> Result<()> {
-    if draft.title.trim().is_empty() {
-        return Err(Error::validation("sku.title", "must not be empty"));
-    }
-    check_len("sku.title", &draft.title, MAX_TITLE_CHARS)?;
-    check_len("sku.description", &draft.description, MAX_DESCRIPTION_CHARS)?;
+    required_line("sku.title", &draft.title, MAX_TITLE_CHARS)?;
+    check_multiline("sku.description", &draft.description, MAX_DESCRIPTION_CHARS)?;
     if draft.stock > MAX_STOCK {
         return Err(Error::validation(
             "sku.stock",
@@ -313,10 +321,7 @@ impl Category {
         is_directory: bool,
         parent: Option<&Category>,
     ) -> Result<Category> {
-        if name.trim().is_empty() {
-            return Err(Error::validation("name", "must not be empty"));
-        }
-        check_len("name", name.trim(), MAX_TITLE_CHARS)?;
+        let name = required_line("name", name, MAX_TITLE_CHARS)?;
         let (level, path) = match parent {
             None => (0, "-".to_owned()),
             Some(p) if !p.is_directory => {
@@ -338,7 +343,7 @@ impl Category {
         };
         Ok(Category {
             id,
-            name: name.trim().to_owned(),
+            name: name.to_owned(),
             parent_id: parent.map(|p| p.id),
             is_directory,
             level,
@@ -439,7 +444,7 @@ impl ProductQuery {
             return Err(Error::validation("per_page", "must be between 1 and 100"));
         }
         if let Some(keyword) = &self.keyword {
-            check_len("keyword", keyword, MAX_KEYWORD_CHARS)?;
+            check_line("keyword", keyword, MAX_KEYWORD_CHARS)?;
         }
         Ok(())
     }

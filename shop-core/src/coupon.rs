@@ -97,13 +97,24 @@ pub struct CouponDraft {
     pub enabled: bool,
 }
 
+/// Decimals of a percent coupon's value (`12.50` %).
+pub const PERCENT_DECIMALS: u32 = 2;
+
 impl CouponDraft {
+    /// The value in canonical form, as every backend returns it: a fixed
+    /// value with its currency's minor digits, a percentage with
+    /// [`PERCENT_DECIMALS`] (`10` becomes `10.00`).
+    pub fn canonical_value(&self) -> Decimal {
+        let scale = match self.kind {
+            CouponKind::Fixed => self.min_amount.currency().minor_digits(),
+            CouponKind::Percent => PERCENT_DECIMALS,
+        };
+        crate::money::with_scale(self.value, scale)
+    }
+
     /// Checks value ranges and the validity window.
     pub fn validate(&self) -> Result<()> {
-        if self.name.trim().is_empty() {
-            return Err(Error::validation("name", "must not be empty"));
-        }
-        crate::catalog::check_len("name", &self.name, crate::catalog::MAX_TITLE_CHARS)?;
+        crate::text::required_line("name", &self.name, crate::catalog::MAX_TITLE_CHARS)?;
         match self.kind {
             CouponKind::Fixed => {
                 let v = Money::new(self.value, self.min_amount.currency());
@@ -115,10 +126,13 @@ impl CouponDraft {
                 }
             }
             CouponKind::Percent => {
-                if self.value <= Decimal::ZERO || self.value > Decimal::ONE_HUNDRED {
+                if self.value <= Decimal::ZERO
+                    || self.value > Decimal::ONE_HUNDRED
+                    || self.value.normalize().scale() > PERCENT_DECIMALS
+                {
                     return Err(Error::validation(
                         "value",
-                        "a percentage must be in (0, 100]",
+                        "a percentage must be in (0, 100], with at most 2 decimals",
                     ));
                 }
             }

@@ -121,6 +121,13 @@ pub enum Error {
         /// The id or key looked for.
         id: String,
     },
+    /// A submit token that already placed an order came back with a
+    /// different request (the same request gets its order back).
+    #[error("this submit token already placed order {order} for a different request")]
+    SubmitTokenReused {
+        /// The order the token placed.
+        order: crate::ids::OrderId,
+    },
     /// Money arithmetic failed (e.g. mixing currencies).
     #[error(transparent)]
     Money(#[from] MoneyError),
@@ -152,7 +159,9 @@ impl Error {
     /// The broad class of the error, for mapping to a status code.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::OutOfStock { .. } | Error::InvalidTransition { .. } => ErrorKind::Conflict,
+            Error::OutOfStock { .. }
+            | Error::InvalidTransition { .. }
+            | Error::SubmitTokenReused { .. } => ErrorKind::Conflict,
             Error::CouponRejected(_) => ErrorKind::Unprocessable,
             Error::Forbidden { .. } => ErrorKind::Forbidden,
             Error::Validation { .. } | Error::Money(_) => ErrorKind::Invalid,

@@ -137,6 +137,7 @@ pub mod payment;
 pub mod refund;
 pub mod search;
 pub mod service;
+pub mod text;
 pub mod user;
 
 pub use error::{Entity, Error, ErrorKind, Result, StoreError};

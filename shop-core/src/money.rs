@@ -3,6 +3,10 @@
 //! Arithmetic across currencies is an error, never a silent conversion.
 //! Rounding is half-up ("round half away from zero") to the currency's minor
 //! unit and happens only where a rule names it ([`Money::round`]).
+//!
+//! Every amount carries at least its currency's minor digits (`19.90`, not
+//! `19.9`; `5.00`, not `5`), whatever a backend's column returns, so an
+//! amount reads the same from every backend ([`with_scale`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -90,18 +94,49 @@ pub enum MoneyError {
     UnknownCurrency(String),
 }
 
+/// `d` without trailing zeros beyond `scale` decimals, and padded to at
+/// least `scale` decimals: `with_scale(4, 2)` is `4.00`,
+/// `with_scale(4.5000, 2)` is `4.50`, `with_scale(1.005, 2)` stays `1.005`
+/// (never rounds). The one canonical form of a decimal leaving the library.
+pub fn with_scale(d: Decimal, scale: u32) -> Decimal {
+    let mut d = d.normalize();
+    if d.scale() < scale {
+        d.rescale(scale);
+    }
+    d
+}
+
 /// An exact amount of money in one currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(from = "MoneyFields")]
 pub struct Money {
     amount: Decimal,
     currency: Currency,
 }
 
+/// What a serialized [`Money`] holds; read through [`Money::new`].
+#[derive(Deserialize)]
+struct MoneyFields {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl From<MoneyFields> for Money {
+    fn from(f: MoneyFields) -> Self {
+        Money::new(f.amount, f.currency)
+    }
+}
+
 impl Money {
-    /// An amount as given (not rounded).
+    /// An amount as given (not rounded), in canonical form: at least the
+    /// currency's minor digits, no trailing zeros beyond them
+    /// ([`with_scale`]).
     pub fn new(amount: Decimal, currency: Currency) -> Self {
-        Money { amount, currency }
+        Money {
+            amount: with_scale(amount, currency.minor_digits()),
+            currency,
+        }
     }
 
     /// Zero in `currency`.
@@ -272,6 +307,20 @@ mod tests {
         assert!(Money::new(dec!(1.100), Currency::Cny).is_whole_minor_units());
         assert!(!Money::new(dec!(1.001), Currency::Cny).is_whole_minor_units());
         assert!(!Money::new(dec!(1.5), Currency::Jpy).is_whole_minor_units());
+    }
+
+    #[test]
+    fn amounts_carry_the_minor_digits() {
+        let scale = |s: &str, c| Money::parse(s, c).unwrap().amount().to_string();
+        assert_eq!(scale("4", Currency::Cny), "4.00");
+        assert_eq!(scale("19.9", Currency::Cny), "19.90");
+        assert_eq!(scale("19.9000", Currency::Cny), "19.90");
+        assert_eq!(scale("1.005", Currency::Cny), "1.005");
+        assert_eq!(scale("0", Currency::Usd), "0.00");
+        assert_eq!(scale("300.0", Currency::Jpy), "300");
+        let read: Money = serde_json::from_str(r#"{"amount":"5","currency":"CNY"}"#).unwrap();
+        assert_eq!(read.amount().to_string(), "5.00");
+        assert_eq!(with_scale(dec!(4.5000), 2).to_string(), "4.50");
     }
 
     #[test]

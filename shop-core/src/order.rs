@@ -342,9 +342,41 @@ pub struct PlaceOrder {
     pub order: Order,
     /// When given, consumed atomically: it must exist for the buyer, be
     /// unexpired at `order.created_at` and unused, else nothing is written.
-    pub submit_token: Option<String>,
+    /// The store records the order and the request's fingerprint with it
+    /// ([`OrderStore::submitted_order`]).
+    pub submit_token: Option<SubmitTokenUse>,
     /// Whether to remove the bought SKUs from the buyer's cart.
     pub clear_cart: bool,
+}
+
+/// A submit token consumed by a placement, with the fingerprint of the
+/// request that consumed it (see
+/// [`PlaceOrderRequest::fingerprint`](crate::service::PlaceOrderRequest::fingerprint)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitTokenUse {
+    /// The token.
+    pub token: String,
+    /// The request's fingerprint, stored with the consumed token.
+    pub request_fingerprint: String,
+}
+
+impl SubmitTokenUse {
+    /// A token and a request fingerprint.
+    pub fn new(token: impl Into<String>, request_fingerprint: impl Into<String>) -> Self {
+        SubmitTokenUse {
+            token: token.into(),
+            request_fingerprint: request_fingerprint.into(),
+        }
+    }
+}
+
+/// What a consumed submit token placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmittedOrder {
+    /// The order the token placed.
+    pub order_id: OrderId,
+    /// The fingerprint of the request that placed it.
+    pub request_fingerprint: String,
 }
 
 /// Fields a compare-and-set transition writes besides the state.
@@ -437,8 +469,14 @@ pub trait OrderStore: Send + Sync + 'static {
         expires_at: DateTime<Utc>,
     ) -> Result<()>;
 
+    /// The order a consumed submit token of `user` placed, with its
+    /// request's fingerprint; `None` when the token is unknown, somebody
+    /// else's, or unused. Answers a retried submission.
+    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>>;
+
     /// Places an order, all or nothing: consumes the submit token
-    /// (`NotFound { SubmitToken }` if missing, used or expired); decrements
+    /// (`NotFound { SubmitToken }` if missing, used or expired) and records
+    /// the order and request fingerprint with it; decrements
     /// each SKU's stock only where `stock >= quantity` (`OutOfStock`);
     /// re-checks the coupon (enabled, `used < total`, validity window at
     /// `created_at`, once per user: `CouponRejected`) and increments `used`;

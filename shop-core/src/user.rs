@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Entity, Error, Result};
 use crate::ids::{AddressId, ProductId, UserId};
+use crate::text::{check_line, required_line};
+
+/// Longest field of an address, in characters.
+pub const MAX_ADDRESS_FIELD_CHARS: usize = 255;
 
 /// The editable fields of a shipping address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,24 +42,10 @@ impl AddressDraft {
             ("contact_phone", &self.contact_phone),
         ];
         for (field, value) in required {
-            if value.trim().is_empty() {
-                return Err(Error::validation(field, "must not be empty"));
-            }
+            required_line(field, value, MAX_ADDRESS_FIELD_CHARS)?;
         }
-        let all = [
-            ("province", &self.province),
-            ("city", &self.city),
-            ("district", &self.district),
-            ("street", &self.street),
-            ("zip", &self.zip),
-            ("contact_name", &self.contact_name),
-            ("contact_phone", &self.contact_phone),
-        ];
-        for (field, value) in all {
-            if value.chars().count() > 255 {
-                return Err(Error::validation(field, "must be at most 255 characters"));
-            }
-        }
+        check_line("district", &self.district, MAX_ADDRESS_FIELD_CHARS)?;
+        check_line("zip", &self.zip, MAX_ADDRESS_FIELD_CHARS)?;
         if !self
             .contact_phone
             .chars()

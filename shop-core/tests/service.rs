@@ -746,7 +746,7 @@ async fn many_expired_orders_close_in_chunks_with_two_workers() {
 }
 
 #[tokio::test]
-async fn a_replayed_submit_token_places_no_second_order() {
+async fn a_replayed_submit_token_places_no_second_order_and_answers_the_first() {
     let w = world();
     let sku = w.sku("10.00", 10).await;
     let address = w.shop.create_address(ALICE, address_draft()).await.unwrap();
@@ -761,16 +761,18 @@ async fn a_replayed_submit_token_places_no_second_order() {
         remark: String::new(),
         submit_token: Some(token),
     };
-    w.shop.place_order(ALICE, req.clone()).await.unwrap();
-    let err = w.shop.place_order(ALICE, req.clone()).await.unwrap_err();
+    let first = w.shop.place_order(ALICE, req.clone()).await.unwrap();
+    // Replayed, the same request answers the order it placed.
+    let replayed = w.shop.place_order(ALICE, req.clone()).await.unwrap();
+    assert_eq!(replayed.id, first.id);
+    // Another request with the spent token is refused.
+    let other = PlaceOrderRequest {
+        remark: "something else".to_owned(),
+        ..req.clone()
+    };
+    let err = w.shop.place_order(ALICE, other).await.unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::NotFound {
-                entity: Entity::SubmitToken,
-                ..
-            }
-        ),
+        matches!(err, Error::SubmitTokenReused { order } if order == first.id),
         "{err}"
     );
     // Bob cannot use Alice's token either.

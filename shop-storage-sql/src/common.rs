@@ -188,7 +188,7 @@ pub(crate) fn product_from(r: &impl Cols) -> Result<Product> {
         on_sale: r.flag("on_sale")?,
         category_id: r.opt_int("category_id")?.map(CategoryId),
         properties: serde_json::from_str(&props).map_err(|_| corrupt("properties", &props))?,
-        rating: r.decimal("rating")?.round_dp(2),
+        rating: shop_core::catalog::canonical_rating(r.decimal("rating")?),
         sold_count: r.int("sold_count")?.max(0) as u64,
         review_count: r.int("review_count")?.max(0) as u64,
         price: r.money("price")?,
@@ -235,19 +235,21 @@ pub(crate) fn cart_item_from(r: &impl Cols) -> Result<CartItem> {
 }
 
 pub(crate) fn coupon_from(r: &impl Cols) -> Result<Coupon> {
+    let mut draft = CouponDraft {
+        name: r.text("name")?,
+        kind: parse("coupon kind", r.text("kind")?, CouponKind::parse)?,
+        value: r.decimal("value")?,
+        min_amount: r.money("min_amount")?,
+        total: r.count("total")?,
+        not_before: r.opt_time("not_before")?,
+        not_after: r.opt_time("not_after")?,
+        enabled: r.flag("enabled")?,
+    };
+    draft.value = draft.canonical_value();
     Ok(Coupon {
         id: CouponId(r.int("id")?),
         code: r.text("code")?,
-        draft: CouponDraft {
-            name: r.text("name")?,
-            kind: parse("coupon kind", r.text("kind")?, CouponKind::parse)?,
-            value: r.decimal("value")?.normalize(),
-            min_amount: r.money("min_amount")?,
-            total: r.count("total")?,
-            not_before: r.opt_time("not_before")?,
-            not_after: r.opt_time("not_after")?,
-            enabled: r.flag("enabled")?,
-        },
+        draft,
         used: r.count("used")?,
         created_at: r.time("created_at")?,
     })
@@ -412,15 +414,6 @@ pub(crate) fn attach_refund_lines(refunds: &mut [Refund], lines: Vec<(RefundId, 
     for refund in refunds {
         refund.lines = by_refund.remove(&refund.id).unwrap_or_default();
     }
-}
-
-/// The product stats rule's arithmetic: mean rating half-up to 2 decimals.
-pub(crate) fn mean_rating(sum: i64, count: i64) -> Decimal {
-    if count == 0 {
-        return Decimal::ZERO;
-    }
-    (Decimal::from(sum) / Decimal::from(count))
-        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// `ORDER BY` for a product listing; `price` and `rating` are exact decimals

@@ -14,7 +14,7 @@ use std::time::Duration;
 use shop_core::cart::CartStore;
 use shop_core::conformance::fixtures::Fixture;
 use shop_core::coupon::CouponRejection;
-use shop_core::order::{OrderStore, PlaceOrder};
+use shop_core::order::{OrderStore, PlaceOrder, SubmitTokenUse};
 use shop_core::Error;
 
 use common::pg::{fresh, fresh_schema};
@@ -154,7 +154,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
         let err = store
             .place_order(&PlaceOrder {
                 order: order.clone(),
-                submit_token: Some("after-stock".to_owned()),
+                submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
                 clear_cart: true,
             })
             .await
@@ -173,7 +173,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
     store
         .place_order(&PlaceOrder {
             order: fits,
-            submit_token: Some("after-stock".to_owned()),
+            submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
             clear_cart: true,
         })
         .await

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use shop_core::conformance::fixtures::Fixture;
-use shop_core::order::{OrderStore, PlaceOrder};
+use shop_core::order::{OrderStore, PlaceOrder, SubmitTokenUse};
 
 #[tokio::test]
 async fn a_failure_after_the_stock_decrement_writes_nothing() {
@@ -37,7 +37,7 @@ async fn a_failure_after_the_stock_decrement_writes_nothing() {
     let order = fx.build_order(buyer, &[(&skus[0], 2), (&skus[1], 3)], Some(&coupon));
     let cmd = PlaceOrder {
         order: order.clone(),
-        submit_token: Some("tok".into()),
+        submit_token: Some(SubmitTokenUse::new("tok", "fingerprint")),
         clear_cart: true,
     };
     let err = store.place_order(&cmd).await.unwrap_err();

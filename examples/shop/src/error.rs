@@ -101,6 +101,7 @@ fn code_of(error: &Error) -> &'static str {
         Error::OutOfStock { .. } => "out_of_stock",
         Error::CouponRejected(_) => "coupon_rejected",
         Error::InvalidTransition { .. } => "invalid_transition",
+        Error::SubmitTokenReused { .. } => "submit_token_reused",
         Error::Forbidden { .. } => "forbidden",
         Error::Validation { .. } => "validation",
         Error::NotFound { .. } => "not_found",

@@ -165,7 +165,7 @@ async fn unknown_ids_routes_and_methods_are_json_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_submit_token_places_no_second_order() {
+async fn a_replayed_submit_token_answers_its_order_and_places_no_second() {
     let app = App::sqlite().await;
     let buyer = app.customer("replay").await;
     let address = app.address(&buyer).await;
@@ -193,16 +193,43 @@ async fn a_replayed_submit_token_places_no_second_order() {
                       "remark": "", "submit_token": submit});
     let first = app.post("/api/orders", Some(&buyer), body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
-    let replay = app.post("/api/orders", Some(&buyer), body).await;
-    assert_eq!(replay.status, StatusCode::NOT_FOUND, "{}", replay.text);
-    assert_eq!(replay.code(), "not_found");
+    // A client that lost the answer retries: it gets the same order.
+    let replay = app.post("/api/orders", Some(&buyer), body.clone()).await;
+    assert_eq!(replay.status, StatusCode::CREATED, "{}", replay.text);
+    assert_eq!(replay.body["id"], first.body["id"]);
+    // Another request with the spent token: 409, nothing placed.
+    let mut changed = body;
+    changed["remark"] = json!("a different request");
+    let reused = app.post("/api/orders", Some(&buyer), changed).await;
+    assert_eq!(reused.status, StatusCode::CONFLICT, "{}", reused.text);
+    assert_eq!(reused.code(), "submit_token_reused");
     assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 1);
+    // Eight copies of one submission at once: one order, all answer it.
+    let submit = app.get("/api/checkout/token", Some(&buyer)).await.body["submit_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let body = json!({"address_id": address, "items": [{"sku_id": sku, "quantity": 1}],
+                      "remark": "", "submit_token": submit});
+    let copies = futures::future::join_all(
+        (0..8).map(|_| app.post("/api/orders", Some(&buyer), body.clone())),
+    )
+    .await;
+    let ids: std::collections::BTreeSet<String> = copies
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+            a.body["id"].as_str().expect("id").to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 2);
     let after = stock(
         app.get(&format!("/api/products/{product}"), None)
             .await
             .body,
     );
-    assert_eq!(after, before.map(|s| s - 1), "stock taken once");
+    assert_eq!(after, before.map(|s| s - 2), "stock taken once per order");
 
     // No token, or somebody else's: refused, nothing placed.
     let a = app
@@ -228,7 +255,7 @@ async fn a_replayed_submit_token_places_no_second_order() {
         )
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text);
-    assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 1);
+    assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 2);
 
     // Out of stock is a 409 and places nothing (the token stays usable).
     let fresh = app.get("/api/checkout/token", Some(&buyer)).await.body["submit_token"]
@@ -263,7 +290,7 @@ async fn a_replayed_submit_token_places_no_second_order() {
             .await
             .body,
     );
-    assert_eq!(after_coupon, before.map(|s| s - 1), "stock untouched");
+    assert_eq!(after_coupon, before.map(|s| s - 2), "stock untouched");
     let a = app
         .post(
             "/api/orders",
@@ -278,7 +305,7 @@ async fn a_replayed_submit_token_places_no_second_order() {
         "the refused attempts left the token usable: {}",
         a.text
     );
-    assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 2);
+    assert_eq!(app.get("/api/orders", Some(&buyer)).await.body["total"], 3);
     app.server.stop().await;
 }
 

@@ -52,6 +52,8 @@ mod races;
 mod refunds;
 mod reviews;
 mod sessions;
+pub mod shop;
+mod shop_rules;
 mod users;
 
 use std::future::Future;
@@ -104,6 +106,10 @@ pub use reviews::{
 };
 pub use sessions::{
     sessions_expire_and_end, sessions_purge_expired, sessions_unique_under_concurrency,
+};
+pub use shop_rules::{
+    decimals_read_the_same_on_every_backend, refund_approvals_race_to_one,
+    submit_token_retries_get_their_order, text_rules_hold_on_every_backend,
 };
 pub use users::{addresses_crud_and_order, favorites_idempotent_newest_first};
 
@@ -243,6 +249,10 @@ macro_rules! conformance_tests {
             sessions_expire_and_end,
             sessions_purge_expired,
             sessions_unique_under_concurrency,
+            text_rules_hold_on_every_backend,
+            decimals_read_the_same_on_every_backend,
+            refund_approvals_race_to_one,
+            submit_token_retries_get_their_order,
         }
     };
 }

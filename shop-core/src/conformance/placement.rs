@@ -10,7 +10,7 @@ use super::{is_already_exists, is_not_found, Backend};
 use crate::coupon::{Coupon, CouponRejection};
 use crate::error::{Entity, Error};
 use crate::ids::CouponId;
-use crate::order::{OrderQuery, PlaceOrder};
+use crate::order::{OrderQuery, PlaceOrder, SubmitTokenUse, SubmittedOrder};
 
 /// A placed order is stored exactly as placed (by id and by number), takes
 /// the stock of every line, one use of the coupon and the submit token, and
@@ -43,7 +43,7 @@ pub async fn place_order_stores_order_and_takes_everything<B: Backend>(store: Ar
     let placed = store
         .place_order(&PlaceOrder {
             order: order.clone(),
-            submit_token: Some("token-1".to_owned()),
+            submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
             clear_cart: true,
         })
         .await
@@ -84,7 +84,7 @@ pub async fn place_order_stores_order_and_takes_everything<B: Backend>(store: Ar
     let err = store
         .place_order(&PlaceOrder {
             order: again.clone(),
-            submit_token: Some("token-1".to_owned()),
+            submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
             clear_cart: true,
         })
         .await
@@ -123,7 +123,7 @@ pub async fn place_order_out_of_stock_writes_nothing<B: Backend>(store: Arc<B>) 
     let err = store
         .place_order(&PlaceOrder {
             order: order.clone(),
-            submit_token: Some("token-2".to_owned()),
+            submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
             clear_cart: true,
         })
         .await
@@ -143,7 +143,7 @@ pub async fn place_order_out_of_stock_writes_nothing<B: Backend>(store: Arc<B>) 
     store
         .place_order(&PlaceOrder {
             order: fits.clone(),
-            submit_token: Some("token-2".to_owned()),
+            submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
             clear_cart: true,
         })
         .await
@@ -248,7 +248,7 @@ pub async fn place_order_duplicate_number_writes_nothing<B: Backend>(store: Arc<
     twin.no = first.no.clone();
     let cmd = PlaceOrder {
         order: twin.clone(),
-        submit_token: Some("token-3".to_owned()),
+        submit_token: Some(SubmitTokenUse::new("token-3", "fingerprint")),
         clear_cart: true,
     };
     let err = store.place_order(&cmd).await.unwrap_err();
@@ -268,7 +268,8 @@ pub async fn place_order_duplicate_number_writes_nothing<B: Backend>(store: Arc<
 
 /// Submit tokens: unknown, another user's, expired (`expires_at` not after
 /// `created_at`) and spent tokens are `NotFound { SubmitToken }` and write
-/// nothing; a token cannot be issued twice.
+/// nothing; a token cannot be issued twice; a consumed token tells its
+/// owner (only) which order it placed and for which request.
 pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
     let fx = Fixture::new(Arc::clone(&store));
     let sku = fx.sku(10).await;
@@ -291,7 +292,7 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
 
     let attempt = |token: &str| PlaceOrder {
         order: fx.build_order(buyer, &[(&sku, 1)], None),
-        submit_token: Some(token.to_owned()),
+        submit_token: Some(SubmitTokenUse::new(token, "fingerprint")),
         clear_cart: false,
     };
     for token in ["unknown", "theirs", "stale"] {
@@ -303,16 +304,29 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
     assert_eq!(fx.stock(sku.id).await, 10);
     assert_eq!(fx.order_count().await, 0);
 
-    store.place_order(&attempt("mine")).await.unwrap();
+    for token in ["mine", "theirs", "stale", "unknown"] {
+        assert_eq!(store.submitted_order(buyer, token).await.unwrap(), None);
+    }
+    let mut placed = attempt("mine");
+    placed.submit_token = Some(SubmitTokenUse::new("mine", "request-1"));
+    store.place_order(&placed).await.unwrap();
     let err = store.place_order(&attempt("mine")).await.unwrap_err();
     assert!(is_not_found(&err, Entity::SubmitToken), "{err:?}");
     assert_eq!(fx.stock(sku.id).await, 9);
     assert_eq!(fx.order_count().await, 1);
+    assert_eq!(
+        store.submitted_order(buyer, "mine").await.unwrap(),
+        Some(SubmittedOrder {
+            order_id: placed.order.id,
+            request_fingerprint: "request-1".to_owned(),
+        })
+    );
+    assert_eq!(store.submitted_order(other, "mine").await.unwrap(), None);
 
     // The other user's token is still theirs to use.
     let theirs = PlaceOrder {
         order: fx.build_order(other, &[(&sku, 1)], None),
-        submit_token: Some("theirs".to_owned()),
+        submit_token: Some(SubmitTokenUse::new("theirs", "fingerprint")),
         clear_cart: false,
     };
     store.place_order(&theirs).await.unwrap();

@@ -10,7 +10,9 @@ use super::fixtures::Fixture;
 use super::{concurrently, is_conflict, is_not_found, Backend};
 use crate::coupon::CouponRejection;
 use crate::error::{Entity, Error, Result};
-use crate::order::{Order, OrderAction, OrderQuery, OrderState, OrderStatus, PlaceOrder};
+use crate::order::{
+    Order, OrderAction, OrderQuery, OrderState, OrderStatus, PlaceOrder, SubmitTokenUse,
+};
 
 /// Places every order concurrently (no token, cart left alone).
 async fn place_all<B: Backend>(store: &Arc<B>, orders: &[Order]) -> Vec<Result<Order>> {
@@ -128,7 +130,7 @@ pub async fn submit_token_replays_under_concurrency<B: Backend>(store: Arc<B>) {
     let commands: Vec<PlaceOrder> = (0..20)
         .map(|_| PlaceOrder {
             order: fx.build_order(buyer, &[(&sku, 2)], None),
-            submit_token: Some("replayed".to_owned()),
+            submit_token: Some(SubmitTokenUse::new("replayed", "fingerprint")),
             clear_cart: true,
         })
         .collect();

@@ -4,11 +4,11 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::{already_exists, page_of, MemoryStore, State};
 use crate::catalog::{
-    adjusted_stock, CatalogStore, Category, Page, Product, ProductQuery, ProductSort, Sku,
+    adjusted_stock, mean_rating, CatalogStore, Category, Page, Product, ProductQuery, ProductSort,
+    Sku,
 };
 use crate::error::{Entity, Error, Result};
 use crate::ids::{CategoryId, ProductId, SkuId};
@@ -142,28 +142,23 @@ impl State {
         if !self.products.contains_key(&id) {
             return Err(Error::not_found(Entity::Product, id));
         }
-        let mut ratings = Vec::new();
+        let (mut stars, mut reviews): (u64, u64) = (0, 0);
         let mut sold: u64 = 0;
         for order in self.orders.values() {
             for item in order.items.iter().filter(|i| i.product_id == id) {
                 if let Some(review) = &item.review {
-                    ratings.push(Decimal::from(review.rating));
+                    stars += u64::from(review.rating);
+                    reviews += 1;
                 }
                 if order.state.is_paid() {
                     sold += u64::from(item.quantity);
                 }
             }
         }
-        let rating = if ratings.is_empty() {
-            Decimal::ZERO
-        } else {
-            let sum: Decimal = ratings.iter().sum();
-            (sum / Decimal::from(ratings.len()))
-                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
-        };
+        let rating = mean_rating(stars, reviews);
         if let Some(product) = self.products.get_mut(&id) {
             product.rating = rating;
-            product.review_count = ratings.len() as u64;
+            product.review_count = reviews;
             product.sold_count = sold;
         }
         Ok(())

@@ -149,7 +149,8 @@ impl MemoryStore {
 struct SubmitToken {
     user: UserId,
     expires_at: DateTime<Utc>,
-    used: bool,
+    /// Set when a placement consumed it.
+    used: Option<crate::order::SubmittedOrder>,
 }
 
 /// Everything the store holds. Maps keyed by id iterate in id order.

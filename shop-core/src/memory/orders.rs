@@ -13,7 +13,7 @@ use crate::error::{Entity, Error, Result};
 use crate::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use crate::order::{
     Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder, ProductReview,
-    ReviewOrder,
+    ReviewOrder, SubmittedOrder,
 };
 use crate::refund::{FinishRefund, NewRefund, Refund, RefundRecordStatus};
 
@@ -23,11 +23,11 @@ impl State {
 
         // 1. The submit token: the buyer's, unused, unexpired.
         if let Some(token) = &cmd.submit_token {
-            let usable = self.submit_tokens.get(token).is_some_and(|t| {
-                t.user == order.user_id && !t.used && t.expires_at > order.created_at
+            let usable = self.submit_tokens.get(&token.token).is_some_and(|t| {
+                t.user == order.user_id && t.used.is_none() && t.expires_at > order.created_at
             });
             if !usable {
-                return Err(Error::not_found(Entity::SubmitToken, token));
+                return Err(Error::not_found(Entity::SubmitToken, &token.token));
             }
         }
 
@@ -83,8 +83,11 @@ impl State {
             coupon.used += 1;
         }
         if let Some(token) = cmd.submit_token.as_ref() {
-            if let Some(t) = self.submit_tokens.get_mut(token) {
-                t.used = true;
+            if let Some(t) = self.submit_tokens.get_mut(&token.token) {
+                t.used = Some(SubmittedOrder {
+                    order_id: order.id,
+                    request_fingerprint: token.request_fingerprint.clone(),
+                });
             }
         }
         if cmd.clear_cart {
@@ -205,10 +208,19 @@ impl OrderStore for MemoryStore {
             SubmitToken {
                 user,
                 expires_at,
-                used: false,
+                used: None,
             },
         );
         Ok(())
+    }
+
+    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
+        Ok(self
+            .state()
+            .submit_tokens
+            .get(token)
+            .filter(|t| t.user == user)
+            .and_then(|t| t.used.clone()))
     }
 
     async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {

@@ -108,7 +108,7 @@ impl Shop {
             on_sale: draft.on_sale,
             category_id: draft.category_id,
             properties: draft.properties,
-            rating: Default::default(),
+            rating: crate::catalog::mean_rating(0, 0),
             sold_count: 0,
             review_count: 0,
             price,

@@ -14,7 +14,9 @@ use crate::events::DomainEvent;
 use crate::ids::{AddressId, OrderId, OrderItemId, SkuId, UserId};
 use crate::order::{
     order_totals, payment_window, Order, OrderItem, OrderQuery, OrderState, PlaceOrder,
+    SubmitTokenUse,
 };
+use crate::text::{check_key, check_multiline};
 
 /// Most lines one order may have.
 pub const MAX_ORDER_LINES: usize = 100;
@@ -48,6 +50,31 @@ pub struct PlaceOrderRequest {
     pub submit_token: Option<String>,
 }
 
+impl PlaceOrderRequest {
+    /// What identifies the request for its submit token: the address, the
+    /// lines (in any order), the coupon code (trimmed) and the remark,
+    /// hashed (64-bit FNV-1a, hex). Two submissions with one token and the
+    /// same fingerprint are one request sent twice. Not a security measure:
+    /// tokens are per buyer, so only the buyer could craft a collision.
+    pub fn fingerprint(&self) -> String {
+        let mut lines: Vec<(SkuId, i64)> =
+            self.items.iter().map(|l| (l.sku_id, l.quantity)).collect();
+        lines.sort_unstable();
+        let mut canonical = format!("v1|{}|", self.address_id);
+        for (sku, quantity) in lines {
+            canonical.push_str(&format!("{sku}x{quantity},"));
+        }
+        let coupon = self.coupon_code.as_deref().map(str::trim).unwrap_or("");
+        canonical.push_str(&format!("|{}:{coupon}|{}", coupon.len(), self.remark));
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in canonical.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+}
+
 impl Shop {
     /// Issues a one-time token for `user`'s checkout form. Submitting an
     /// order with it consumes it atomically, so a resubmitted or replayed
@@ -71,7 +98,71 @@ impl Shop {
     /// everything in one atomic step that decrements stock only where it
     /// suffices, re-checks the coupon, consumes the submit token and removes
     /// the bought SKUs from the cart.
+    ///
+    /// The submit token is an idempotency key, as in Stripe's API: a
+    /// submission that comes back with a token that already placed an order
+    /// (the client lost the answer and retried, or sent twice at once) gets
+    /// that order back when it is the same request
+    /// ([`PlaceOrderRequest::fingerprint`]), and
+    /// [`Error::SubmitTokenReused`] when it is another. Concurrent
+    /// submissions with one token place one order and all get it.
     pub async fn place_order(&self, user: UserId, req: PlaceOrderRequest) -> Result<Order> {
+        let Some(token) = req.submit_token.clone() else {
+            return self.place_new_order(user, req, None).await;
+        };
+        check_key("submit_token", &token)?;
+        let fingerprint = req.fingerprint();
+        if let Some(order) = self
+            .order_submitted_with(user, &token, &fingerprint)
+            .await?
+        {
+            return Ok(order);
+        }
+        let token_use = SubmitTokenUse::new(token.clone(), fingerprint.clone());
+        match self.place_new_order(user, req, Some(token_use)).await {
+            Ok(order) => Ok(order),
+            // Whatever refused this submission (the token is used, the stock
+            // went), a concurrent submission with the same token may have
+            // placed the order meanwhile: that is the answer.
+            Err(e) => match self
+                .order_submitted_with(user, &token, &fingerprint)
+                .await?
+            {
+                Some(order) => Ok(order),
+                None => Err(e),
+            },
+        }
+    }
+
+    /// The order `token` placed for `user`, if it placed one for a request
+    /// with this fingerprint; `SubmitTokenReused` if for another.
+    async fn order_submitted_with(
+        &self,
+        user: UserId,
+        token: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Order>> {
+        let submitted = self
+            .inner
+            .stores
+            .orders
+            .submitted_order(user, token)
+            .await?;
+        match submitted {
+            None => Ok(None),
+            Some(s) if s.request_fingerprint == fingerprint => {
+                Ok(Some(self.any_order(s.order_id).await?))
+            }
+            Some(s) => Err(Error::SubmitTokenReused { order: s.order_id }),
+        }
+    }
+
+    async fn place_new_order(
+        &self,
+        user: UserId,
+        req: PlaceOrderRequest,
+        submit_token: Option<SubmitTokenUse>,
+    ) -> Result<Order> {
         if req.items.is_empty() {
             return Err(Error::validation(
                 "items",
@@ -84,12 +175,7 @@ impl Shop {
                 format!("at most {MAX_ORDER_LINES} lines"),
             ));
         }
-        if req.remark.chars().count() > MAX_REMARK_CHARS {
-            return Err(Error::validation(
-                "remark",
-                format!("at most {MAX_REMARK_CHARS} characters"),
-            ));
-        }
+        check_multiline("remark", &req.remark, MAX_REMARK_CHARS)?;
         let mut seen = HashSet::new();
         let mut lines = Vec::with_capacity(req.items.len());
         for line in &req.items {
@@ -181,7 +267,7 @@ impl Shop {
             order.no = self.inner.order_nos.next(now);
             let cmd = PlaceOrder {
                 order: order.clone(),
-                submit_token: req.submit_token.clone(),
+                submit_token: submit_token.clone(),
                 clear_cart: carts_inside,
             };
             match self.inner.stores.orders.place_order(&cmd).await {
@@ -218,6 +304,21 @@ impl Shop {
     /// Loads one of `user`'s orders (`Forbidden` for somebody else's).
     pub async fn order(&self, user: UserId, id: OrderId) -> Result<Order> {
         let order = self.any_order(id).await?;
+        order.ensure_owner(user)?;
+        Ok(order)
+    }
+
+    /// Loads one of `user`'s orders by its number (`Forbidden` for somebody
+    /// else's; `Validation` when `no` is not a key).
+    pub async fn order_by_no(&self, user: UserId, no: &str) -> Result<Order> {
+        crate::text::check_key("order_no", no)?;
+        let order = self
+            .inner
+            .stores
+            .orders
+            .get_order_by_no(no)
+            .await?
+            .ok_or_else(|| Error::not_found(Entity::Order, no))?;
         order.ensure_owner(user)?;
         Ok(order)
     }

@@ -10,8 +10,13 @@ impl Shop {
     /// Creates a coupon. Without `code` a random 16-character code is
     /// generated (regenerated on the rare collision); a given code must be
     /// 4–32 uppercase letters and digits.
-    pub async fn create_coupon(&self, draft: CouponDraft, code: Option<String>) -> Result<Coupon> {
+    pub async fn create_coupon(
+        &self,
+        mut draft: CouponDraft,
+        code: Option<String>,
+    ) -> Result<Coupon> {
         draft.validate()?;
+        draft.value = draft.canonical_value();
         if draft.min_amount.currency() != self.inner.config.currency {
             return Err(Error::validation(
                 "min_amount",
@@ -50,8 +55,9 @@ impl Shop {
     }
 
     /// Changes a coupon's settings (its use count is untouched).
-    pub async fn update_coupon(&self, id: CouponId, draft: CouponDraft) -> Result<Coupon> {
+    pub async fn update_coupon(&self, id: CouponId, mut draft: CouponDraft) -> Result<Coupon> {
         draft.validate()?;
+        draft.value = draft.canonical_value();
         let mut coupon = self.coupon(id).await?;
         if draft.min_amount.currency() != coupon.draft.min_amount.currency() {
             return Err(Error::validation(
@@ -80,8 +86,10 @@ impl Shop {
             .ok_or_else(|| Error::not_found(Entity::Coupon, id))
     }
 
-    /// Loads a coupon by its code (`NotFound` when unknown).
+    /// Loads a coupon by its code (`NotFound` when unknown, `Validation`
+    /// when `code` is not a key: empty, too long, control characters).
     pub async fn coupon_by_code(&self, code: &str) -> Result<Coupon> {
+        crate::text::check_key("coupon_code", code)?;
         self.inner
             .stores
             .coupons

@@ -11,9 +11,12 @@ use crate::ids::{OrderId, OrderItemId, ProductId, UserId};
 use crate::order::{
     LineReview, Order, OrderAction, OrderPatch, ProductReview, ReviewOrder, ShipmentInfo,
 };
+use crate::text::{check_multiline, required_line};
 
 /// Longest review text, in characters.
 pub const MAX_REVIEW_CHARS: usize = 2000;
+/// Longest carrier name or tracking number, in characters.
+pub const MAX_SHIPMENT_CHARS: usize = 64;
 
 /// A buyer's review of one order line, as submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,14 +33,8 @@ impl Shop {
     /// Ships a paid order with no refund applied or in progress
     /// (administrators).
     pub async fn ship_order(&self, id: OrderId, carrier: &str, tracking_no: &str) -> Result<Order> {
-        let carrier = carrier.trim();
-        let tracking_no = tracking_no.trim();
-        if carrier.is_empty() || carrier.chars().count() > 64 {
-            return Err(Error::validation("carrier", "must be 1–64 characters"));
-        }
-        if tracking_no.is_empty() || tracking_no.chars().count() > 64 {
-            return Err(Error::validation("tracking_no", "must be 1–64 characters"));
-        }
+        let carrier = required_line("carrier", carrier, MAX_SHIPMENT_CHARS)?;
+        let tracking_no = required_line("tracking_no", tracking_no, MAX_SHIPMENT_CHARS)?;
         let order = self.any_order(id).await?;
         let patch = OrderPatch {
             shipment: Some(ShipmentInfo {
@@ -80,12 +77,7 @@ impl Shop {
                 .ok()
                 .filter(|s| (1..=5).contains(s))
                 .ok_or_else(|| Error::validation("rating", "must be between 1 and 5"))?;
-            if r.text.chars().count() > MAX_REVIEW_CHARS {
-                return Err(Error::validation(
-                    "text",
-                    format!("at most {MAX_REVIEW_CHARS} characters"),
-                ));
-            }
+            check_multiline("text", &r.text, MAX_REVIEW_CHARS)?;
             lines.push((
                 r.item_id,
                 LineReview {

@@ -25,7 +25,7 @@ pub use catalog::ProductDetail;
 pub use checkout::{OrderLineRequest, PlaceOrderRequest};
 pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
 pub use fulfilment::ReviewRequest;
-pub use fulfilment::MAX_REVIEW_CHARS;
+pub use fulfilment::{MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS};
 pub use payments::NotificationOutcome;
 pub use refunds::{RefundRetryReport, MAX_REASON_CHARS};
 pub use views::{OrderLineView, OrderView};

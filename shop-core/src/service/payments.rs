@@ -83,6 +83,8 @@ impl Shop {
                     }
                     .into());
                 }
+                crate::text::check_key("order_no", &paid.order_no)?;
+                crate::text::check_key("transaction_no", &paid.transaction_no)?;
                 let order = self
                     .inner
                     .stores

@@ -12,6 +12,7 @@ use crate::refund::{
     refund_amount, refunded_amount, remaining_lines, FinishRefund, NewRefund, Refund, RefundLine,
     RefundRecordStatus,
 };
+use crate::text::check_multiline;
 
 /// Longest refund reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -33,14 +34,14 @@ pub struct RefundRetryReport {
     pub too_old: Vec<String>,
 }
 
+/// A refund reason (the buyer's or the refusal's): 1–[`MAX_REASON_CHARS`]
+/// characters after trimming, multi-line.
 fn check_reason(reason: &str) -> Result<String> {
     let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-        return Err(Error::validation(
-            "reason",
-            format!("must be 1–{MAX_REASON_CHARS} characters"),
-        ));
+    if reason.is_empty() {
+        return Err(Error::validation("reason", "must not be empty"));
     }
+    check_multiline("reason", reason, MAX_REASON_CHARS)?;
     Ok(reason.to_owned())
 }
 
@@ -87,12 +88,16 @@ impl Shop {
         id: OrderId,
         lines: Option<Vec<RefundLine>>,
     ) -> Result<Refund> {
+        // The refunds are read before the order: a refund another approver
+        // creates in between has already moved the order's state, so this
+        // approval then fails as a conflict (`InvalidTransition` or the
+        // store's compare-and-set), never as "nothing left to refund".
+        let refunds = self.inner.stores.orders.list_refunds(id).await?;
         let order = self.any_order(id).await?;
         let next = order.next_state(OrderAction::ApproveRefund)?;
         // An unpaid order or an unknown gateway fails here, before anything
         // is written.
         self.refund_gateway(&order)?;
-        let refunds = self.inner.stores.orders.list_refunds(id).await?;
         let lines = lines.unwrap_or_else(|| remaining_lines(&order, &refunds));
         let amount = refund_amount(&order, &refunds, &lines)?;
         let refund_id = RefundId(self.next_id());
@@ -142,6 +147,7 @@ impl Shop {
         refund_no: &str,
         succeeded: bool,
     ) -> Result<NotificationOutcome> {
+        crate::text::check_key("refund_no", refund_no)?;
         let orders = &self.inner.stores.orders;
         let refund = orders
             .get_refund(refund_no)

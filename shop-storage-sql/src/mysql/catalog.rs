@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use shop_core::catalog::{
-    check_stock_delta, stock_refusal, CatalogStore, Category, Page, Product, ProductQuery, Sku,
-    MAX_STOCK,
+    check_stock_delta, mean_rating, stock_refusal, CatalogStore, Category, Page, Product,
+    ProductQuery, Sku, MAX_STOCK,
 };
 use shop_core::ids::{CategoryId, ProductId, SkuId};
 use shop_core::{Entity, Error, Result};
@@ -11,8 +11,8 @@ use sqlx::{MySql, QueryBuilder, Row};
 
 use super::MySqlStore;
 use crate::common::{
-    category_from, db_err, like_pattern, mean_rating, product_from, product_order_by,
-    properties_json, retry_rolled_back, sku_from, unique_err,
+    category_from, db_err, like_pattern, product_from, product_order_by, properties_json,
+    retry_rolled_back, sku_from, unique_err,
 };
 
 const PRODUCT_COLS: &str = "id, kind, title, long_title, description, image, on_sale, \
@@ -152,7 +152,10 @@ impl MySqlStore {
         sqlx::query(
             "UPDATE products SET rating = ?, review_count = ?, sold_count = ? WHERE id = ?",
         )
-        .bind(mean_rating(sum, count))
+        .bind(mean_rating(
+            sum.max(0).unsigned_abs(),
+            count.max(0).unsigned_abs(),
+        ))
         .bind(count)
         .bind(sold)
         .bind(product.0)

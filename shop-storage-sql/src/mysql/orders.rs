@@ -10,7 +10,7 @@ use shop_core::coupon::CouponRejection;
 use shop_core::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use shop_core::order::{
     check_line_reviews, LineReview, Order, OrderItem, OrderPatch, OrderQuery, OrderState,
-    OrderStatus, OrderStore, PlaceOrder, ProductReview, RefundStatus, ReviewOrder,
+    OrderStatus, OrderStore, PlaceOrder, ProductReview, RefundStatus, ReviewOrder, SubmittedOrder,
 };
 use shop_core::refund::{FinishRefund, NewRefund, Refund};
 use shop_core::{Entity, Error, Result};
@@ -294,18 +294,20 @@ impl MySqlStore {
         let mut tx = self.begin().await?;
         if let Some(token) = &cmd.submit_token {
             let done = sqlx::query(
-                "UPDATE submit_tokens SET used_at = ? WHERE token = ? AND user_id = ? \
-                 AND used_at IS NULL AND expires_at > ?",
+                "UPDATE submit_tokens SET used_at = ?, order_id = ?, request_fingerprint = ? \
+                 WHERE token = ? AND user_id = ? AND used_at IS NULL AND expires_at > ?",
             )
             .bind(o.created_at)
-            .bind(token)
+            .bind(o.id.0)
+            .bind(&token.request_fingerprint)
+            .bind(&token.token)
             .bind(o.user_id.0)
             .bind(o.created_at)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
             if done.rows_affected() == 0 {
-                return Err(Error::not_found(Entity::SubmitToken, token));
+                return Err(Error::not_found(Entity::SubmitToken, &token.token));
             }
         }
         insert_order(&mut tx, o).await?;
@@ -482,6 +484,22 @@ impl OrderStore for MySqlStore {
             .await
             .map_err(|e| unique_err(e, Entity::SubmitToken, token))?;
         Ok(())
+    }
+
+    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT order_id, request_fingerprint FROM submit_tokens \
+             WHERE token = ? AND user_id = ? AND order_id IS NOT NULL",
+        )
+        .bind(token)
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(order_id, request_fingerprint)| SubmittedOrder {
+            order_id: OrderId(order_id),
+            request_fingerprint,
+        }))
     }
 
     async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {

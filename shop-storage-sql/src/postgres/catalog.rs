@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use shop_core::catalog::{
-    check_stock_delta, stock_refusal, CatalogStore, Category, Page, Product, ProductQuery, Sku,
-    MAX_STOCK,
+    check_stock_delta, mean_rating, stock_refusal, CatalogStore, Category, Page, Product,
+    ProductQuery, Sku, MAX_STOCK,
 };
 use shop_core::ids::{CategoryId, ProductId, SkuId};
 use shop_core::{Entity, Error, Result};
@@ -11,8 +11,8 @@ use sqlx::{Postgres, QueryBuilder};
 
 use super::PgStore;
 use crate::common::{
-    category_from, db_err, like_pattern, mean_rating, product_from, product_order_by,
-    properties_json, retry_rolled_back, sku_from, unique_err, Cols,
+    category_from, db_err, like_pattern, product_from, product_order_by, properties_json,
+    retry_rolled_back, sku_from, unique_err, Cols,
 };
 
 const PRODUCT_COLS: &str = "id, kind, title, long_title, description, image, on_sale, \
@@ -131,7 +131,10 @@ impl PgStore {
         sqlx::query(
             "UPDATE products SET rating = $1, review_count = $2, sold_count = $3 WHERE id = $4",
         )
-        .bind(mean_rating(sum, count))
+        .bind(mean_rating(
+            sum.max(0).unsigned_abs(),
+            count.max(0).unsigned_abs(),
+        ))
         .bind(count)
         .bind(sold)
         .bind(product.0)

@@ -7,7 +7,7 @@ use shop_core::catalog::Page;
 use shop_core::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use shop_core::order::{
     check_line_reviews, LineReview, Order, OrderPatch, OrderQuery, OrderState, OrderStatus,
-    OrderStore, PlaceOrder, ProductReview, RefundStatus, ReviewOrder,
+    OrderStore, PlaceOrder, ProductReview, RefundStatus, ReviewOrder, SubmittedOrder,
 };
 use shop_core::refund::{FinishRefund, NewRefund, Refund};
 use shop_core::{Entity, Error, Result};
@@ -245,6 +245,22 @@ impl OrderStore for PgStore {
             .await
             .map_err(|e| unique_err(e, Entity::SubmitToken, token))?;
         Ok(())
+    }
+
+    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT order_id, request_fingerprint FROM submit_tokens \
+             WHERE token = $1 AND user_id = $2 AND order_id IS NOT NULL",
+        )
+        .bind(token)
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(order_id, request_fingerprint)| SubmittedOrder {
+            order_id: OrderId(order_id),
+            request_fingerprint,
+        }))
     }
 
     async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {

@@ -174,17 +174,19 @@ impl PgStore {
         let mut tx = self.begin().await?;
         if let Some(token) = &cmd.submit_token {
             let done = sqlx::query(
-                "UPDATE submit_tokens SET used_at = $1 WHERE token = $2 AND user_id = $3 \
-                 AND used_at IS NULL AND expires_at > $1",
+                "UPDATE submit_tokens SET used_at = $1, order_id = $2, request_fingerprint = $3 \
+                 WHERE token = $4 AND user_id = $5 AND used_at IS NULL AND expires_at > $1",
             )
             .bind(o.created_at)
-            .bind(token)
+            .bind(o.id.0)
+            .bind(&token.request_fingerprint)
+            .bind(&token.token)
             .bind(o.user_id.0)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
             if done.rows_affected() == 0 {
-                return Err(Error::not_found(Entity::SubmitToken, token));
+                return Err(Error::not_found(Entity::SubmitToken, &token.token));
             }
         }
         insert_order(&mut tx, o).await?;

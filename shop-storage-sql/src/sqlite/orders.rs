@@ -8,7 +8,7 @@ use shop_core::coupon::CouponRejection;
 use shop_core::ids::{OrderId, ProductId, RefundId, UserId};
 use shop_core::order::{
     check_line_reviews, LineReview, Order, OrderPatch, OrderQuery, OrderState, OrderStatus,
-    OrderStore, PlaceOrder, ProductReview, RefundStatus, ReviewOrder,
+    OrderStore, PlaceOrder, ProductReview, RefundStatus, ReviewOrder, SubmittedOrder,
 };
 use shop_core::refund::{FinishRefund, NewRefund, Refund};
 use shop_core::{Entity, Error, Result};
@@ -202,24 +202,42 @@ impl OrderStore for SqliteStore {
         Ok(())
     }
 
+    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "SELECT order_id, request_fingerprint FROM submit_tokens \
+             WHERE token = ? AND user_id = ? AND order_id IS NOT NULL",
+        )
+        .bind(token)
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|(order_id, request_fingerprint)| SubmittedOrder {
+            order_id: OrderId(order_id),
+            request_fingerprint,
+        }))
+    }
+
     async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {
         let o = &cmd.order;
         let mut tx = self.write_tx().await?;
         if let Some(token) = &cmd.submit_token {
             let at = micros(o.created_at);
             let done = sqlx::query(
-                "UPDATE submit_tokens SET used_at = ? WHERE token = ? AND user_id = ? \
-                 AND used_at IS NULL AND expires_at > ?",
+                "UPDATE submit_tokens SET used_at = ?, order_id = ?, request_fingerprint = ? \
+                 WHERE token = ? AND user_id = ? AND used_at IS NULL AND expires_at > ?",
             )
             .bind(at)
-            .bind(token)
+            .bind(o.id.0)
+            .bind(&token.request_fingerprint)
+            .bind(&token.token)
             .bind(o.user_id.0)
             .bind(at)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
             if done.rows_affected() == 0 {
-                return Err(Error::not_found(Entity::SubmitToken, token));
+                return Err(Error::not_found(Entity::SubmitToken, &token.token));
             }
         }
         insert_order(&mut tx, o).await?;

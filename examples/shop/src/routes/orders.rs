@@ -46,8 +46,9 @@ pub struct PlaceOrderBody {
     /// A note for the shop.
     #[serde(default)]
     pub remark: String,
-    /// The token from `GET /api/checkout/token` (required: a resubmitted
-    /// or replayed form places no second order).
+    /// The token from `GET /api/checkout/token` (required). It is the
+    /// request's idempotency key: the same request sent again with it
+    /// answers the order it placed; another request with it is a 409.
     pub submit_token: String,
 }
 
@@ -146,9 +147,9 @@ pub async fn checkout_token(
 
 /// Places an order (stock, coupon, submit token and cart in one atomic step).
 #[utoipa::path(post, path = "/api/orders", request_body = PlaceOrderBody,
-    responses((status = 201, description = "the order", body = Order), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse),
-        (status = 404, description = "unknown or used submit token, address or SKU", body = crate::error::ErrorResponse),
-        (status = 409, description = "out of stock", body = crate::error::ErrorResponse), (status = 422, description = "coupon rejected", body = crate::error::ErrorResponse), (status = 429, body = crate::error::ErrorResponse)))]
+    responses((status = 201, description = "the order; the same request sent again with the same submit token answers the same order", body = Order), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse),
+        (status = 404, description = "unknown or expired submit token, unknown address or SKU", body = crate::error::ErrorResponse),
+        (status = 409, description = "out of stock (`out_of_stock`), or the submit token already placed an order for a different request (`submit_token_reused`)", body = crate::error::ErrorResponse), (status = 422, description = "coupon rejected", body = crate::error::ErrorResponse), (status = 429, body = crate::error::ErrorResponse)))]
 pub async fn place(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

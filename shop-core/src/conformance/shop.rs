@@ -1,0 +1,242 @@
+//! Cases that run the [`Shop`] facade on the backend under test: rules that
+//! live in `shop-core` but must come out the same whatever stores the text,
+//! the decimals and the races (text rules, one decimal scale, refund
+//! approvals racing, submit tokens as idempotency keys).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::fixtures::{base_time, cny};
+use super::Backend;
+use crate::catalog::{ProductDraft, ProductKind, ProductQuery, Sku, SkuDraft};
+use crate::clock::ManualClock;
+use crate::ids::{SequentialIds, UserId};
+use crate::money::Currency;
+use crate::order::Order;
+use crate::payment::{
+    GatewayEvent, GatewayRefund, GatewayRefundStatus, PaymentAction, PaymentError, PaymentGateway,
+    PaymentRequest, RawNotification, VerifiedPayment,
+};
+use crate::service::{OrderLineRequest, PlaceOrderRequest};
+use crate::user::{Address, AddressDraft};
+use crate::{Money, Shop, Stores};
+
+/// The name the cases' gateway registers under.
+pub const TEST_GATEWAY: &str = "conformance";
+
+/// A gateway for the Shop-level cases: a notification body
+/// `order_no|amount|transaction_no` is a verified payment (no signature:
+/// real verification is the gateways' own tests), and every refund
+/// succeeds at once. Counts the refunds it was asked for.
+#[derive(Debug, Default)]
+pub struct TestGateway {
+    /// How many refunds were requested.
+    pub refunds: AtomicUsize,
+}
+
+#[async_trait]
+impl PaymentGateway for TestGateway {
+    fn name(&self) -> &str {
+        TEST_GATEWAY
+    }
+
+    fn merchant_id(&self) -> &str {
+        "conformance-merchant"
+    }
+
+    async fn create_payment(&self, req: &PaymentRequest) -> Result<PaymentAction, PaymentError> {
+        Ok(PaymentAction::Redirect(format!(
+            "https://pay.invalid/{}",
+            req.order_no
+        )))
+    }
+
+    async fn verify_notification(
+        &self,
+        notification: &RawNotification,
+    ) -> Result<GatewayEvent, PaymentError> {
+        let body = String::from_utf8(notification.body.clone())
+            .map_err(|e| PaymentError::Malformed(e.to_string()))?;
+        let parts: Vec<&str> = body.split('|').collect();
+        let [order_no, amount, txn] = parts.as_slice() else {
+            return Err(PaymentError::Malformed(body));
+        };
+        Ok(GatewayEvent::Paid(VerifiedPayment {
+            merchant_id: self.merchant_id().to_owned(),
+            order_no: (*order_no).to_owned(),
+            amount: Money::parse(amount, Currency::Cny)
+                .map_err(|e| PaymentError::Malformed(e.to_string()))?,
+            transaction_no: (*txn).to_owned(),
+            paid_at: base_time(),
+        }))
+    }
+
+    async fn refund(&self, _req: &GatewayRefund) -> Result<GatewayRefundStatus, PaymentError> {
+        self.refunds.fetch_add(1, Ordering::SeqCst);
+        Ok(GatewayRefundStatus::Succeeded)
+    }
+}
+
+/// A [`Shop`] on the store under test, on a manual clock at
+/// [`base_time`], with the [`TestGateway`].
+pub struct ShopWorld {
+    /// The shop.
+    pub shop: Shop,
+    /// Its gateway.
+    pub gateway: Arc<TestGateway>,
+    /// Its clock.
+    pub clock: Arc<ManualClock>,
+    users: SequentialIds,
+}
+
+impl ShopWorld {
+    /// A shop whose every port is `store`.
+    pub fn new<B: Backend>(store: Arc<B>) -> Self {
+        let gateway = Arc::new(TestGateway::default());
+        let clock = Arc::new(ManualClock::new(base_time()));
+        let shop = Shop::builder(Stores::from_backend(store))
+            .clock(clock.clone())
+            .ids(Arc::new(SequentialIds::starting_at(1_000_000)))
+            .gateway(gateway.clone())
+            .build();
+        ShopWorld {
+            shop,
+            gateway,
+            clock,
+            users: SequentialIds::starting_at(5_000_000),
+        }
+    }
+
+    /// A fresh buyer id.
+    pub fn user(&self) -> UserId {
+        use crate::ids::IdGenerator;
+        UserId(self.users.next_id())
+    }
+
+    /// A product draft with one line of each text field.
+    pub fn product_draft(title: &str, description: &str) -> ProductDraft {
+        ProductDraft {
+            kind: ProductKind::Normal,
+            title: title.to_owned(),
+            long_title: format!("{title} (long)"),
+            description: description.to_owned(),
+            image: "https://example.com/p.png".to_owned(),
+            on_sale: true,
+            category_id: None,
+            properties: vec![],
+        }
+    }
+
+    /// A SKU draft.
+    pub fn sku_draft(price: &str, stock: u32) -> SkuDraft {
+        SkuDraft {
+            title: "Standard".to_owned(),
+            description: String::new(),
+            price: cny(price),
+            stock,
+        }
+    }
+
+    /// An on-sale product with one SKU, created through the shop.
+    pub async fn sku(&self, title: &str, price: &str, stock: u32) -> Sku {
+        let (_, skus) = self
+            .shop
+            .create_product(
+                Self::product_draft(title, "A thing."),
+                vec![Self::sku_draft(price, stock)],
+            )
+            .await
+            .expect("create_product");
+        skus.into_iter().next().expect("one sku")
+    }
+
+    /// A valid address draft.
+    pub fn address_draft() -> AddressDraft {
+        AddressDraft {
+            province: "Zhejiang".to_owned(),
+            city: "Hangzhou".to_owned(),
+            district: "Xihu".to_owned(),
+            street: "1 Lake Rd".to_owned(),
+            zip: "310000".to_owned(),
+            contact_name: "Wang Fang".to_owned(),
+            contact_phone: "13900000000".to_owned(),
+        }
+    }
+
+    /// An address of `buyer`.
+    pub async fn address(&self, buyer: UserId) -> Address {
+        self.shop
+            .create_address(buyer, Self::address_draft())
+            .await
+            .expect("create_address")
+    }
+
+    /// A request for `quantity` of `sku` to `address`, with a fresh token.
+    pub async fn request(
+        &self,
+        buyer: UserId,
+        address: &Address,
+        sku: &Sku,
+        quantity: i64,
+    ) -> PlaceOrderRequest {
+        PlaceOrderRequest {
+            address_id: address.id,
+            items: vec![OrderLineRequest {
+                sku_id: sku.id,
+                quantity,
+            }],
+            coupon_code: None,
+            remark: String::new(),
+            submit_token: Some(
+                self.shop
+                    .issue_submit_token(buyer)
+                    .await
+                    .expect("issue_submit_token"),
+            ),
+        }
+    }
+
+    /// Pays `order` through the test gateway.
+    pub async fn pay(&self, order: &Order) {
+        let body = format!("{}|{}|TXN-{}", order.no, order.total.amount(), order.id);
+        self.shop
+            .handle_payment_notification(
+                TEST_GATEWAY,
+                &RawNotification {
+                    body: body.into_bytes(),
+                    ..RawNotification::default()
+                },
+            )
+            .await
+            .expect("payment notification");
+    }
+
+    /// `buyer` buys `quantity` of `sku` and pays.
+    pub async fn paid_order(&self, buyer: UserId, sku: &Sku, quantity: i64) -> Order {
+        let address = self.address(buyer).await;
+        let request = self.request(buyer, &address, sku, quantity).await;
+        let order = self
+            .shop
+            .place_order(buyer, request)
+            .await
+            .expect("place_order");
+        self.pay(&order).await;
+        self.shop.any_order(order.id).await.expect("the order")
+    }
+
+    /// Products listed with `keyword`, on sale or not.
+    pub async fn search(&self, keyword: &str) -> crate::Result<Vec<String>> {
+        let page = self
+            .shop
+            .list_products(ProductQuery {
+                keyword: Some(keyword.to_owned()),
+                page: 1,
+                per_page: 100,
+                ..ProductQuery::default()
+            })
+            .await?;
+        Ok(page.items.into_iter().map(|p| p.title).collect())
+    }
+}
