@@ -19,6 +19,9 @@ pub struct AppError {
     pub message: String,
     /// The offending input field, when there is one.
     pub field: Option<String>,
+    /// Seconds after which a retry may succeed (`Retry-After`), for 429 and
+    /// 503 answers.
+    pub retry_after: Option<u64>,
 }
 
 /// The body of every error answer (for the API description).
@@ -47,6 +50,7 @@ impl AppError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -68,13 +72,17 @@ impl AppError {
         )
     }
 
-    /// 429: the client sent too many requests of one kind.
-    pub fn rate_limited() -> Self {
-        AppError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests from this address, try again later",
-        )
+    /// 429: the client sent too many requests of one kind; a retry may
+    /// succeed after `retry_after` seconds.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        AppError {
+            retry_after: Some(retry_after.max(1)),
+            ..AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests from this address, try again later",
+            )
+        }
     }
 
     /// 404 for a route that does not exist.
@@ -133,6 +141,7 @@ impl From<Error> for AppError {
             code: code_of(&error),
             message,
             field,
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
         }
     }
 }
@@ -209,7 +218,13 @@ impl IntoResponse for AppError {
                 field: self.field,
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -27,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod notifier;
 pub mod openapi;
+pub mod passwords;
 pub mod providers;
 pub mod routes;
 pub mod security;
@@ -313,7 +314,8 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         builder = builder.gateway(gateway);
     }
     let shop = builder.build();
-    let admin = seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref()).await?;
+    let passwords = passwords::PasswordPool::per_core();
+    let admin = seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref(), &passwords).await?;
 
     let state = AppState {
         shop: shop.clone(),
@@ -322,6 +324,7 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         ids,
         sandbox,
         notifier,
+        passwords,
         limiter: Arc::new(limiter),
         // All of Stripe's settings or none (checked by `gateways` above).
         stripe_publishable_key: config.providers.stripe_publishable_key.clone(),

@@ -1,14 +1,12 @@
 //! Secrets: random bearer tokens, their SHA-256 digests (the only form the
-//! store sees), argon2id password hashes, and a per-client rate limiter
-//! (local, or shared through Redis).
+//! store sees), and a per-client rate limiter (local, or shared through
+//! Redis). Password hashing is [`crate::passwords`].
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use aws_lc_rs::digest;
 use rand::RngExt;
 use shop_storage_redis::RedisStore;
@@ -25,46 +23,6 @@ pub fn new_token() -> String {
 /// The lowercase hex SHA-256 digest of a token, as stored.
 pub fn token_digest(token: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, token.as_bytes()).as_ref())
-}
-
-/// Hashes a password with argon2id and a random salt (PHC string). Slow on
-/// purpose: call it off the async executor.
-pub fn hash_password(password: &str) -> Result<String, AppError> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill(&mut salt[..]);
-    let salt = SaltString::encode_b64(&salt).map_err(internal)?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(internal)
-}
-
-/// Spends the time of one password check for a login whose e-mail address
-/// is unknown, so response times do not tell which addresses have accounts.
-pub fn verify_nothing(password: &str) {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash = DUMMY.get_or_init(|| hash_password("not a password of anybody").unwrap_or_default());
-    let _ = verify_password(password, hash);
-}
-
-/// Whether `password` matches the PHC `hash`.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-fn internal(e: impl std::fmt::Display) -> AppError {
-    eprintln!("password hashing failed: {e}");
-    AppError::new(
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "internal error",
-    )
 }
 
 /// A token bucket per (action, client address): `burst` requests at once,
@@ -134,7 +92,9 @@ impl RateLimiter {
         if allowed {
             Ok(())
         } else {
-            Err(AppError::rate_limited())
+            Err(AppError::rate_limited(u64::from(
+                60_u32.div_ceil(self.per_minute),
+            )))
         }
     }
 
@@ -180,12 +140,9 @@ mod tests {
     }
 
     #[test]
-    fn passwords_verify_and_digests_are_hex() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("wrong horse", &hash));
+    fn tokens_are_random_and_digests_hex() {
         assert_eq!(token_digest("a").len(), 64);
+        assert_eq!(new_token().len(), 64);
         assert_ne!(new_token(), new_token());
     }
 }

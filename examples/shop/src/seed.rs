@@ -8,7 +8,8 @@ use shop_core::coupon::{CouponDraft, CouponKind};
 use shop_core::ids::{CategoryId, IdGenerator, UserId};
 use shop_core::{Currency, Entity, Error, Money, Shop, StoreError};
 
-use crate::security::{hash_password, new_token};
+use crate::passwords::PasswordPool;
+use crate::security::new_token;
 use crate::BoxError;
 
 /// The demo administrator's e-mail address.
@@ -79,6 +80,7 @@ pub async fn seed_if_empty(
     shop: &Shop,
     accounts: &dyn AccountStore,
     ids: &dyn IdGenerator,
+    passwords: &PasswordPool,
 ) -> Result<Option<AdminCredentials>, BoxError> {
     if shop.category_tree().await?.is_empty() {
         seed_catalog(shop).await?;
@@ -87,12 +89,10 @@ pub async fn seed_if_empty(
         return Ok(None);
     }
     let password = new_token()[..20].to_owned();
-    let password_hash = {
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await?
-            .map_err(|e| e.message)?
-    };
+    let password_hash = passwords
+        .hash(password.clone())
+        .await
+        .map_err(|e| e.message)?;
     let now = shop.now();
     let created = accounts
         .create_account(&Account {

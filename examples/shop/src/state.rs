@@ -8,6 +8,7 @@ use shop_core::notify::Notifier;
 use shop_core::Shop;
 use shop_payments::SandboxGateway;
 
+use crate::passwords::PasswordPool;
 use crate::security::RateLimiter;
 
 /// The application state: the shop facade and the ports the app itself
@@ -26,6 +27,8 @@ pub struct AppState {
     pub sandbox: Arc<SandboxGateway>,
     /// Sends e-mails.
     pub notifier: Arc<dyn Notifier>,
+    /// Hashes and verifies passwords, a bounded number at once.
+    pub passwords: PasswordPool,
     /// Limits login, register and order placement per client.
     pub limiter: Arc<RateLimiter>,
     /// Stripe's publishable key, when Stripe is configured (for the

@@ -157,10 +157,12 @@ async fn concurrent_seeding_of_an_empty_database_seeds_once() {
     let shop = shop_core::Shop::builder(storage.stores.clone())
         .ids(ids.clone())
         .build();
+    let passwords = shop_example::passwords::PasswordPool::per_core();
     let results = futures::future::join_all((0..5).map(|_| {
         let (shop, accounts, ids) = (shop.clone(), storage.accounts.clone(), ids.clone());
+        let passwords = passwords.clone();
         tokio::spawn(async move {
-            shop_example::seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref())
+            shop_example::seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref(), &passwords)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -175,10 +177,13 @@ async fn concurrent_seeding_of_an_empty_database_seeds_once() {
         storage.accounts.list_accounts(1, 10).await.unwrap().total,
         1
     );
-    assert!(
-        shop_example::seed::seed_if_empty(&shop, storage.accounts.as_ref(), ids.as_ref())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(shop_example::seed::seed_if_empty(
+        &shop,
+        storage.accounts.as_ref(),
+        ids.as_ref(),
+        &passwords
+    )
+    .await
+    .unwrap()
+    .is_none());
 }

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{AppJson, ClientIp, CurrentUser, SESSION_COOKIE};
 use crate::notifier::TOKEN_LINE_PREFIX;
-use crate::security::{hash_password, new_token, token_digest, verify_nothing, verify_password};
+use crate::security::{new_token, token_digest};
 use crate::state::AppState;
 
 /// How long a session lasts.
@@ -102,16 +102,7 @@ pub async fn register(
     let name = validate_name(&req.name)?;
     let email = normalize_email(&req.email)?;
     validate_password(&req.password)?;
-    let password = req.password;
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| {
-            AppError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
-        })??;
+    let password_hash = state.passwords.hash(req.password).await?;
     let now = Utc::now();
     let account = Account {
         id: UserId(state.ids.next_id()),
@@ -193,15 +184,11 @@ pub async fn login(
     }
     let email = normalize_email(&req.email).map_err(|_| wrong())?;
     let Some(account) = state.accounts.get_account_by_email(&email).await? else {
-        let password = req.password;
-        let _ = tokio::task::spawn_blocking(move || verify_nothing(&password)).await;
+        state.passwords.verify_nothing(req.password).await?;
         return Err(wrong());
     };
     let hash = account.password_hash.clone();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&req.password, &hash))
-        .await
-        .unwrap_or(false);
-    if !matches {
+    if !state.passwords.verify(req.password, hash).await? {
         return Err(wrong());
     }
     if account.email_verified_at.is_none() {
