@@ -81,6 +81,12 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "SHOP_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// The sandbox gateway, a development convenience that pays orders
+    /// without moving money: `auto` (the default) turns it on only when no
+    /// real provider (Stripe, Alipay, WeChat Pay) is configured; `on` keeps
+    /// it beside real providers; `off` removes it.
+    #[arg(long, env = "SHOP_SANDBOX", value_enum, default_value_t = SandboxMode::Auto)]
+    pub sandbox: SandboxMode,
     /// Secret the sandbox gateway signs notifications with (random at start
     /// when unset; set it when several instances serve one shop).
     #[arg(long, env = "SHOP_SANDBOX_SECRET", hide_env_values = true)]
@@ -111,12 +117,36 @@ impl Config {
         Config {
             database_url: database_url.into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sandbox: SandboxMode::Auto,
             sandbox_secret: None,
             public_url: None,
             rate_limit_per_minute: 30,
             redis_url: None,
             redis_prefix: "shop:".to_owned(),
             providers: providers::ProviderArgs::default(),
+        }
+    }
+}
+
+/// Whether the sandbox gateway is mounted (`SHOP_SANDBOX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SandboxMode {
+    /// On only when no real payment provider is configured.
+    Auto,
+    /// On, even beside real providers (development only).
+    On,
+    /// Off.
+    Off,
+}
+
+impl SandboxMode {
+    /// Whether the sandbox runs, given whether a real provider is
+    /// configured.
+    pub fn enabled(self, real_provider: bool) -> bool {
+        match self {
+            SandboxMode::Auto => !real_provider,
+            SandboxMode::On => true,
+            SandboxMode::Off => false,
         }
     }
 }
@@ -298,19 +328,23 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         accounts,
         sessions,
     } = storage;
-    let secret = config
-        .sandbox_secret
-        .clone()
-        .unwrap_or_else(security::new_token);
-    let sandbox = Arc::new(SandboxGateway::new(
-        secret.into_bytes(),
-        format!("{public_url}/sandbox/pay"),
-    ));
     let ids = Arc::new(SnowflakeIds::random_node());
-    let mut builder = Shop::builder(stores)
-        .ids(ids.clone())
-        .gateway(sandbox.clone());
-    for gateway in config.providers.gateways(&public_url)? {
+    let mut builder = Shop::builder(stores).ids(ids.clone());
+    let real = config.providers.gateways(&public_url)?;
+    let sandbox = config.sandbox.enabled(!real.is_empty()).then(|| {
+        let secret = config
+            .sandbox_secret
+            .clone()
+            .unwrap_or_else(security::new_token);
+        Arc::new(SandboxGateway::new(
+            secret.into_bytes(),
+            format!("{public_url}/sandbox/pay"),
+        ))
+    });
+    if let Some(sandbox) = &sandbox {
+        builder = builder.gateway(sandbox.clone());
+    }
+    for gateway in real {
         builder = builder.gateway(gateway);
     }
     let shop = builder.build();

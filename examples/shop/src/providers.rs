@@ -1,6 +1,6 @@
 //! The real payment providers, configured from flags or environment
-//! variables. A provider is registered only when its settings are given; the
-//! sandbox is always there and is the default way to pay.
+//! variables. A provider is registered only when its settings are given;
+//! with any of them configured, the sandbox is off unless `SHOP_SANDBOX=on`.
 //!
 //! Keys (`--alipay-private-key`, `--alipay-public-key`,
 //! `--wechat-private-key`, `--wechat-platform-public-key`) take either the

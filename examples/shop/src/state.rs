@@ -23,8 +23,9 @@ pub struct AppState {
     pub sessions: Arc<dyn SessionStore>,
     /// Ids for new accounts (the same generator the shop uses).
     pub ids: Arc<dyn IdGenerator>,
-    /// The sandbox gateway (also registered on the shop).
-    pub sandbox: Arc<SandboxGateway>,
+    /// The sandbox gateway (also registered on the shop), when it is on
+    /// (`SHOP_SANDBOX`); its pay page is mounted only then.
+    pub sandbox: Option<Arc<SandboxGateway>>,
     /// Sends e-mails.
     pub notifier: Arc<dyn Notifier>,
     /// Hashes and verifies passwords, a bounded number at once.

@@ -1,6 +1,6 @@
 //! The real providers are configured from settings (text or key files) and
-//! their notifications arrive at `/api/payments/{gateway}/notify`; the
-//! sandbox stays the default.
+//! their notifications arrive at `/api/payments/{gateway}/notify`; with a
+//! real provider the sandbox is gone unless explicitly switched on.
 
 mod common;
 
@@ -86,8 +86,15 @@ async fn every_provider_is_registered_and_a_stripe_webhook_pays() {
     let app = App::start_with(config).await;
     assert_eq!(
         app.server.state.shop.gateway_names(),
-        ["alipay", "sandbox", "stripe", "wechat"]
+        ["alipay", "stripe", "wechat"]
     );
+    // No sandbox beside real providers: its page and callback are absent.
+    for path in ["/sandbox/pay", "/api/payments/sandbox/notify"] {
+        let a = app.post(path, None, json!({})).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}: {}", a.text);
+    }
+    let page = app.get("/sandbox/pay?order_no=1", None).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
 
     let token = app.customer("stripebuyer").await;
     let address = app.address(&token).await;
@@ -128,6 +135,21 @@ async fn every_provider_is_registered_and_a_stripe_webhook_pays() {
         )
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+    // Several providers and no sandbox: the buyer must choose.
+    let unchosen = app
+        .post(
+            &format!("/api/orders/{order_id}/pay"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        unchosen.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        unchosen.text
+    );
+    assert_eq!(unchosen.body["error"]["field"], "gateway");
 
     // Stripe's webhook, signed with the configured secret, pays the order.
     let now = chrono::Utc::now().timestamp();

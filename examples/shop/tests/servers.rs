@@ -140,7 +140,13 @@ async fn two_instances_on_one_postgres_never_oversell() {
         shop_core::Currency::Cny,
     )
     .expect("money");
-    let raw = a.server.state.sandbox.notify_paid(no, total);
+    let raw = a
+        .server
+        .state
+        .sandbox
+        .as_ref()
+        .expect("the sandbox")
+        .notify_paid(no, total);
     let deliver = |app: &App| {
         let mut req = app
             .http

@@ -70,7 +70,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/{id}/received", post(orders::received))
         .route("/api/orders/{id}/review", post(orders::review))
         .route("/api/orders/{id}/refund", post(orders::apply_refund))
-        .route("/sandbox/pay", get(payments::pay_page).post(payments::pay))
         .route("/stripe/checkout", get(stripe::checkout_page))
         .route("/stripe/done", get(stripe::done_page))
         .route("/api/payments/{gateway}/notify", post(payments::notify))
@@ -103,6 +102,11 @@ pub fn router(state: AppState) -> Router {
             put(admin::update_coupon).delete(admin::delete_coupon),
         )
         .route("/api/admin/users", get(admin::users));
+    let storefront = if state.sandbox.is_some() {
+        storefront.route("/sandbox/pay", get(payments::pay_page).post(payments::pay))
+    } else {
+        storefront
+    };
     storefront
         .merge(admin)
         .fallback(no_route)

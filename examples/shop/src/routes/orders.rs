@@ -105,7 +105,9 @@ pub struct PayResponse {
 /// Which gateway pays.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PayQuery {
-    /// A registered gateway's name (default `sandbox`).
+    /// A registered gateway's name: `sandbox`, `stripe`, `alipay` or
+    /// `wechat`. Default: the sandbox when it is on, else the only
+    /// configured provider.
     pub gateway: Option<String>,
 }
 
@@ -191,7 +193,7 @@ pub async fn get(
     ))
 }
 
-/// Starts paying a pending order through the sandbox gateway.
+/// Starts paying a pending order through a gateway.
 #[utoipa::path(post, path = "/api/orders/{id}/pay", params(("id" = i64, Path, description = "order id"), PayQuery),
     responses((status = 200, body = PayResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse)))]
 pub async fn pay(
@@ -200,10 +202,13 @@ pub async fn pay(
     AppPath(id): AppPath<i64>,
     AppQuery(q): AppQuery<PayQuery>,
 ) -> ApiResult<AppJson<PayResponse>> {
-    let gateway = q.gateway.as_deref().unwrap_or(SandboxGateway::NAME);
+    let gateway = match q.gateway {
+        Some(name) => name,
+        None => default_gateway(&state)?,
+    };
     let action = state
         .shop
-        .start_payment(user.account.id, OrderId(id), gateway, None)
+        .start_payment(user.account.id, OrderId(id), &gateway, None)
         .await?;
     Ok(AppJson(match action {
         PaymentAction::Redirect(url) => PayResponse {
@@ -217,6 +222,25 @@ pub async fn pay(
             qr_code: Some(code),
         },
     }))
+}
+
+/// The gateway a pay call without `gateway` uses: the sandbox when it is
+/// on, else the only configured provider; with several, the caller must
+/// choose (`400`, naming them).
+fn default_gateway(state: &AppState) -> Result<String, crate::error::AppError> {
+    if state.sandbox.is_some() {
+        return Ok(SandboxGateway::NAME.to_owned());
+    }
+    let names = state.shop.gateway_names();
+    match names.as_slice() {
+        [only] => Ok(only.clone()),
+        [] => Err(shop_core::Error::not_found(shop_core::Entity::PaymentGateway, "any").into()),
+        several => Err(shop_core::Error::validation(
+            "gateway",
+            format!("choose one of: {}", several.join(", ")),
+        )
+        .into()),
+    }
 }
 
 /// Confirms receipt of a shipped order.

@@ -9,11 +9,10 @@ use axum::response::Html;
 use serde::Deserialize;
 use shop_core::payment::RawNotification;
 use shop_core::service::NotificationOutcome;
-use shop_core::{Entity, Error};
 use utoipa::IntoParams;
 
 use crate::error::{ApiResult, AppError};
-use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery, CurrentUser};
 use crate::state::AppState;
 
 /// Where the sandbox delivers its notifications (every gateway has its
@@ -94,18 +93,18 @@ pub async fn pay_page(AppQuery(q): AppQuery<PayPageQuery>) -> Html<String> {
         (status = 404, body = crate::error::ErrorResponse), (status = 502, description = "the shop's callback could not be reached (JSON error `callback_unreachable`) or refused the notification (an HTML page saying why)")))]
 pub async fn pay(
     State(state): State<AppState>,
+    user: CurrentUser,
     form: Result<Form<PayForm>, FormRejection>,
 ) -> ApiResult<(StatusCode, Html<String>)> {
     let Form(form) =
         form.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "invalid_form", e.body_text()))?;
+    let sandbox = state.sandbox.as_ref().ok_or_else(AppError::no_route)?;
+    // Only the buyer pays their order here.
     let order = state
         .shop
-        .stores()
-        .orders
-        .get_order_by_no(&form.order_no)
-        .await?
-        .ok_or_else(|| Error::not_found(Entity::Order, &form.order_no))?;
-    let raw = state.sandbox.notify_paid(&order.no, order.total);
+        .order_by_no(user.account.id, &form.order_no)
+        .await?;
+    let raw = sandbox.notify_paid(&order.no, order.total);
     let mut request = state
         .http
         .post(format!("{}{NOTIFY_PATH}", state.public_url))

@@ -255,6 +255,7 @@ impl App {
         let r = self
             .http
             .post(format!("{}/sandbox/pay", self.server.url))
+            .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!("order_no={order_no}"))
             .send()
