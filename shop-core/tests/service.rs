@@ -1219,3 +1219,36 @@ async fn catalog_input_past_its_limits_is_refused_and_changes_nothing() {
         MAX_CATEGORY_LEVEL as usize + 1
     );
 }
+
+/// Raises a stop signal at the first event it sees.
+struct StopAtFirstEvent(shop_core::service::StopSignal);
+
+#[async_trait::async_trait]
+impl shop_core::events::EventListener for StopAtFirstEvent {
+    async fn on_event(&self, _: &DomainEvent) {
+        self.0.raise();
+    }
+}
+
+#[tokio::test]
+async fn closing_stops_at_the_chunk_boundary_after_a_stop_is_asked() {
+    let w = world();
+    let sku = w.sku("1.00", 500).await;
+    for i in 0..250 {
+        w.order(UserId(10 + i), &sku, 2, None).await.unwrap();
+    }
+    w.clock.advance(Duration::minutes(31));
+    let stop = shop_core::service::StopSignal::new();
+    let shop = shop_core::Shop::builder(shop_core::Stores::from_backend(w.store.clone()))
+        .clock(w.clock.clone())
+        .listener(Arc::new(StopAtFirstEvent(stop.clone())))
+        .build();
+    // The stop is asked during the first chunk: that chunk is finished,
+    // the next is not started.
+    assert_eq!(shop.close_expired_orders_until(&stop).await.unwrap(), 100);
+    assert_eq!(w.stock(&sku).await, 200);
+    // A raised signal starts nothing; the next run does the rest.
+    assert_eq!(shop.close_expired_orders_until(&stop).await.unwrap(), 0);
+    assert_eq!(w.shop.close_expired_orders().await.unwrap(), 150);
+    assert_eq!(w.stock(&sku).await, 500);
+}

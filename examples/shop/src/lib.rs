@@ -25,6 +25,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod notifier;
 pub mod openapi;
 pub mod passwords;
@@ -32,6 +33,7 @@ pub mod providers;
 pub mod routes;
 pub mod security;
 pub mod seed;
+pub mod serve;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -51,14 +53,8 @@ use tokio::task::JoinHandle;
 pub use seed::AdminCredentials;
 pub use state::AppState;
 
-/// How long a refund stays pending before the background job re-sends it
-/// to its gateway.
-pub const REFUND_RETRY_AFTER: chrono::Duration = chrono::Duration::minutes(5);
-/// How often the refund job runs.
-pub const REFUND_RETRY_EVERY: Duration = Duration::from_secs(5 * 60);
-/// How long the job keeps re-sending a pending refund: under the shortest
-/// idempotency window of the providers (Stripe keeps keys 24 hours).
-pub const REFUND_RETRY_WINDOW: chrono::Duration = chrono::Duration::hours(23);
+pub use jobs::{REFUND_RETRY_AFTER, REFUND_RETRY_EVERY, REFUND_RETRY_WINDOW};
+pub use serve::Timeouts;
 
 /// Any startup error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -103,6 +99,15 @@ pub struct Config {
     /// sessions live in the database and rate limits in each instance.
     #[arg(long, env = "SHOP_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Seconds a client may take to send a request's headers, and may stay
+    /// idle between requests, before it is disconnected.
+    #[arg(long, env = "SHOP_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take from its headers to its answer, reading
+    /// the body included (`408` beyond); also how long shutdown waits for
+    /// requests in flight.
+    #[arg(long, env = "SHOP_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
     /// Prefix of every Redis key this shop writes.
     #[arg(long, env = "SHOP_REDIS_PREFIX", default_value = "shop:")]
     pub redis_prefix: String,
@@ -112,6 +117,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// The server's time limits from these settings.
+    pub fn timeouts(&self) -> Timeouts {
+        let request = Duration::from_secs(self.request_timeout_secs.max(1));
+        Timeouts {
+            header_read: Duration::from_secs(self.header_timeout_secs.max(1)),
+            request,
+            shutdown_grace: request,
+        }
+    }
+
     /// Defaults on `database_url`, listening on a free loopback port.
     pub fn new(database_url: impl Into<String>) -> Self {
         Config {
@@ -123,6 +138,8 @@ impl Config {
             rate_limit_per_minute: 30,
             redis_url: None,
             redis_prefix: "shop:".to_owned(),
+            header_timeout_secs: 10,
+            request_timeout_secs: 30,
             providers: providers::ProviderArgs::default(),
         }
     }
@@ -164,24 +181,25 @@ pub struct Server {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     serving: JoinHandle<()>,
-    jobs: JoinHandle<()>,
+    jobs: Option<jobs::Jobs>,
 }
 
 impl Server {
-    /// Stops accepting connections, finishes in-flight requests and stops
-    /// the background jobs.
+    /// Stops accepting connections, lets requests in flight finish, and
+    /// stops the background jobs at their next chunk boundary.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.jobs.abort();
         let _ = (&mut self.serving).await;
+        if let Some(jobs) = self.jobs.take() {
+            jobs.stop().await;
+        }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.jobs.abort();
         self.serving.abort();
     }
 }
@@ -238,63 +256,6 @@ pub async fn open_database(url: &str) -> Result<Storage, BoxError> {
             .into());
         },
     )
-}
-
-/// The background jobs: every minute, close unpaid orders whose time is up
-/// and purge expired sessions; every [`REFUND_RETRY_EVERY`], in a task of
-/// its own (gateway calls are slow), re-send refunds a gateway missed.
-async fn run_jobs(shop: Shop, sessions: Arc<dyn SessionStore>) {
-    let refunds = tokio::spawn(retry_refunds(shop.clone()));
-    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
-    // Aborting this task must stop the refund task too.
-    let _stop_refunds = AbortOnDrop(refunds);
-    loop {
-        every_minute.tick().await;
-        if let Err(e) = shop.close_expired_orders().await {
-            eprintln!("closing expired orders failed: {e}");
-        }
-        if let Err(e) = sessions.purge_expired_sessions(shop.now()).await {
-            eprintln!("purging expired sessions failed: {e}");
-        }
-    }
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Re-sends refunds a gateway missed; says once per refund when one has
-/// been pending too long to re-send.
-async fn retry_refunds(shop: Shop) {
-    let mut reported = std::collections::HashSet::new();
-    let mut every = tokio::time::interval(REFUND_RETRY_EVERY);
-    loop {
-        every.tick().await;
-        match shop
-            .retry_pending_refunds(REFUND_RETRY_AFTER, REFUND_RETRY_WINDOW)
-            .await
-        {
-            Ok(report) => {
-                for (refund_no, why) in &report.failed {
-                    eprintln!("refund {refund_no} is still pending: {why}");
-                }
-                for refund_no in report.too_old {
-                    if !reported.contains(&refund_no) {
-                        eprintln!(
-                            "refund {refund_no} has been pending for over a day: check it at the provider"
-                        );
-                        reported.insert(refund_no);
-                    }
-                }
-            }
-            Err(e) => eprintln!("retrying pending refunds failed: {e}"),
-        }
-    }
 }
 
 /// Opens the database, seeds it on first start, binds and serves in the
@@ -369,20 +330,11 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
     };
     let app = routes::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let serving = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await;
-        if let Err(e) = served {
-            eprintln!("server stopped: {e}");
-        }
-    });
-    let jobs = tokio::spawn(run_jobs(shop, sessions));
+    let timeouts = config.timeouts();
+    let serving = tokio::spawn(serve::serve(listener, app, timeouts, async {
+        let _ = rx.await;
+    }));
+    let jobs = Some(jobs::Jobs::start(shop, sessions));
     Ok(Server {
         addr,
         url,

@@ -1,15 +1,27 @@
 //! Runs the example shop: `cargo run -p shop-example` (see `--help`).
+//!
+//! It serves until SIGTERM or SIGINT (Ctrl-C), then stops accepting
+//! connections, lets requests in flight finish and stops the background
+//! jobs at their next chunk boundary. A start that fails prints one
+//! sentence naming the setting to change and exits with status 1.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
 use shop_example::notifier::LogNotifier;
-use shop_example::{start, BoxError, Config};
+use shop_example::{start, Config};
 
 #[tokio::main]
-async fn main() -> Result<(), BoxError> {
+async fn main() -> ExitCode {
     let config = Config::parse();
-    let server = start(&config, Arc::new(LogNotifier)).await?;
+    let server = match start(&config, Arc::new(LogNotifier)).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let backend = config.database_url.split(':').next().unwrap_or("?");
     let redis = if config.redis_url.is_some() {
         ", carts, sessions and rate limits in Redis"
@@ -26,9 +38,35 @@ async fn main() -> Result<(), BoxError> {
             admin.email, admin.password
         );
     }
+    if server.state.sandbox.is_some() {
+        println!(
+            "sandbox payments are on: buyers pay their own orders at /sandbox/pay without money (SHOP_SANDBOX=off removes it)"
+        );
+    }
     println!("API description: {}/openapi.json", server.url);
-    tokio::signal::ctrl_c().await?;
-    println!("shutting down");
+    let signal = shutdown_signal().await;
+    println!("{signal}: shutting down");
     server.stop().await;
-    Ok(())
+    println!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Waits for SIGTERM (what systemd, Docker and Kubernetes send) or SIGINT
+/// (Ctrl-C); names the one that came.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }

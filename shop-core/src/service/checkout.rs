@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::Shop;
+use super::{Shop, StopSignal};
 use crate::cart::validate_quantity;
 use crate::catalog::{common_currency, Page, ProductKind};
 use crate::error::{Entity, Error, Result, StoreError};
@@ -363,10 +363,17 @@ impl Shop {
     /// (its notification is refused). Emits `OrderClosed` for each order this
     /// call closed and returns how many that was.
     pub async fn close_expired_orders(&self) -> Result<u64> {
+        self.close_expired_orders_until(&StopSignal::new()).await
+    }
+
+    /// [`Shop::close_expired_orders`], stopping at the first chunk boundary
+    /// after `stop` is raised (what is not closed yet waits for the next
+    /// run).
+    pub async fn close_expired_orders_until(&self, stop: &StopSignal) -> Result<u64> {
         let now = self.now();
         let mut after = None;
         let mut closed = 0;
-        loop {
+        while !stop.is_raised() {
             let ids = self
                 .inner
                 .stores
@@ -374,7 +381,7 @@ impl Shop {
                 .list_expired_orders(now, after, self.inner.config.close_batch_size)
                 .await?;
             let Some(last) = ids.last() else {
-                return Ok(closed);
+                break;
             };
             after = Some(*last);
             for id in ids {
@@ -389,5 +396,6 @@ impl Shop {
                 }
             }
         }
+        Ok(closed)
     }
 }

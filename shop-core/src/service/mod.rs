@@ -86,6 +86,30 @@ impl Stores {
     }
 }
 
+/// Asks a chunked job ([`Shop::close_expired_orders_until`],
+/// [`Shop::retry_pending_refunds_until`]) to stop at its next chunk
+/// boundary, e.g. when the process shuts down. Cheap to clone; every clone
+/// shares one flag.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<std::sync::atomic::AtomicBool>);
+
+impl StopSignal {
+    /// A signal not raised yet.
+    pub fn new() -> Self {
+        StopSignal::default()
+    }
+
+    /// Raises it: jobs watching it stop at their next chunk boundary.
+    pub fn raise(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether it was raised.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Settings of a [`Shop`].
 #[derive(Debug, Clone)]
 pub struct ShopConfig {

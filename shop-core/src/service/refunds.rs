@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{NotificationOutcome, Shop};
+use super::{NotificationOutcome, Shop, StopSignal};
 use crate::error::{Entity, Error, Result, StoreError};
 use crate::events::DomainEvent;
 use crate::ids::{OrderId, RefundId, UserId};
@@ -217,6 +217,18 @@ impl Shop {
         min_age: chrono::Duration,
         max_age: chrono::Duration,
     ) -> Result<RefundRetryReport> {
+        self.retry_pending_refunds_until(min_age, max_age, &StopSignal::new())
+            .await
+    }
+
+    /// [`Shop::retry_pending_refunds`], stopping at the first chunk
+    /// boundary after `stop` is raised.
+    pub async fn retry_pending_refunds_until(
+        &self,
+        min_age: chrono::Duration,
+        max_age: chrono::Duration,
+        stop: &StopSignal,
+    ) -> Result<RefundRetryReport> {
         if min_age < chrono::Duration::zero() {
             return Err(Error::validation("min_age", "must not be negative"));
         }
@@ -228,6 +240,9 @@ impl Shop {
         let mut report = RefundRetryReport::default();
         let mut after = None;
         loop {
+            if stop.is_raised() {
+                return Ok(report);
+            }
             let chunk = orders
                 .list_pending_refunds(now - min_age, after, self.inner.config.close_batch_size)
                 .await?;
