@@ -144,6 +144,8 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn list_accounts(&self, page: u32, per_page: u32) -> Result<Page<Account>>;
     /// Changes an account's role (`NotFound` when absent).
     async fn set_role(&self, id: UserId, role: Role) -> Result<()>;
+    /// Replaces an account's password hash (`NotFound` when absent).
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> Result<()>;
 
     /// Stores a one-time e-mail verification token digest for `user`.
     async fn issue_verification(

@@ -34,6 +34,7 @@ pub mod routes;
 pub mod security;
 pub mod seed;
 pub mod serve;
+pub mod startup;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -66,9 +67,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
     about = "The example shop: storefront and admin HTTP API"
 )]
 pub struct Config {
+    /// What to do; without a command the shop serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Database URL: `sqlite://…`, `postgres://…` or `mysql://…`.
     #[arg(
         long,
+        global = true,
         env = "SHOP_DATABASE_URL",
         default_value = "sqlite://shop.db",
         hide_env_values = true
@@ -130,6 +135,7 @@ impl Config {
     /// Defaults on `database_url`, listening on a free loopback port.
     pub fn new(database_url: impl Into<String>) -> Self {
         Config {
+            command: None,
             database_url: database_url.into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             sandbox: SandboxMode::Auto,
@@ -143,6 +149,20 @@ impl Config {
             providers: providers::ProviderArgs::default(),
         }
     }
+}
+
+/// The binary's commands.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Serve the shop (the default).
+    Serve,
+    /// Give an administrator a new random password and print it (the
+    /// first start prints the seeded administrator's only once).
+    ResetAdminPassword {
+        /// The administrator's e-mail address.
+        #[arg(long, default_value = seed::ADMIN_EMAIL)]
+        email: String,
+    },
 }
 
 /// Whether the sandbox gateway is mounted (`SHOP_SANDBOX`).
@@ -234,24 +254,31 @@ where
 }
 
 /// Connects to and migrates the database `url` names; every port lives
-/// there.
+/// there. A failure is one sentence naming `SHOP_DATABASE_URL`.
 pub async fn open_database(url: &str) -> Result<Storage, BoxError> {
+    let connect = |e: shop_core::Error| startup::database_error(url, "connect to", &e);
+    let migrate = |e: shop_core::Error| startup::database_error(url, "migrate", &e);
     Ok(
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let store = PgStore::connect(url).await?;
-            store.migrate().await?;
+            startup::probe(url).await?;
+            let store = PgStore::connect(url).await.map_err(connect)?;
+            store.migrate().await.map_err(migrate)?;
             wire(store)
         } else if url.starts_with("mysql://") {
-            let store = MySqlStore::connect(url).await?;
-            store.migrate().await?;
+            startup::probe(url).await?;
+            let store = MySqlStore::connect(url).await.map_err(connect)?;
+            store.migrate().await.map_err(migrate)?;
             wire(store)
         } else if url.starts_with("sqlite:") {
-            let store = SqliteStore::connect(url).await?;
-            store.migrate().await?;
+            startup::check_sqlite_folder(url)?;
+            let store = SqliteStore::connect(url).await.map_err(connect)?;
+            store.migrate().await.map_err(migrate)?;
             wire(store)
         } else {
             return Err(format!(
-                "unsupported database URL {url:?}: use sqlite:, postgres: or mysql:"
+                "unsupported database URL {}: SHOP_DATABASE_URL (--database-url) must start \
+                 with sqlite:, postgres: or mysql:",
+                startup::redact(url)
             )
             .into());
         },
@@ -261,7 +288,9 @@ pub async fn open_database(url: &str) -> Result<Storage, BoxError> {
 /// Opens the database, seeds it on first start, binds and serves in the
 /// background; e-mails go to `notifier`.
 pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Server, BoxError> {
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| startup::bind_error(config.bind, &e))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
     let public_url = config
@@ -276,7 +305,12 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         Some(redis_url) => {
             let redis = RedisStore::connect(redis_url, config.redis_prefix.clone())
                 .await
-                .map_err(|e| format!("cannot use Redis at the configured URL: {e}"))?;
+                .map_err(|e| {
+                    format!(
+                        "cannot use Redis at {}: {e}; start it, or fix or unset SHOP_REDIS_URL (--redis-url)",
+                        startup::redact(redis_url)
+                    )
+                })?;
             let redis = Arc::new(redis);
             storage.stores.carts = redis.clone();
             storage.sessions = redis.clone();

@@ -10,11 +10,15 @@ use std::sync::Arc;
 
 use clap::Parser;
 use shop_example::notifier::LogNotifier;
-use shop_example::{start, Config};
+use shop_example::passwords::PasswordPool;
+use shop_example::{open_database, seed, start, Command, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(Command::ResetAdminPassword { email }) = &config.command {
+        return reset_admin_password(&config, email).await;
+    }
     let server = match start(&config, Arc::new(LogNotifier)).await {
         Ok(server) => server,
         Err(e) => {
@@ -68,5 +72,24 @@ async fn shutdown_signal() -> &'static str {
     {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
+    }
+}
+
+/// `shop-example reset-admin-password [--email …]`.
+async fn reset_admin_password(config: &Config, email: &str) -> ExitCode {
+    let reset = async {
+        let storage = open_database(&config.database_url).await?;
+        seed::reset_admin_password(storage.accounts.as_ref(), email, &PasswordPool::per_core())
+            .await
+    };
+    match reset.await {
+        Ok(admin) => {
+            println!("new password of {}: {}", admin.email, admin.password);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

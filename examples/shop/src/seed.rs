@@ -197,3 +197,33 @@ async fn seed_catalog(shop: &Shop) -> Result<(), BoxError> {
     .await?;
     Ok(())
 }
+
+/// Gives the administrator `email` a new random password and returns it
+/// (`shop-example reset-admin-password`). Sessions opened with the old
+/// password stay valid until they end.
+pub async fn reset_admin_password(
+    accounts: &dyn AccountStore,
+    email: &str,
+    passwords: &PasswordPool,
+) -> Result<AdminCredentials, BoxError> {
+    let email = shop_core::account::normalize_email(email)
+        .map_err(|_| format!("{email:?} is not an e-mail address"))?;
+    let account = accounts
+        .get_account_by_email(&email)
+        .await?
+        .ok_or_else(|| {
+            format!(
+                "no account has the e-mail address {email} (the first start seeds {ADMIN_EMAIL})"
+            )
+        })?;
+    if account.role != Role::Admin {
+        return Err(format!("{email} is not an administrator").into());
+    }
+    let password = new_token()[..20].to_owned();
+    let hash = passwords
+        .hash(password.clone())
+        .await
+        .map_err(|e| e.message)?;
+    accounts.set_password_hash(account.id, &hash).await?;
+    Ok(AdminCredentials { email, password })
+}

@@ -23,7 +23,7 @@ fn account<B: Backend>(fx: &Fixture<B>, email: &str, minutes: i64) -> Account {
 }
 
 /// Accounts: create, read by id and e-mail, unique e-mail and id, oldest
-/// first in pages, role changes.
+/// first in pages, role and password-hash changes.
 pub async fn accounts_crud_and_unique_email<B: Backend>(store: Arc<B>) {
     let fx = Fixture::new(Arc::clone(&store));
     let a = account(&fx, "a@example.com", 0);
@@ -73,6 +73,27 @@ pub async fn accounts_crud_and_unique_email<B: Backend>(store: Arc<B>) {
     );
     let err = store
         .set_role(UserId(424_242), Role::Admin)
+        .await
+        .unwrap_err();
+    assert!(is_not_found(&err, Entity::Account), "{err:?}");
+
+    store
+        .set_password_hash(b.id, "$argon2id$new")
+        .await
+        .unwrap();
+    let changed = store.get_account(b.id).await.unwrap().unwrap();
+    assert_eq!(changed.password_hash, "$argon2id$new");
+    assert_eq!(
+        store
+            .get_account(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        a.password_hash
+    );
+    let err = store
+        .set_password_hash(UserId(424_242), "$argon2id$x")
         .await
         .unwrap_err();
     assert!(is_not_found(&err, Entity::Account), "{err:?}");

@@ -64,6 +64,16 @@ impl AccountStore for MemoryStore {
         Ok(())
     }
 
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> Result<()> {
+        let mut state = self.state();
+        let account = state
+            .accounts
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found(Entity::Account, id))?;
+        password_hash.clone_into(&mut account.password_hash);
+        Ok(())
+    }
+
     async fn issue_verification(
         &self,
         token_hash: &str,

@@ -78,6 +78,19 @@ impl AccountStore for SqliteStore {
         Ok(())
     }
 
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found(Entity::Account, id));
+        }
+        Ok(())
+    }
+
     async fn issue_verification(
         &self,
         token_hash: &str,
