@@ -40,16 +40,16 @@ pub fn validate_quantity(quantity: i64) -> Result<u32> {
 /// sale, sold through the cart (normal kind), and the SKU has that much stock.
 pub fn check_cart_line(product: &Product, sku: &Sku, resulting: u32) -> Result<()> {
     if !product.on_sale {
-        return Err(Error::validation("sku_id", "the product is not on sale"));
+        return Err(Error::refused("sku_id", "the product is not on sale"));
     }
     if product.kind != ProductKind::Normal {
-        return Err(Error::validation(
+        return Err(Error::refused(
             "sku_id",
             "crowdfunding and flash-sale products are not bought through the cart",
         ));
     }
     if resulting > MAX_LINE_QUANTITY {
-        return Err(Error::validation(
+        return Err(Error::refused(
             "quantity",
             format!("a cart line holds at most {MAX_LINE_QUANTITY} units"),
         ));
@@ -65,13 +65,15 @@ pub fn check_cart_line(product: &Product, sku: &Sku, resulting: u32) -> Result<(
 }
 
 /// The stores' rule for a line's quantity after a change: 1 to
-/// [`MAX_LINE_QUANTITY`] units, else `Validation { field: "quantity" }`.
+/// [`MAX_LINE_QUANTITY`] units: none is `Validation { field: "quantity" }`
+/// (only a zero add or set gives none), more is `Refused`.
 /// Every [`CartStore`] applies it inside its atomic write, so concurrent adds
 /// can never push a line past the cap; a refused change writes nothing.
 pub fn check_line_quantity(quantity: u64) -> Result<u32> {
     match u32::try_from(quantity) {
         Ok(q) if (1..=MAX_LINE_QUANTITY).contains(&q) => Ok(q),
-        _ => Err(Error::validation(
+        Ok(0) => Err(Error::validation("quantity", "must be at least 1")),
+        _ => Err(Error::refused(
             "quantity",
             format!("a cart line holds 1 to {MAX_LINE_QUANTITY} units"),
         )),

@@ -251,7 +251,7 @@ pub fn adjusted_stock(sku: SkuId, current: u32, delta: i64) -> Result<u32> {
 /// conditional write changed nothing.
 pub fn stock_refusal(sku: SkuId, current: u32, delta: i64) -> Error {
     if delta > 0 {
-        Error::validation("delta", format!("the stock would exceed {MAX_STOCK}"))
+        Error::refused("delta", format!("the stock would exceed {MAX_STOCK}"))
     } else {
         Error::OutOfStock {
             sku,
@@ -325,13 +325,10 @@ impl Category {
         let (level, path) = match parent {
             None => (0, "-".to_owned()),
             Some(p) if !p.is_directory => {
-                return Err(Error::validation(
-                    "parent_id",
-                    "the parent is not a directory",
-                ))
+                return Err(Error::refused("parent_id", "the parent is not a directory"))
             }
             Some(p) if p.level >= MAX_CATEGORY_LEVEL => {
-                return Err(Error::validation(
+                return Err(Error::refused(
                     "parent_id",
                     format!(
                         "categories nest at most {} levels deep",

@@ -113,6 +113,17 @@ pub enum Error {
         /// Why it is invalid.
         reason: String,
     },
+    /// A well-formed request that the current state of the shop refuses:
+    /// the product is off sale, the parent category is not a directory, the
+    /// stock or a cart line would pass its maximum, the lines do not match
+    /// the order. The same request may succeed once the state changes.
+    #[error("refused {field}: {reason}")]
+    Refused {
+        /// The input field the refusal is about.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// No such entity.
     #[error("{entity} {id} not found")]
     NotFound {
@@ -148,6 +159,14 @@ impl Error {
         }
     }
 
+    /// Shorthand for [`Error::Refused`].
+    pub fn refused(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Refused {
+            field,
+            reason: reason.into(),
+        }
+    }
+
     /// Shorthand for [`Error::NotFound`].
     pub fn not_found(entity: Entity, id: impl fmt::Display) -> Self {
         Error::NotFound {
@@ -161,7 +180,8 @@ impl Error {
         match self {
             Error::OutOfStock { .. }
             | Error::InvalidTransition { .. }
-            | Error::SubmitTokenReused { .. } => ErrorKind::Conflict,
+            | Error::SubmitTokenReused { .. }
+            | Error::Refused { .. } => ErrorKind::Conflict,
             Error::CouponRejected(_) => ErrorKind::Unprocessable,
             Error::Forbidden { .. } => ErrorKind::Forbidden,
             Error::Validation { .. } | Error::Money(_) => ErrorKind::Invalid,

@@ -415,13 +415,14 @@ pub struct ReviewOrder {
 }
 
 /// The store's invariant for reviewing an order: one review for every line
-/// of `order`, no unknown or repeated line (`Validation { field: "reviews" }`),
-/// ratings 1–5 (`Validation { field: "rating" }`).
+/// of `order` (an unknown or missing line is `Refused { field: "reviews" }`),
+/// no repeated line (`Validation { field: "reviews" }`), ratings 1–5
+/// (`Validation { field: "rating" }`).
 pub fn check_line_reviews(order: &Order, reviews: &[(OrderItemId, LineReview)]) -> Result<()> {
     let mut seen = HashSet::new();
     for (item, review) in reviews {
         if !order.items.iter().any(|i| i.id == *item) {
-            return Err(Error::validation(
+            return Err(Error::refused(
                 "reviews",
                 format!("line {item} is not on order {}", order.id),
             ));
@@ -437,7 +438,7 @@ pub fn check_line_reviews(order: &Order, reviews: &[(OrderItemId, LineReview)]) 
         }
     }
     if let Some(missing) = order.items.iter().find(|i| !seen.contains(&i.id)) {
-        return Err(Error::validation(
+        return Err(Error::refused(
             "reviews",
             format!("line {} has no review", missing.id),
         ));

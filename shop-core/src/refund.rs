@@ -166,8 +166,14 @@ pub fn refund_amount(order: &Order, refunds: &[Refund], lines: &[RefundLine]) ->
             .filter(|l| l.item_id == line.item_id)
             .map(|l| l.quantity)
             .sum();
-        if line.quantity == 0 || asked > left {
+        if line.quantity == 0 {
             return Err(Error::validation(
+                "lines",
+                "a refund line needs a quantity ≥ 1",
+            ));
+        }
+        if asked > left {
+            return Err(Error::refused(
                 "lines",
                 format!("line {} has {left} refundable units", item.id),
             ));
@@ -204,10 +210,11 @@ pub fn refund_amount(order: &Order, refunds: &[Refund], lines: &[RefundLine]) ->
 
 /// The store's invariant for a new refund, checked inside the atomic write
 /// against the refunds already stored (`existing`): every line is on the
-/// order with a quantity ≥ 1 and, with what was refunded before, within what
-/// was bought (`Validation { field: "lines" }`); the amount is in the order's
-/// currency, not negative, and with what was refunded before within what was
-/// paid (`Validation { field: "amount" }`). Failed refunds do not count.
+/// order (`Refused`) with a quantity ≥ 1 (`Validation`) and, with what was
+/// refunded before, within what was bought (`Refused { field: "lines" }`);
+/// the amount is in the order's currency and not negative (`Validation`),
+/// and with what was refunded before within what was paid
+/// (`Refused { field: "amount" }`). Failed refunds do not count.
 pub fn check_refund_fits(order: &Order, existing: &[Refund], refund: &Refund) -> Result<()> {
     for line in &refund.lines {
         let item = order
@@ -215,7 +222,7 @@ pub fn check_refund_fits(order: &Order, existing: &[Refund], refund: &Refund) ->
             .iter()
             .find(|i| i.id == line.item_id)
             .ok_or_else(|| {
-                Error::validation(
+                Error::refused(
                     "lines",
                     format!("line {} is not on order {}", line.item_id, order.id),
                 )
@@ -234,7 +241,7 @@ pub fn check_refund_fits(order: &Order, existing: &[Refund], refund: &Refund) ->
             .sum();
         let already = u64::from(refunded_quantity(existing, item.id));
         if already + asked > u64::from(item.quantity) {
-            return Err(Error::validation(
+            return Err(Error::refused(
                 "lines",
                 format!(
                     "line {} had {} units, {already} already refunded, {asked} asked",
@@ -256,7 +263,7 @@ pub fn check_refund_fits(order: &Order, existing: &[Refund], refund: &Refund) ->
     let already = refunded_amount(order, existing)?;
     let after: Money = already.checked_add(refund.amount)?;
     if after.checked_cmp(&order.total)?.is_gt() {
-        return Err(Error::validation(
+        return Err(Error::refused(
             "amount",
             format!(
                 "{} already refunded, {} asked, {} paid",

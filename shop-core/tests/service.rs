@@ -814,7 +814,7 @@ async fn categories_form_a_tree_with_breadcrumbs_and_subtree_listing() {
     assert!(
         matches!(
             err,
-            Error::Validation {
+            Error::Refused {
                 field: "parent_id",
                 ..
             }
@@ -1111,7 +1111,7 @@ async fn catalog_input_past_its_limits_is_refused_and_changes_nothing() {
     use shop_core::catalog::{Property, MAX_CATEGORY_LEVEL, MAX_STOCK, MAX_TITLE_CHARS};
     let w = world();
     let field = |e: Error| match e {
-        Error::Validation { field, .. } => field,
+        Error::Validation { field, .. } | Error::Refused { field, .. } => field,
         other => panic!("{other:?}"),
     };
     let mut long_title = product_draft("Pen");

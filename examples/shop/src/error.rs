@@ -112,6 +112,7 @@ fn code_of(error: &Error) -> &'static str {
         Error::SubmitTokenReused { .. } => "submit_token_reused",
         Error::Forbidden { .. } => "forbidden",
         Error::Validation { .. } => "validation",
+        Error::Refused { .. } => "refused",
         Error::NotFound { .. } => "not_found",
         Error::Money(_) => "invalid_money",
         Error::Payment(_) => "payment_refused",
@@ -126,7 +127,9 @@ impl From<Error> for AppError {
     fn from(error: Error) -> Self {
         let status = status_of(error.kind());
         let field = match &error {
-            Error::Validation { field, .. } => Some((*field).to_owned()),
+            Error::Validation { field, .. } | Error::Refused { field, .. } => {
+                Some((*field).to_owned())
+            }
             _ => None,
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {

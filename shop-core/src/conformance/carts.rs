@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::fixtures::base_time;
-use super::{concurrently, is_not_found, is_validation};
+use super::{concurrently, is_not_found, is_refused, is_validation};
 use crate::cart::{CartItem, CartStore, MAX_LINE_QUANTITY};
 use crate::error::Entity;
 use crate::ids::{SkuId, UserId};
@@ -129,9 +129,9 @@ pub async fn cart_concurrent_adds_count_exactly<C: CartStore + ?Sized>(store: Ar
 }
 
 /// A line holds 1 to [`MAX_LINE_QUANTITY`] units, enforced in the atomic
-/// write: zero and too-large adds or sets are `Validation { quantity }` and
-/// change nothing, and 20 concurrent adds of 100 units to one line let
-/// exactly 9 through.
+/// write: zero adds or sets are `Validation { quantity }`, too-large ones
+/// `Refused { quantity }`, and neither changes anything; 20 concurrent adds
+/// of 100 units to one line let exactly 9 through.
 pub async fn cart_line_quantities_stay_within_limits<C: CartStore + ?Sized>(store: Arc<C>) {
     let (user, other) = (UserId(6_001), UserId(6_002));
     let (sku, hot) = (SkuId(6_101), SkuId(6_102));
@@ -143,7 +143,7 @@ pub async fn cart_line_quantities_stay_within_limits<C: CartStore + ?Sized>(stor
         .add_to_cart(user, sku, MAX_LINE_QUANTITY + 1, now)
         .await
         .unwrap_err();
-    assert!(is_validation(&err, "quantity"), "{err:?}");
+    assert!(is_refused(&err, "quantity"), "{err:?}");
     assert_eq!(store.list_cart(user).await.unwrap(), vec![]);
 
     let max = MAX_LINE_QUANTITY;
@@ -152,17 +152,19 @@ pub async fn cart_line_quantities_stay_within_limits<C: CartStore + ?Sized>(stor
         max - 1
     );
     let err = store.add_to_cart(user, sku, 2, now).await.unwrap_err();
-    assert!(is_validation(&err, "quantity"), "{err:?}");
+    assert!(is_refused(&err, "quantity"), "{err:?}");
     let err = store
         .add_to_cart(user, sku, u32::MAX, now)
         .await
         .unwrap_err();
-    assert!(is_validation(&err, "quantity"), "{err:?}");
+    assert!(is_refused(&err, "quantity"), "{err:?}");
     assert_eq!(store.list_cart(user).await.unwrap()[0].quantity, max - 1);
     assert_eq!(store.add_to_cart(user, sku, 1, now).await.unwrap(), max);
-    for bad in [0, max + 1, u32::MAX] {
+    let err = store.set_cart_quantity(user, sku, 0).await.unwrap_err();
+    assert!(is_validation(&err, "quantity"), "{err:?}");
+    for bad in [max + 1, u32::MAX] {
         let err = store.set_cart_quantity(user, sku, bad).await.unwrap_err();
-        assert!(is_validation(&err, "quantity"), "{bad}: {err:?}");
+        assert!(is_refused(&err, "quantity"), "{bad}: {err:?}");
     }
     assert_eq!(store.list_cart(user).await.unwrap()[0].quantity, max);
 
@@ -180,6 +182,6 @@ pub async fn cart_line_quantities_stay_within_limits<C: CartStore + ?Sized>(stor
     assert!(results
         .iter()
         .filter_map(|r| r.as_ref().err())
-        .all(|e| is_validation(e, "quantity")));
+        .all(|e| is_refused(e, "quantity")));
     assert_eq!(store.list_cart(other).await.unwrap()[0].quantity, 900);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use super::fixtures::{cny, Fixture};
-use super::{concurrently, is_already_exists, is_not_found, is_validation, Backend};
+use super::{concurrently, is_already_exists, is_not_found, is_refused, is_validation, Backend};
 use crate::catalog::{Category, Product, MAX_STOCK};
 use crate::error::{Entity, Error};
 use crate::ids::{CategoryId, ProductId, SkuId};
@@ -262,9 +262,14 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
     );
     assert_eq!(fx.stock(first.id).await, 2);
     assert_eq!(store.adjust_stock(first.id, 0).await.unwrap(), 2);
-    // Above the most a stock holds, or a delta that could overflow: refused
-    // as `Validation { delta }`, nothing changes.
-    for delta in [i64::from(MAX_STOCK) - 1, i64::MAX, i64::MIN] {
+    // Above the most a stock holds (`Refused`), or a delta that could
+    // overflow (`Validation`): nothing changes.
+    let err = store
+        .adjust_stock(first.id, i64::from(MAX_STOCK) - 1)
+        .await
+        .unwrap_err();
+    assert!(is_refused(&err, "delta"), "{err:?}");
+    for delta in [i64::MAX, i64::MIN] {
         let err = store.adjust_stock(first.id, delta).await.unwrap_err();
         assert!(is_validation(&err, "delta"), "{delta}: {err:?}");
     }
@@ -277,7 +282,7 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
         MAX_STOCK
     );
     let err = store.adjust_stock(first.id, 1).await.unwrap_err();
-    assert!(is_validation(&err, "delta"), "{err:?}");
+    assert!(is_refused(&err, "delta"), "{err:?}");
     assert_eq!(
         store
             .adjust_stock(first.id, -(i64::from(MAX_STOCK) - 2))
@@ -295,7 +300,7 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
         MAX_STOCK + 4
     );
     let err = store.adjust_stock(over_sku, 1).await.unwrap_err();
-    assert!(is_validation(&err, "delta"), "{err:?}");
+    assert!(is_refused(&err, "delta"), "{err:?}");
     assert_eq!(fx.stock(over_sku).await, MAX_STOCK + 4);
     let err = store.adjust_stock(SkuId(999_999), 1).await.unwrap_err();
     assert!(is_not_found(&err, Entity::Sku), "{err:?}");

@@ -170,6 +170,11 @@ pub fn is_not_found(error: &Error, entity: Entity) -> bool {
     matches!(error, Error::NotFound { entity: e, .. } if *e == entity)
 }
 
+/// Whether `error` is `Error::Refused` about `field`.
+pub fn is_refused(error: &Error, field: &str) -> bool {
+    matches!(error, Error::Refused { field: f, .. } if *f == field)
+}
+
 /// Whether `error` is `Error::Validation` of `field`.
 pub fn is_validation(error: &Error, field: &str) -> bool {
     matches!(error, Error::Validation { field: f, .. } if *f == field)

@@ -13,7 +13,7 @@ impl Shop {
     pub async fn create_address(&self, user: UserId, draft: AddressDraft) -> Result<Address> {
         draft.validate()?;
         if self.inner.stores.users.list_addresses(user).await?.len() >= MAX_ADDRESSES {
-            return Err(Error::validation(
+            return Err(Error::refused(
                 "address",
                 format!("at most {MAX_ADDRESSES} addresses per user"),
             ));

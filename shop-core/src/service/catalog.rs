@@ -77,7 +77,7 @@ impl Shop {
     async fn check_category(&self, id: Option<CategoryId>) -> Result<()> {
         if let Some(id) = id {
             if self.inner.stores.catalog.get_category(id).await?.is_none() {
-                return Err(Error::validation("category_id", "no such category"));
+                return Err(Error::not_found(Entity::Category, id));
             }
         }
         Ok(())

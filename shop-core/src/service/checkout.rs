@@ -207,10 +207,10 @@ impl Shop {
                 .find(|p| p.id == sku.product_id)
                 .ok_or_else(|| Error::not_found(Entity::Product, sku.product_id))?;
             if !product.on_sale {
-                return Err(Error::validation("items", "a product is not on sale"));
+                return Err(Error::refused("items", "a product is not on sale"));
             }
             if product.kind != ProductKind::Normal {
-                return Err(Error::validation(
+                return Err(Error::refused(
                     "items",
                     "crowdfunding and flash-sale products have their own checkout",
                 ));

@@ -88,7 +88,7 @@ impl Shop {
             ));
         }
         if lines.len() != order.items.len() {
-            return Err(Error::validation("reviews", "every line must be reviewed"));
+            return Err(Error::refused("reviews", "every line must be reviewed"));
         }
         self.inner
             .stores
