@@ -19,6 +19,8 @@ use crate::ids::UserId;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password accepted (hashing cost is bounded).
 pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Longest e-mail address, in bytes (RFC 5321).
+pub const MAX_EMAIL_BYTES: usize = 254;
 
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -88,7 +90,7 @@ pub struct Session {
 /// plausible shape (`local@domain.tld`, at most 254 characters).
 pub fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
+    let valid = email.len() <= MAX_EMAIL_BYTES
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && match email.split_once('@') {
             Some((local, domain)) => {

@@ -262,7 +262,8 @@ pub fn stock_refusal(sku: SkuId, current: u32, delta: i64) -> Error {
 }
 
 /// Checks one SKU draft: non-empty title, positive price in whole minor
-/// units, stock at most [`MAX_STOCK`].
+/// units up to [`MAX_AMOUNT`](crate::money::MAX_AMOUNT), stock at most
+/// [`MAX_STOCK`].
 pub fn validate_sku(draft: &SkuDraft) -> Result<()> {
     required_line("sku.title", &draft.title, MAX_TITLE_CHARS)?;
     check_multiline("sku.description", &draft.description, MAX_DESCRIPTION_CHARS)?;
@@ -272,10 +273,16 @@ pub fn validate_sku(draft: &SkuDraft) -> Result<()> {
             format!("must be at most {MAX_STOCK}"),
         ));
     }
-    if !draft.price.is_positive() || !draft.price.is_whole_minor_units() {
+    if !draft.price.is_positive()
+        || !draft.price.is_whole_minor_units()
+        || draft.price.amount() > crate::money::MAX_AMOUNT
+    {
         return Err(Error::validation(
             "sku.price",
-            "must be positive and in whole minor units",
+            format!(
+                "must be positive, in whole minor units and at most {}",
+                crate::money::MAX_AMOUNT
+            ),
         ));
     }
     Ok(())
@@ -422,7 +429,7 @@ pub struct ProductQuery {
     pub sort: ProductSort,
     /// Page number, from 1.
     pub page: u32,
-    /// Page size, 1..=100.
+    /// Page size, 1..=[`MAX_PER_PAGE`].
     pub per_page: u32,
 }
 
@@ -434,17 +441,30 @@ impl ProductQuery {
 
     /// Checks page bounds.
     pub fn validate(&self) -> Result<()> {
-        if self.page == 0 {
-            return Err(Error::validation("page", "pages start at 1"));
-        }
-        if !(1..=100).contains(&self.per_page) {
-            return Err(Error::validation("per_page", "must be between 1 and 100"));
-        }
+        check_page(self.page, self.per_page)?;
         if let Some(keyword) = &self.keyword {
             check_line("keyword", keyword, MAX_KEYWORD_CHARS)?;
         }
         Ok(())
     }
+}
+
+/// The largest page a listing serves.
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// The pagination rule of every listing: pages from 1, 1 to
+/// [`MAX_PER_PAGE`] items each (`Validation { field: "page" | "per_page" }`).
+pub fn check_page(page: u32, per_page: u32) -> Result<()> {
+    if page == 0 {
+        return Err(Error::validation("page", "pages start at 1"));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(Error::validation(
+            "per_page",
+            format!("must be between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    Ok(())
 }
 
 /// One page of results.

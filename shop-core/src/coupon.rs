@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::{CouponId, UserId};
-use crate::money::Money;
+use crate::money::{Money, MAX_AMOUNT};
 
 /// How a coupon discounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -97,6 +97,33 @@ pub struct CouponDraft {
     pub enabled: bool,
 }
 
+/// The most orders one coupon may serve (every backend's column holds it).
+pub const MAX_COUPON_TOTAL: u32 = 1_000_000_000;
+/// A JSON-Schema pattern of a percent coupon's value: more than 0, at most
+/// 100, at most [`PERCENT_DECIMALS`] decimals.
+pub const PERCENT_PATTERN: &str =
+    r"^(100(\.00?)?|[1-9][0-9]?(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$";
+/// A JSON-Schema pattern of a code an administrator chooses (4–32 uppercase
+/// letters and digits; generated codes have 16).
+pub const CODE_PATTERN: &str = "^[A-Z0-9]{4,32}$";
+
+/// The rule for a code an administrator chooses ([`CODE_PATTERN`]): 4–32
+/// uppercase ASCII letters and digits (`Validation { field: "code" }`).
+pub fn check_code(code: &str) -> Result<()> {
+    let ok = (4..=32).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "code",
+            "must be 4–32 uppercase letters and digits",
+        ))
+    }
+}
+
 /// Decimals of a percent coupon's value (`12.50` %).
 pub const PERCENT_DECIMALS: u32 = 2;
 
@@ -118,10 +145,10 @@ impl CouponDraft {
         match self.kind {
             CouponKind::Fixed => {
                 let v = Money::new(self.value, self.min_amount.currency());
-                if !v.is_positive() || !v.is_whole_minor_units() {
+                if !v.is_positive() || !v.is_whole_minor_units() || v.amount() > MAX_AMOUNT {
                     return Err(Error::validation(
                         "value",
-                        "must be positive and in whole minor units",
+                        format!("must be positive, in whole minor units and at most {MAX_AMOUNT}"),
                     ));
                 }
             }
@@ -137,14 +164,20 @@ impl CouponDraft {
                 }
             }
         }
-        if self.min_amount.amount() < Decimal::ZERO || !self.min_amount.is_whole_minor_units() {
+        if self.min_amount.amount() < Decimal::ZERO
+            || !self.min_amount.is_whole_minor_units()
+            || self.min_amount.amount() > MAX_AMOUNT
+        {
             return Err(Error::validation(
                 "min_amount",
-                "must be ≥ 0 in whole minor units",
+                format!("must be 0 to {MAX_AMOUNT} in whole minor units"),
             ));
         }
-        if self.total == 0 {
-            return Err(Error::validation("total", "must be at least 1"));
+        if !(1..=MAX_COUPON_TOTAL).contains(&self.total) {
+            return Err(Error::validation(
+                "total",
+                format!("must be 1 to {MAX_COUPON_TOTAL}"),
+            ));
         }
         if let (Some(a), Some(b)) = (self.not_before, self.not_after) {
             if a > b {

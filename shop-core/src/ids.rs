@@ -18,7 +18,7 @@ macro_rules! typed_id {
         /// formats carry the plain `i64`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "382681031065784320"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[1-9][0-9]{0,17}$", example = "382681031065784320"))]
         pub struct $name(pub i64);
 
         impl Serialize for $name {

@@ -106,6 +106,39 @@ pub fn with_scale(d: Decimal, scale: u32) -> Decimal {
     d
 }
 
+/// The largest price, coupon value or minimum a shop takes:
+/// 999,999,999.99 in any currency. Every backend's money column holds an
+/// order of the most lines at the most units at this price.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_215_752_191, 23, 0, false, 2);
+
+/// A JSON-Schema (ECMA-262) pattern of the amounts a shop in `currency`
+/// takes as decimal strings: at most [`MAX_AMOUNT`], no more decimals than
+/// the minor unit, greater than zero when `positive`.
+pub fn amount_pattern(currency: Currency, positive: bool) -> String {
+    let decimals = match currency.minor_digits() {
+        0 => String::new(),
+        n => format!(r"(\.[0-9]{{1,{n}}})?"),
+    };
+    match (positive, currency.minor_digits()) {
+        (false, _) => format!("^(0|[1-9][0-9]{{0,8}}){decimals}$"),
+        (true, 0) => "^[1-9][0-9]{0,8}$".to_owned(),
+        (true, n) => {
+            // 0.01 … 0.99 (for two decimals), or a whole part from 1.
+            let fraction = if n == 1 {
+                "0\\.[1-9]".to_owned()
+            } else {
+                format!(
+                    r"0\.(0{{1,{}}}[1-9][0-9]{{0,{}}}|[1-9][0-9]{{0,{}}})",
+                    n - 1,
+                    n - 2,
+                    n - 1
+                )
+            };
+            format!("^([1-9][0-9]{{0,8}}{decimals}|{fraction})$")
+        }
+    }
+}
+
 /// An exact amount of money in one currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -321,6 +354,20 @@ mod tests {
         let read: Money = serde_json::from_str(r#"{"amount":"5","currency":"CNY"}"#).unwrap();
         assert_eq!(read.amount().to_string(), "5.00");
         assert_eq!(with_scale(dec!(4.5000), 2).to_string(), "4.50");
+    }
+
+    #[test]
+    fn the_largest_amount() {
+        assert_eq!(MAX_AMOUNT.to_string(), "999999999.99");
+        assert_eq!(
+            amount_pattern(Currency::Cny, false),
+            r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$"
+        );
+        assert_eq!(
+            amount_pattern(Currency::Cny, true),
+            r"^([1-9][0-9]{0,8}(\.[0-9]{1,2})?|0\.(0{1,1}[1-9][0-9]{0,0}|[1-9][0-9]{0,1}))$"
+        );
+        assert_eq!(amount_pattern(Currency::Jpy, true), "^[1-9][0-9]{0,8}$");
     }
 
     #[test]

@@ -7,18 +7,30 @@
 //!   control character (Unicode category Cc: NUL, the C0 and C1 controls,
 //!   DEL), newline and tab included.
 //! * **Multi-line** text (descriptions, remarks, review texts, reasons)
-//!   also allows newline, tab and a carriage return directly before a
-//!   newline (what a browser's text area sends).
+//!   also allows newline, carriage return and tab.
 //! * A **key** (a coupon code, an order or refund number, a token) is a
 //!   line of at most [`MAX_KEY_CHARS`] characters: what a lookup accepts
 //!   before it reaches a store.
 //!
-//! Each failure is `Error::Validation` naming the field.
+//! Each failure is `Error::Validation` naming the field. The `*_PATTERN`
+//! constants say the same as JSON-Schema (ECMA-262) regular expressions, for
+//! API descriptions.
 
 use crate::error::{Error, Result};
 
 /// Longest lookup key (code, number, token), in characters.
 pub const MAX_KEY_CHARS: usize = 255;
+
+/// [`check_line`]'s characters: no control character.
+pub const LINE_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
+/// [`required_line`]'s: a line with a character that is not whitespace.
+pub const REQUIRED_LINE_PATTERN: &str =
+    r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
+/// [`check_multiline`]'s: no control character but newline, carriage
+/// return and tab.
+pub const MULTILINE_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
+/// Multi-line text that is not blank.
+pub const REQUIRED_MULTILINE_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
 
 /// `Validation { field }` when `value` is longer than `max` characters or
 /// holds a control character (newline and tab included).
@@ -34,17 +46,11 @@ pub fn check_line(field: &'static str, value: &str, max: usize) -> Result<()> {
 }
 
 /// `Validation { field }` when `value` is longer than `max` characters or
-/// holds a control character other than newline, tab, or a carriage return
-/// followed by a newline.
+/// holds a control character other than newline, carriage return and tab.
 pub fn check_multiline(field: &'static str, value: &str, max: usize) -> Result<()> {
     check_len(field, value, max)?;
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        let allowed = match c {
-            '\n' | '\t' => true,
-            '\r' => chars.peek() == Some(&'\n'),
-            c => !c.is_control(),
-        };
+    for c in value.chars() {
+        let allowed = matches!(c, '\n' | '\r' | '\t') || !c.is_control();
         if !allowed {
             return Err(Error::validation(
                 field,
@@ -116,8 +122,8 @@ mod tests {
 
     #[test]
     fn multiline_allows_newlines_and_tabs_only() {
-        assert!(check_multiline("f", "one\ntwo\r\n\tthree", 50).is_ok());
-        for bad in ["a\0b", "a\rb", "a\r", "\u{7}", "\u{9b}"] {
+        assert!(check_multiline("f", "one\ntwo\r\n\tthree\r", 50).is_ok());
+        for bad in ["a\0b", "a\u{b}b", "\u{c}", "\u{7}", "\u{9b}"] {
             assert_eq!(
                 field_of(check_multiline("f", bad, 50)),
                 Some("f"),

@@ -8,6 +8,10 @@ use crate::error::{Entity, Error, Result};
 use crate::ids::{AddressId, ProductId, UserId};
 use crate::text::{check_line, required_line};
 
+/// A JSON-Schema pattern of a phone number as [`AddressDraft::validate`]
+/// takes it: digits, `+`, `-`, parentheses and spaces, not blank.
+pub const PHONE_PATTERN: &str = r"^[0-9+\-() ]*[0-9+\-()][0-9+\-() ]*$";
+
 /// Longest field of an address, in characters.
 pub const MAX_ADDRESS_FIELD_CHARS: usize = 255;
 

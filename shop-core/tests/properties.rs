@@ -967,3 +967,40 @@ fn over_quantity_refund_is_rejected() {
         Err(Error::Refused { field: "lines", .. })
     ));
 }
+
+proptest! {
+    /// Merging an order's lines keeps every unit: each SKU once, in the
+    /// order of first mention, with the units of all its mentions; a merged
+    /// line over the maximum is refused, never cut.
+    #[test]
+    fn merged_lines_keep_every_unit(
+        raw in proptest::collection::vec((1i64..6, 1i64..=999), 1..=30)
+    ) {
+        use shop_core::service::{merge_lines, OrderLineRequest};
+        let items: Vec<OrderLineRequest> = raw
+            .iter()
+            .map(|(sku, quantity)| OrderLineRequest { sku_id: SkuId(*sku), quantity: *quantity })
+            .collect();
+        let mut firsts: Vec<i64> = Vec::new();
+        for (sku, _) in &raw {
+            if !firsts.contains(sku) {
+                firsts.push(*sku);
+            }
+        }
+        let total = |sku: i64| raw.iter().filter(|(s, _)| *s == sku).map(|(_, q)| q).sum::<i64>();
+        match merge_lines(&items) {
+            Ok(merged) => {
+                let order: Vec<i64> = merged.iter().map(|l| l.sku_id.0).collect();
+                prop_assert_eq!(order, firsts);
+                for line in &merged {
+                    prop_assert_eq!(line.quantity, total(line.sku_id.0));
+                    prop_assert!(line.quantity <= 999);
+                }
+            }
+            Err(e) => {
+                prop_assert!(matches!(e, Error::Refused { field: "items", .. }), "{:?}", e);
+                prop_assert!(firsts.iter().any(|s| total(*s) > 999));
+            }
+        }
+    }
+}

@@ -177,7 +177,7 @@ impl From<JsonRejection> for AppError {
 
 /// The field a JSON deserialization error names: the path axum puts before
 /// the error (`items[0].quantity: invalid type…`), or a missing field.
-fn json_error_field(message: &str) -> Option<String> {
+pub fn json_error_field(message: &str) -> Option<String> {
     let detail = message.split_once("target type: ").map(|(_, d)| d)?;
     if let Some(rest) = detail.strip_prefix("missing field `") {
         return rest.split_once('`').map(|(f, _)| f.to_owned());

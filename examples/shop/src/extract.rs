@@ -19,7 +19,11 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "shop_session";
 
 /// A JSON body; malformed JSON and wrong types are `400 invalid_json`,
-/// oversized bodies `413 payload_too_large`. Also a JSON response.
+/// oversized bodies `413 payload_too_large`, another content type `415`.
+/// Also a JSON response.
+///
+/// A number with a zero fraction (`17.0`, `1e3`) is read as the integer it
+/// equals, as JSON Schema counts it: an `integer` field takes it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AppJson<T>(pub T);
 
@@ -31,8 +35,49 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(AppJson(value))
+        // Checks the content type and the size as axum's `Json` does.
+        let axum::Json(mut value) =
+            axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        integral_numbers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(AppJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let message = if path == "." {
+                    format!(
+                        "Failed to deserialize the JSON body into the target type: {}",
+                        e.inner()
+                    )
+                } else {
+                    format!(
+                        "Failed to deserialize the JSON body into the target type: {path}: {}",
+                        e.inner()
+                    )
+                };
+                AppError {
+                    field: crate::error::json_error_field(&message),
+                    ..AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_json", message)
+                }
+            })
+    }
+}
+
+/// Turns every number with a zero fraction into the integer it equals.
+fn integral_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Exact for |f| < 2^53; beyond, a float is no exact id or count.
+                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let i = f as i64;
+                    *value = serde_json::Value::from(i);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }
 

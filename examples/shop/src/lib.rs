@@ -301,7 +301,7 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         .to_owned();
 
     let mut storage = open_database(&config.database_url).await?;
-    let limiter = match &config.redis_url {
+    let limiter = match config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
         Some(redis_url) => {
             let redis = RedisStore::connect(redis_url, config.redis_prefix.clone())
                 .await

@@ -27,7 +27,11 @@ async fn main() -> ExitCode {
         }
     };
     let backend = config.database_url.split(':').next().unwrap_or("?");
-    let redis = if config.redis_url.is_some() {
+    let redis = if config
+        .redis_url
+        .as_deref()
+        .is_some_and(|u| !u.trim().is_empty())
+    {
         ", carts, sessions and rate limits in Redis"
     } else {
         ""

@@ -410,7 +410,8 @@ async fn administrators_manage_the_catalog_and_coupons() {
             ),
         )
         .await;
-    assert_eq!(recode.status, StatusCode::BAD_REQUEST, "{}", recode.text);
+    assert_eq!(recode.status, StatusCode::CONFLICT, "{}", recode.text);
+    assert_eq!(recode.body["error"]["code"], "refused");
     assert_eq!(recode.body["error"]["field"], "code");
     let del = app
         .call(

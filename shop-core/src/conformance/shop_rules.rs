@@ -221,7 +221,9 @@ fn percent_coupon(value: &str) -> CouponDraft {
 
 /// Every decimal leaves the library with one scale whatever the backend:
 /// amounts with their currency's minor digits (`20.00`, `19.90`), ratings
-/// and percentages with two (`4.00`, `0.00`, `10.00`).
+/// and percentages with two (`4.00`, `0.00`, `10.00`); the largest price,
+/// coupon minimum and coupon total, and an order of 999 units at the
+/// largest price, are stored exactly.
 pub async fn decimals_read_the_same_on_every_backend<B: Backend>(store: Arc<B>) {
     let w = ShopWorld::new(store);
     let round = w.sku("Round price", "20", 10).await;
@@ -250,6 +252,30 @@ pub async fn decimals_read_the_same_on_every_backend<B: Backend>(store: Arc<B>) 
         w.shop.create_coupon(percent_coupon("12.345"), None).await,
         "value",
     );
+    // The largest amounts and counts fit every backend's columns.
+    let mut most = percent_coupon("100");
+    most.total = crate::coupon::MAX_COUPON_TOTAL;
+    most.min_amount = crate::Money::new(crate::money::MAX_AMOUNT, crate::Currency::Cny);
+    let most = w.shop.create_coupon(most, None).await.unwrap();
+    let read = w.shop.coupon(most.id).await.unwrap();
+    assert_eq!(read.draft.total, crate::coupon::MAX_COUPON_TOTAL);
+    assert_eq!(read.draft.min_amount.amount().to_string(), "999999999.99");
+    let mut too_many = percent_coupon("10");
+    too_many.total = crate::coupon::MAX_COUPON_TOTAL + 1;
+    assert_validation(w.shop.create_coupon(too_many, None).await, "total");
+    let dearest = w.sku("Dearest", "999999999.99", 1000).await;
+    assert_validation(
+        w.shop
+            .create_product(
+                ShopWorld::product_draft("Too dear", ""),
+                vec![ShopWorld::sku_draft("1000000000.00", 1)],
+            )
+            .await,
+        "sku.price",
+    );
+    let whale = w.user();
+    let big = w.paid_order(whale, &dearest, 999).await;
+    assert_eq!(big.total.amount().to_string(), "998999999990.01");
 
     let buyer = w.user();
     let odd = w.sku("Odd price", "19.9", 10).await;

@@ -1,8 +1,6 @@
 //! Use cases: submit tokens, placing orders, reading orders, closing
 //! expired orders.
 
-use std::collections::HashSet;
-
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +37,8 @@ pub struct OrderLineRequest {
 pub struct PlaceOrderRequest {
     /// One of the buyer's addresses.
     pub address_id: AddressId,
-    /// The lines (each SKU at most once).
+    /// The lines; a SKU listed twice is one line with the units added up
+    /// ([`merge_lines`]).
     pub items: Vec<OrderLineRequest>,
     /// A coupon code, if any.
     pub coupon_code: Option<String>,
@@ -48,6 +47,48 @@ pub struct PlaceOrderRequest {
     /// The token issued with the checkout page (see
     /// [`Shop::issue_submit_token`]); a replayed token places nothing.
     pub submit_token: Option<String>,
+}
+
+/// The lines rule of an order request: 1 to [`MAX_ORDER_LINES`] lines of 1
+/// to [`MAX_LINE_QUANTITY`](crate::cart::MAX_LINE_QUANTITY) units each
+/// (`Validation`); a SKU listed more than once becomes one line with the
+/// units added up, in the order of first mention, and a line of more than
+/// the maximum units is `Refused { field: "items" }`.
+pub fn merge_lines(items: &[OrderLineRequest]) -> Result<Vec<OrderLineRequest>> {
+    if items.is_empty() {
+        return Err(Error::validation(
+            "items",
+            "an order needs at least one line",
+        ));
+    }
+    if items.len() > MAX_ORDER_LINES {
+        return Err(Error::validation(
+            "items",
+            format!("at most {MAX_ORDER_LINES} lines"),
+        ));
+    }
+    let mut merged: Vec<OrderLineRequest> = Vec::with_capacity(items.len());
+    for line in items {
+        let quantity = validate_quantity(line.quantity)?;
+        match merged.iter_mut().find(|m| m.sku_id == line.sku_id) {
+            Some(m) => m.quantity += i64::from(quantity),
+            None => merged.push(OrderLineRequest {
+                sku_id: line.sku_id,
+                quantity: i64::from(quantity),
+            }),
+        }
+    }
+    let max = i64::from(crate::cart::MAX_LINE_QUANTITY);
+    if let Some(line) = merged.iter().find(|l| l.quantity > max) {
+        return Err(Error::refused(
+            "items",
+            format!(
+                "sku {} is asked {} times; a line holds at most {max} units",
+                line.sku_id, line.quantity
+            ),
+        ));
+    }
+    Ok(merged)
 }
 
 impl PlaceOrderRequest {
@@ -106,7 +147,8 @@ impl Shop {
     /// ([`PlaceOrderRequest::fingerprint`]), and
     /// [`Error::SubmitTokenReused`] when it is another. Concurrent
     /// submissions with one token place one order and all get it.
-    pub async fn place_order(&self, user: UserId, req: PlaceOrderRequest) -> Result<Order> {
+    pub async fn place_order(&self, user: UserId, mut req: PlaceOrderRequest) -> Result<Order> {
+        req.items = merge_lines(&req.items)?;
         let Some(token) = req.submit_token.clone() else {
             return self.place_new_order(user, req, None).await;
         };
@@ -163,28 +205,13 @@ impl Shop {
         req: PlaceOrderRequest,
         submit_token: Option<SubmitTokenUse>,
     ) -> Result<Order> {
-        if req.items.is_empty() {
-            return Err(Error::validation(
-                "items",
-                "an order needs at least one line",
-            ));
-        }
-        if req.items.len() > MAX_ORDER_LINES {
-            return Err(Error::validation(
-                "items",
-                format!("at most {MAX_ORDER_LINES} lines"),
-            ));
-        }
         check_multiline("remark", &req.remark, MAX_REMARK_CHARS)?;
-        let mut seen = HashSet::new();
-        let mut lines = Vec::with_capacity(req.items.len());
-        for line in &req.items {
-            let quantity = validate_quantity(line.quantity)?;
-            if !seen.insert(line.sku_id) {
-                return Err(Error::validation("items", "each sku may appear only once"));
-            }
-            lines.push((line.sku_id, quantity));
-        }
+        // `place_order` merged the lines: each SKU once, 1..=999 units.
+        let lines: Vec<(SkuId, u32)> = req
+            .items
+            .iter()
+            .map(|l| Ok((l.sku_id, validate_quantity(l.quantity)?)))
+            .collect::<Result<_>>()?;
         let address = self.address(user, req.address_id).await?;
 
         let sku_ids: Vec<SkuId> = lines.iter().map(|(s, _)| *s).collect();
@@ -346,12 +373,7 @@ impl Shop {
 
     /// Any orders (for administrators), newest first.
     pub async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>> {
-        if query.page == 0 {
-            return Err(Error::validation("page", "pages start at 1"));
-        }
-        if !(1..=100).contains(&query.per_page) {
-            return Err(Error::validation("per_page", "must be between 1 and 100"));
-        }
+        crate::catalog::check_page(query.page, query.per_page)?;
         self.inner.stores.orders.list_orders(&query).await
     }
 

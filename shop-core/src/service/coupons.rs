@@ -24,16 +24,7 @@ impl Shop {
             ));
         }
         if let Some(code) = &code {
-            let ok = (4..=32).contains(&code.len())
-                && code
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            if !ok {
-                return Err(Error::validation(
-                    "code",
-                    "must be 4–32 uppercase letters and digits",
-                ));
-            }
+            crate::coupon::check_code(code)?;
         }
         let mut attempts = 0;
         loop {

@@ -22,7 +22,7 @@ use chrono::Duration;
 pub use account::MAX_ADDRESSES;
 pub use cart::CartLine;
 pub use catalog::ProductDetail;
-pub use checkout::{OrderLineRequest, PlaceOrderRequest};
+pub use checkout::{merge_lines, OrderLineRequest, PlaceOrderRequest};
 pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
 pub use fulfilment::ReviewRequest;
 pub use fulfilment::{MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS};

@@ -18,6 +18,8 @@ pub const DEFAULT_PER_PAGE: u32 = 20;
 
 /// Query of `GET /api/products`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ProductListQuery {
     /// Only this category and its subtree.
     pub category_id: Option<i64>,
@@ -25,7 +27,6 @@ pub struct ProductListQuery {
     pub keyword: Option<String>,
     /// `newest`, `price_asc`, `price_desc`, `sold_count_desc`,
     /// `rating_desc` or `review_count_desc`.
-    #[param(value_type = Option<String>)]
     pub sort: Option<ProductSort>,
     /// Page, from 1.
     pub page: Option<u32>,

@@ -73,7 +73,10 @@ pub fn router(state: AppState) -> Router {
         .route("/stripe/checkout", get(stripe::checkout_page))
         .route("/stripe/done", get(stripe::done_page))
         .route("/api/payments/{gateway}/notify", post(payments::notify))
-        .route("/openapi.json", get(crate::openapi::serve));
+        .route(
+            "/openapi.json",
+            get(crate::openapi::serve(crate::openapi::document(&state))),
+        );
     let admin = Router::new()
         .route("/api/admin/products", post(admin::create_product))
         .route("/api/admin/products/{id}", put(admin::update_product))

@@ -73,6 +73,8 @@ impl From<PlaceOrderBody> for PlaceOrderRequest {
 
 /// Pagination of order lists.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page, from 1.
     pub page: Option<u32>,
@@ -104,6 +106,8 @@ pub struct PayResponse {
 
 /// Which gateway pays.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PayQuery {
     /// A registered gateway's name: `sandbox`, `stripe`, `alipay` or
     /// `wechat`. Default: the sandbox when it is on, else the only

@@ -21,6 +21,7 @@ pub const NOTIFY_PATH: &str = "/api/payments/sandbox/notify";
 
 /// Query of the pay page (what the gateway's redirect carries).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PayPageQuery {
     /// The order's number.
     pub order_no: String,
@@ -36,7 +37,7 @@ pub struct PayPageQuery {
 }
 
 /// The pay button's form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PayForm {
     /// The order's number.
     pub order_no: String,
@@ -88,8 +89,9 @@ pub async fn pay_page(AppQuery(q): AppQuery<PayPageQuery>) -> Html<String> {
 
 /// The "Pay" button: the sandbox signs a payment notification for the
 /// order's amount and POSTs it to the shop's callback, as a provider would.
-#[utoipa::path(post, path = "/sandbox/pay", request_body(content_type = "application/x-www-form-urlencoded", description = "order_no"),
+#[utoipa::path(post, path = "/sandbox/pay", request_body(content = PayForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "the shop accepted the notification", content_type = "text/html"),
+        (status = 403, description = "not the caller's order", body = crate::error::ErrorResponse),
         (status = 404, body = crate::error::ErrorResponse), (status = 502, description = "the shop's callback could not be reached (JSON error `callback_unreachable`) or refused the notification (an HTML page saying why)")))]
 pub async fn pay(
     State(state): State<AppState>,

@@ -21,6 +21,7 @@ use crate::state::AppState;
 
 /// Query of the checkout page (what the gateway's redirect carries).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CheckoutQuery {
     /// The PaymentIntent's id (`pi_…`).
     pub payment_intent: String,
@@ -35,6 +36,7 @@ pub struct CheckoutQuery {
 
 /// Query Stripe.js adds to the return URL.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DoneQuery {
     /// The order's number.
     #[serde(default)]

@@ -102,7 +102,7 @@ pub async fn update_coupon(
     let draft = body.draft(&state.shop)?;
     if let Some(code) = &body.code {
         if state.shop.coupon(CouponId(id)).await?.code != *code {
-            return Err(Error::validation("code", "a coupon's code cannot change").into());
+            return Err(Error::refused("code", "a coupon's code cannot change").into());
         }
     }
     Ok(AppJson(
@@ -131,11 +131,6 @@ pub async fn users(
     AppQuery(q): AppQuery<PageQuery>,
 ) -> ApiResult<AppJson<Page<Account>>> {
     let (page, per_page) = q.get();
-    if page == 0 {
-        return Err(Error::validation("page", "pages start at 1").into());
-    }
-    if !(1..=100).contains(&per_page) {
-        return Err(Error::validation("per_page", "must be between 1 and 100").into());
-    }
+    shop_core::catalog::check_page(page, per_page)?;
     Ok(AppJson(state.accounts.list_accounts(page, per_page).await?))
 }

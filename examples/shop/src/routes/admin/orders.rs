@@ -25,9 +25,10 @@ pub struct ShipBody {
 
 /// Query of `GET /api/admin/orders`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AdminOrderQuery {
     /// Only orders in this status.
-    #[param(value_type = Option<String>)]
     pub status: Option<OrderStatus>,
     /// Page, from 1.
     pub page: Option<u32>,

@@ -1,8 +1,19 @@
 //! `/openapi.json`, generated from the handlers' `#[utoipa::path]`
 //! annotations and the `ToSchema` derives of the request types and of
-//! shop-core's types (its `openapi` feature).
+//! shop-core's types (its `openapi` feature), then completed:
+//! [`constraints`] writes shop-core's rules (lengths, patterns, ranges) into
+//! the schemas, [`responses`] adds the answers every operation may give
+//! (malformed input, no session, too large, too slow, backend down) and the
+//! security schemes; routes this instance does not serve (the sandbox when
+//! it is off) are left out.
 
+pub mod constraints;
+pub mod responses;
+
+use serde_json::Value;
 use utoipa::OpenApi;
+
+use crate::state::AppState;
 
 use crate::extract::AppJson;
 use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, stripe};
@@ -67,11 +78,33 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, str
         admin::delete_coupon,
         admin::users,
     ),
-    components(schemas(crate::error::ErrorResponse, crate::error::ErrorDetail))
+    components(schemas(
+        crate::error::ErrorResponse,
+        crate::error::ErrorDetail,
+        shop_core::catalog::ProductSort,
+        shop_core::order::OrderStatus
+    ))
 )]
 pub struct ApiDoc;
 
-/// Serves the description.
-pub async fn serve() -> AppJson<utoipa::openapi::OpenApi> {
-    AppJson(ApiDoc::openapi())
+/// The description of what this instance serves.
+pub fn document(state: &AppState) -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the description serializes");
+    let currency = state.shop.config().currency;
+    constraints::request_bodies(&mut doc, currency);
+    constraints::parameters(&mut doc);
+    constraints::currency(&mut doc, currency);
+    responses::complete(&mut doc);
+    if state.sandbox.is_none() {
+        if let Some(paths) = doc["paths"].as_object_mut() {
+            paths.remove("/sandbox/pay");
+        }
+    }
+    doc
+}
+
+/// Serves `document`, built once.
+pub fn serve(document: Value) -> impl Fn() -> std::future::Ready<AppJson<Value>> + Clone {
+    let document = std::sync::Arc::new(document);
+    move || std::future::ready(AppJson(Value::clone(&document)))
 }
