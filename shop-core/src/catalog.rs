@@ -192,6 +192,21 @@ pub const MAX_PROPERTY_CHARS: usize = 255;
 /// every backend's column.
 pub const MAX_CATEGORY_LEVEL: u32 = 9;
 
+/// What a keyword search looks in: the title, long title and description,
+/// lower-cased (Unicode), one per line. A keyword is a line, so it matches
+/// within one field, never across two. Stores keep this text beside each
+/// product (and index it) so every backend matches alike.
+pub fn search_text(title: &str, long_title: &str, description: &str) -> String {
+    format!("{title}\n{long_title}\n{description}").to_lowercase()
+}
+
+/// The keyword rule: `product` matches when its [`search_text`] holds the
+/// lower-cased keyword.
+pub fn matches_keyword(product: &Product, keyword: &str) -> bool {
+    search_text(&product.title, &product.long_title, &product.description)
+        .contains(&keyword.to_lowercase())
+}
+
 /// Decimals of a product's rating.
 pub const RATING_DECIMALS: u32 = 2;
 
@@ -421,7 +436,8 @@ pub enum ProductSort {
 pub struct ProductQuery {
     /// Only products in this category's subtree (itself and descendants).
     pub category_id: Option<CategoryId>,
-    /// Case-insensitive substring of title, long title or description.
+    /// Case-insensitive substring of the title, long title or description
+    /// ([`matches_keyword`]).
     pub keyword: Option<String>,
     /// Only products with this on-sale flag.
     pub on_sale: Option<bool>,

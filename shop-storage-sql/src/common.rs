@@ -431,6 +431,11 @@ pub(crate) fn product_order_by(sort: shop_core::catalog::ProductSort, numeric: &
     }
 }
 
+/// shop-core's search text of a product, as stored beside it.
+pub(crate) fn product_search_text(p: &shop_core::catalog::Product) -> String {
+    shop_core::catalog::search_text(&p.title, &p.long_title, &p.description)
+}
+
 /// `%keyword%` for `LIKE`, with `\`, `%` and `_` escaped, lowercased.
 pub(crate) fn like_pattern(keyword: &str) -> String {
     let mut p = String::with_capacity(keyword.len() + 2);

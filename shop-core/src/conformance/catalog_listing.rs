@@ -146,3 +146,71 @@ pub async fn catalog_list_products<B: Backend>(store: Arc<B>) {
     assert_eq!(list(paged(3)).await, (vec![i1], 5));
     assert_eq!(list(paged(4)).await, (vec![], 5));
 }
+
+/// Keyword search matches alike everywhere ([`crate::catalog::matches_keyword`]):
+/// Unicode case-insensitively, `%` and `_` literally, one- and two-character
+/// keywords too, within a field and never across two, counted as listed,
+/// and following an edit of the product at once.
+pub async fn catalog_keyword_search_is_the_same_everywhere<B: Backend>(store: Arc<B>) {
+    let fx = Fixture::new(Arc::clone(&store));
+    let mut made = Vec::new();
+    for (title, long_title, description) in [
+        ("ÄPFEL Tasse", "", ""),
+        ("Shirt", "100% cotton_blend", ""),
+        ("茶杯", "", "景德镇 porcelain"),
+        ("Red", "Cup", "plain"),
+        ("Straße map", "", "Σ ΣΊΣΥΦΟΣ"),
+    ] {
+        let (mut p, skus) = fx.build_product(title, None, &[("10.00", 1)]);
+        p.long_title = long_title.to_owned();
+        p.description = description.to_owned();
+        store.create_product(&p, &skus).await.unwrap();
+        made.push(p);
+    }
+    let find = |keyword: &str| {
+        let store = Arc::clone(&store);
+        let query = ProductQuery {
+            keyword: Some(keyword.to_owned()),
+            page: 1,
+            per_page: 10,
+            ..ProductQuery::default()
+        };
+        async move {
+            let page = store.list_products(&query).await.unwrap();
+            let mut titles: Vec<String> = page.items.into_iter().map(|p| p.title).collect();
+            titles.sort();
+            assert_eq!(page.total, titles.len() as u64, "{query:?}");
+            titles
+        }
+    };
+    let cases: [(&str, &[&str]); 14] = [
+        ("äpfel", &["ÄPFEL Tasse"]),
+        ("ÄpFeL", &["ÄPFEL Tasse"]),
+        ("100%", &["Shirt"]),
+        ("%", &["Shirt"]),
+        ("n_b", &["Shirt"]),
+        ("_", &["Shirt"]),
+        ("茶", &["茶杯"]),
+        ("茶杯", &["茶杯"]),
+        ("景德镇", &["茶杯"]),
+        ("PORCELAIN", &["茶杯"]),
+        ("redcup", &[]),
+        ("cup", &["Red"]),
+        ("σίσυφος", &["Straße map"]),
+        ("zebra", &[]),
+    ];
+    for (keyword, expected) in cases {
+        let expected: Vec<String> = expected.iter().map(|t| (*t).to_owned()).collect();
+        assert_eq!(find(keyword).await, expected, "keyword {keyword:?}");
+    }
+    assert_eq!(find("STRASSE").await, Vec::<String>::new());
+
+    // An edit is searchable at once; the old text is not.
+    let mut mug = made[3].clone();
+    mug.title = "Blue".to_owned();
+    mug.long_title = "Mug".to_owned();
+    store.update_product(&mug).await.unwrap();
+    assert_eq!(find("cup").await, Vec::<String>::new());
+    assert_eq!(find("blue").await, vec!["Blue".to_owned()]);
+    assert_eq!(find("mug").await, vec!["Blue".to_owned()]);
+}

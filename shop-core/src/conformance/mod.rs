@@ -78,7 +78,7 @@ pub use catalog::{
     catalog_category_tree, catalog_product_crud, catalog_sku_crud_and_stock,
     catalog_stock_never_negative_under_concurrency,
 };
-pub use catalog_listing::catalog_list_products;
+pub use catalog_listing::{catalog_keyword_search_is_the_same_everywhere, catalog_list_products};
 pub use coupons::{
     coupon_crud_and_unique_code, coupon_once_per_user_released_after_close,
     coupon_once_per_user_released_after_full_refund,
@@ -218,6 +218,7 @@ macro_rules! conformance_tests {
             catalog_category_tree,
             catalog_product_crud,
             catalog_list_products,
+            catalog_keyword_search_is_the_same_everywhere,
             catalog_sku_crud_and_stock,
             catalog_stock_never_negative_under_concurrency,
             addresses_crud_and_order,

@@ -113,9 +113,23 @@ pub async fn text_rules_hold_on_every_backend<B: Backend>(store: Arc<B>) {
         per_page: 100,
         ..ProductQuery::default()
     };
-    let listed = w.shop.list_products(all).await.unwrap();
+    let listed = w.shop.list_products(all.clone()).await.unwrap();
     assert_eq!(listed.total, 1);
     assert_eq!(listed.items[0].title, title);
+    // The longest description, in four-byte characters, fits every backend.
+    let longest = "🍵".repeat(crate::catalog::MAX_DESCRIPTION_CHARS);
+    let mut sku = ShopWorld::sku_draft("10.00", 1);
+    sku.description = longest.clone();
+    let (big, big_skus) = w
+        .shop
+        .create_product(ShopWorld::product_draft("Big", &longest), vec![sku])
+        .await
+        .unwrap();
+    assert_eq!(w.shop.product(big.id).await.unwrap().description, longest);
+    assert_eq!(
+        w.shop.sku(big_skus[0].id).await.unwrap().description,
+        longest
+    );
     assert!(w.shop.category_tree().await.unwrap().is_empty());
 
     // Addresses.

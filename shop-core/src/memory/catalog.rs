@@ -7,8 +7,8 @@ use async_trait::async_trait;
 
 use super::{already_exists, page_of, MemoryStore, State};
 use crate::catalog::{
-    adjusted_stock, mean_rating, CatalogStore, Category, Page, Product, ProductQuery, ProductSort,
-    Sku,
+    adjusted_stock, matches_keyword, mean_rating, CatalogStore, Category, Page, Product,
+    ProductQuery, ProductSort, Sku,
 };
 use crate::error::{Entity, Error, Result};
 use crate::ids::{CategoryId, ProductId, SkuId};
@@ -82,7 +82,7 @@ impl State {
                 .map(|tree| tree.into_iter().map(|c| c.id).collect::<Vec<_>>())
                 .unwrap_or_default()
         });
-        let keyword = query.keyword.as_ref().map(|k| k.to_lowercase());
+        let keyword = query.keyword.as_deref().filter(|k| !k.is_empty());
         let mut found: Vec<Product> = self
             .products
             .values()
@@ -91,12 +91,7 @@ impl State {
                 None => true,
             })
             .filter(|p| query.on_sale.is_none_or(|on_sale| p.on_sale == on_sale))
-            .filter(|p| match &keyword {
-                Some(k) => [&p.title, &p.long_title, &p.description]
-                    .iter()
-                    .any(|field| field.to_lowercase().contains(k.as_str())),
-                None => true,
-            })
+            .filter(|p| keyword.is_none_or(|k| matches_keyword(p, k)))
             .cloned()
             .collect();
         found.sort_by(|a, b| product_order(query.sort, a, b));

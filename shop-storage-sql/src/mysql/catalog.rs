@@ -11,8 +11,8 @@ use sqlx::{MySql, QueryBuilder, Row};
 
 use super::MySqlStore;
 use crate::common::{
-    category_from, db_err, like_pattern, product_from, product_order_by, properties_json,
-    retry_rolled_back, sku_from, unique_err,
+    category_from, db_err, like_pattern, product_from, product_order_by, product_search_text,
+    properties_json, retry_rolled_back, sku_from, unique_err,
 };
 
 const PRODUCT_COLS: &str = "id, kind, title, long_title, description, image, on_sale, \
@@ -51,7 +51,8 @@ impl MySqlStore {
         sqlx::query(
             "INSERT INTO products (id, kind, title, long_title, description, image, on_sale, \
              category_id, properties, rating, sold_count, review_count, price, currency, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             created_at, updated_at, search_text) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(p.id.0)
         .bind(p.kind.as_str())
@@ -69,6 +70,7 @@ impl MySqlStore {
         .bind(p.price.currency().code())
         .bind(p.created_at)
         .bind(p.updated_at)
+        .bind(product_search_text(p))
         .execute(&mut *tx)
         .await
         .map_err(|e| match &e {
@@ -227,7 +229,7 @@ impl CatalogStore for MySqlStore {
         let done = sqlx::query(
             "UPDATE products SET kind = ?, title = ?, long_title = ?, description = ?, \
              image = ?, on_sale = ?, category_id = ?, properties = ?, price = ?, currency = ?, \
-             updated_at = ? WHERE id = ?",
+             updated_at = ?, search_text = ? WHERE id = ?",
         )
         .bind(p.kind.as_str())
         .bind(&p.title)
@@ -240,6 +242,7 @@ impl CatalogStore for MySqlStore {
         .bind(p.price.amount())
         .bind(p.price.currency().code())
         .bind(p.updated_at)
+        .bind(product_search_text(p))
         .bind(p.id.0)
         .execute(&self.pool)
         .await
@@ -295,12 +298,9 @@ impl CatalogStore for MySqlStore {
             if let Some(k) = q.keyword.as_deref().filter(|k| !k.is_empty()) {
                 // `\` is LIKE's default escape character, as `like_pattern`
                 // expects (spelling it out would need `'\\'`, which depends on
-                // the NO_BACKSLASH_ESCAPES mode).
-                let p = like_pattern(k);
-                b.push(" AND (LOWER(title) LIKE ").push_bind(p.clone());
-                b.push(" OR LOWER(long_title) LIKE ").push_bind(p.clone());
-                b.push(" OR LOWER(description) LIKE ").push_bind(p);
-                b.push(")");
+                // the NO_BACKSLASH_ESCAPES mode). search_text compares
+                // byte for byte (utf8mb4_bin).
+                b.push(" AND search_text LIKE ").push_bind(like_pattern(k));
             }
             if let Some((id, prefix)) = &prefix {
                 b.push(" AND category_id IN (SELECT id FROM categories WHERE id = ")

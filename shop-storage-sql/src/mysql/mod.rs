@@ -68,6 +68,10 @@ impl MySqlStore {
     pub fn pool_options() -> MySqlPoolOptions {
         MySqlPoolOptions::new()
             .max_connections(Self::DEFAULT_MAX_CONNECTIONS)
+            // No ping before each use (a round trip per statement batch):
+            // a connection the server dropped fails its first statement
+            // (`Unavailable`) and is replaced.
+            .test_before_acquire(false)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     sqlx::query("SET time_zone = '+00:00'")
@@ -95,7 +99,37 @@ impl MySqlStore {
         sqlx::migrate!("./migrations/mysql")
             .run(&self.pool)
             .await
-            .map_err(|e| db_err(e.into()))
+            .map_err(|e| db_err(e.into()))?;
+        self.fill_search_text().await
+    }
+
+    /// Writes the search text of products stored before it existed, in
+    /// chunks (a no-op once every product has one).
+    async fn fill_search_text(&self) -> Result<()> {
+        loop {
+            let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+                "SELECT id, title, long_title, description FROM products \
+                 WHERE search_text IS NULL LIMIT 500",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for (id, title, long_title, description) in rows {
+                sqlx::query("UPDATE products SET search_text = ? WHERE id = ?")
+                    .bind(shop_core::catalog::search_text(
+                        &title,
+                        &long_title,
+                        &description,
+                    ))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
     }
 
     /// A new transaction.

@@ -311,10 +311,8 @@ impl MySqlStore {
             }
         }
         insert_order(&mut tx, o).await?;
-        take_stock(&mut tx, o).await?;
-        if let Some(coupon) = o.coupon_id {
-            take_coupon(&mut tx, o, coupon.0).await?;
-        }
+        // The cart first: the SKU rows' locks, the hot ones, are taken last
+        // and held only until the commit.
         if cmd.clear_cart && !o.items.is_empty() {
             sqlx::query(&format!(
                 "DELETE FROM cart_items WHERE user_id = ? AND sku_id IN ({})",
@@ -324,6 +322,10 @@ impl MySqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        }
+        take_stock(&mut tx, o).await?;
+        if let Some(coupon) = o.coupon_id {
+            take_coupon(&mut tx, o, coupon.0).await?;
         }
         tx.commit().await.map_err(db_err)
     }

@@ -11,8 +11,8 @@ use sqlx::{Postgres, QueryBuilder};
 
 use super::PgStore;
 use crate::common::{
-    category_from, db_err, like_pattern, product_from, product_order_by, properties_json,
-    retry_rolled_back, sku_from, unique_err, Cols,
+    category_from, db_err, like_pattern, product_from, product_order_by, product_search_text,
+    properties_json, retry_rolled_back, sku_from, unique_err, Cols,
 };
 
 const PRODUCT_COLS: &str = "id, kind, title, long_title, description, image, on_sale, \
@@ -63,8 +63,8 @@ impl PgStore {
         sqlx::query(
             "INSERT INTO products (id, kind, title, long_title, description, image, on_sale, \
              category_id, properties, rating, sold_count, review_count, price, currency, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             created_at, updated_at, search_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(p.id.0)
         .bind(p.kind.as_str())
@@ -82,6 +82,7 @@ impl PgStore {
         .bind(p.price.currency().code())
         .bind(p.created_at)
         .bind(p.updated_at)
+        .bind(product_search_text(p))
         .execute(&mut *tx)
         .await
         .map_err(|e| {
@@ -211,7 +212,7 @@ impl CatalogStore for PgStore {
         let done = sqlx::query(
             "UPDATE products SET kind = $1, title = $2, long_title = $3, description = $4, \
              image = $5, on_sale = $6, category_id = $7, properties = $8, price = $9, \
-             currency = $10, updated_at = $11 WHERE id = $12",
+             currency = $10, updated_at = $11, search_text = $12 WHERE id = $13",
         )
         .bind(p.kind.as_str())
         .bind(&p.title)
@@ -224,6 +225,7 @@ impl CatalogStore for PgStore {
         .bind(p.price.amount())
         .bind(p.price.currency().code())
         .bind(p.updated_at)
+        .bind(product_search_text(p))
         .bind(p.id.0)
         .execute(&self.pool)
         .await
@@ -285,13 +287,8 @@ impl CatalogStore for PgStore {
                 b.push(" AND on_sale = ").push_bind(on_sale);
             }
             if let Some(k) = q.keyword.as_deref().filter(|k| !k.is_empty()) {
-                let p = like_pattern(k);
-                b.push(" AND (lower(title) LIKE ").push_bind(p.clone());
-                b.push(" ESCAPE '\\' OR lower(long_title) LIKE ")
-                    .push_bind(p.clone());
-                b.push(" ESCAPE '\\' OR lower(description) LIKE ")
-                    .push_bind(p);
-                b.push(" ESCAPE '\\')");
+                // Backslash is LIKE's default escape; the trigram index serves it.
+                b.push(" AND search_text LIKE ").push_bind(like_pattern(k));
             }
             if let Some((id, prefix)) = &prefix {
                 b.push(" AND category_id IN (SELECT id FROM categories WHERE id = ")

@@ -51,6 +51,10 @@ impl PgStore {
     pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            // No ping before each use (a round trip per statement batch):
+            // a connection the server dropped fails its first statement
+            // (`Unavailable`) and is replaced.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(db_err)?;
@@ -73,7 +77,37 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres")
             .run(&self.pool)
             .await
-            .map_err(|e| db_err(e.into()))
+            .map_err(|e| db_err(e.into()))?;
+        self.fill_search_text().await
+    }
+
+    /// Writes the search text of products stored before it existed, in
+    /// chunks (a no-op once every product has one).
+    async fn fill_search_text(&self) -> Result<()> {
+        loop {
+            let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+                "SELECT id, title, long_title, description FROM products \
+                 WHERE search_text IS NULL LIMIT 500",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for (id, title, long_title, description) in rows {
+                sqlx::query("UPDATE products SET search_text = $1 WHERE id = $2")
+                    .bind(shop_core::catalog::search_text(
+                        &title,
+                        &long_title,
+                        &description,
+                    ))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
     }
 
     /// A READ COMMITTED transaction.

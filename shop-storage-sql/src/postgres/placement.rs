@@ -190,10 +190,8 @@ impl PgStore {
             }
         }
         insert_order(&mut tx, o).await?;
-        take_stock(&mut tx, o).await?;
-        if let Some(coupon) = o.coupon_id {
-            take_coupon(&mut tx, o, coupon.0).await?;
-        }
+        // The cart first: the SKU rows' locks, the hot ones, are taken last
+        // and held only until the commit.
         if cmd.clear_cart {
             let skus: Vec<i64> = o.items.iter().map(|i| i.sku_id.0).collect();
             sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku_id = ANY($2)")
@@ -202,6 +200,10 @@ impl PgStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+        }
+        take_stock(&mut tx, o).await?;
+        if let Some(coupon) = o.coupon_id {
+            take_coupon(&mut tx, o, coupon.0).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(o.clone())

@@ -11,8 +11,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{micros, SqliteStore};
 use crate::common::{
-    category_from, db_err, like_pattern, product_from, product_order_by, properties_json, sku_from,
-    unique_err,
+    category_from, db_err, like_pattern, product_from, product_order_by, product_search_text,
+    properties_json, sku_from, unique_err,
 };
 
 const PRODUCT_COLS: &str = "id, kind, title, long_title, description, image, on_sale, \
@@ -103,7 +103,8 @@ impl CatalogStore for SqliteStore {
         sqlx::query(
             "INSERT INTO products (id, kind, title, long_title, description, image, on_sale, \
              category_id, properties, rating, sold_count, review_count, price, currency, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             created_at, updated_at, search_text) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(p.id.0)
         .bind(p.kind.as_str())
@@ -121,6 +122,7 @@ impl CatalogStore for SqliteStore {
         .bind(p.price.currency().code())
         .bind(micros(p.created_at))
         .bind(micros(p.updated_at))
+        .bind(product_search_text(p))
         .execute(&mut *tx)
         .await
         .map_err(|e| match &e {
@@ -139,7 +141,7 @@ impl CatalogStore for SqliteStore {
         let done = sqlx::query(
             "UPDATE products SET kind = ?, title = ?, long_title = ?, description = ?, \
              image = ?, on_sale = ?, category_id = ?, properties = ?, price = ?, currency = ?, \
-             updated_at = ? WHERE id = ?",
+             updated_at = ?, search_text = ? WHERE id = ?",
         )
         .bind(p.kind.as_str())
         .bind(&p.title)
@@ -152,6 +154,7 @@ impl CatalogStore for SqliteStore {
         .bind(p.price.amount().to_string())
         .bind(p.price.currency().code())
         .bind(micros(p.updated_at))
+        .bind(product_search_text(p))
         .bind(p.id.0)
         .execute(&self.pool)
         .await
@@ -205,13 +208,17 @@ impl CatalogStore for SqliteStore {
                 b.push(" AND on_sale = ").push_bind(on_sale);
             }
             if let Some(k) = q.keyword.as_deref().filter(|k| !k.is_empty()) {
-                let p = like_pattern(k);
-                b.push(" AND (lower(title) LIKE ").push_bind(p.clone());
-                b.push(" ESCAPE '\\' OR lower(long_title) LIKE ")
-                    .push_bind(p.clone());
-                b.push(" ESCAPE '\\' OR lower(description) LIKE ")
-                    .push_bind(p);
-                b.push(" ESCAPE '\\')");
+                let k = k.to_lowercase();
+                if k.chars().count() >= 3 {
+                    // The trigram index: a phrase is a substring.
+                    b.push(" AND id IN (SELECT rowid FROM products_search WHERE products_search MATCH ")
+                        .push_bind(format!("\"{}\"", k.replace('"', "\"\"")))
+                        .push(")");
+                } else {
+                    b.push(" AND search_text LIKE ")
+                        .push_bind(like_pattern(&k))
+                        .push(" ESCAPE '\\'");
+                }
             }
             if let Some((id, prefix)) = &prefix {
                 b.push(" AND category_id IN (SELECT id FROM categories WHERE id = ")

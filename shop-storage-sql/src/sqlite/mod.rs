@@ -45,6 +45,8 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // An embedded database does not drop connections: no ping.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(db_err)?;
@@ -67,7 +69,37 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite")
             .run(&self.pool)
             .await
-            .map_err(|e| db_err(e.into()))
+            .map_err(|e| db_err(e.into()))?;
+        self.fill_search_text().await
+    }
+
+    /// Writes the search text of products stored before it existed, in
+    /// chunks (a no-op once every product has one).
+    async fn fill_search_text(&self) -> Result<()> {
+        loop {
+            let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+                "SELECT id, title, long_title, description FROM products \
+                 WHERE search_text IS NULL LIMIT 500",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for (id, title, long_title, description) in rows {
+                sqlx::query("UPDATE products SET search_text = ? WHERE id = ?")
+                    .bind(shop_core::catalog::search_text(
+                        &title,
+                        &long_title,
+                        &description,
+                    ))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
     }
 
     /// A transaction holding the write lock from its first statement.

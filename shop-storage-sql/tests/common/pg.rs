@@ -71,6 +71,14 @@ pub async fn fresh_schema() -> Option<(PgStore, String)> {
                 Ok(n) => eprintln!("dropped {n} test schemas left by earlier runs"),
                 Err(e) => eprintln!("could not look for stale test schemas: {e}"),
             }
+            // Extensions belong to the database: install pg_trgm where no
+            // test schema (dropped with its test) takes it along.
+            if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+                .execute(&mut admin)
+                .await
+            {
+                eprintln!("could not install pg_trgm in public: {e}");
+            }
         })
         .await;
     sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
