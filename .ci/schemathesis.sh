@@ -18,30 +18,11 @@ if [ ! -x "$venv/bin/st" ]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 fi
 
-cargo build --quiet -p shop-example
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-SHOP_DATABASE_URL="sqlite://$work/shop.db" SHOP_BIND="127.0.0.1:$port" \
-    SHOP_RATE_LIMIT_PER_MINUTE=1000000 \
-    env -u SHOP_REDIS_URL target/debug/shop-example >"$work/out.log" 2>"$work/err.log" &
-shop=$!
-cleanup() {
-    kill "$shop" 2>/dev/null || true
-    wait "$shop" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-    grep -q "API description" "$work/out.log" 2>/dev/null && break
-    sleep 0.2
-done
-grep -q "API description" "$work/out.log" || { cat "$work/out.log" "$work/err.log"; exit 1; }
+. .ci/shop.sh
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 post() { curl -sf "$base$1" -H 'content-type: application/json' -d "$2"; }
 
-admin_password=$(sed -n 's#.*administrator: admin@example.com / ##p' "$work/out.log")
 admin=$(post /api/auth/login "{\"email\":\"admin@example.com\",\"password\":\"$admin_password\"}" | json 'd["token"]')
 post /api/auth/register '{"name":"Fuzz","email":"fuzz@example.com","password":"fuzzing password"}' >/dev/null
 verification=$(sed -n 's/^Verification token: //p' "$work/err.log" | tail -1)

@@ -447,6 +447,10 @@ pub struct ProductQuery {
     pub page: u32,
     /// Page size, 1..=[`MAX_PER_PAGE`].
     pub per_page: u32,
+    /// Count matches only up to this many (plus one, to tell that there are
+    /// more); `None` counts them all. The shop's listings use
+    /// [`MAX_COUNTED`].
+    pub count_limit: Option<u32>,
 }
 
 impl ProductQuery {
@@ -483,14 +487,48 @@ pub fn check_page(page: u32, per_page: u32) -> Result<()> {
     Ok(())
 }
 
+/// How many matching products a listing counts at most: beyond it the
+/// total says this many and [`Page::total_capped`] is set (counting a whole
+/// catalog for every page would cost more than the page).
+pub const MAX_COUNTED: u32 = 10_000;
+
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items on this page.
     pub items: Vec<T>,
-    /// Items over all pages.
+    /// Items over all pages; when [`Page::total_capped`], at least this
+    /// many.
     pub total: u64,
+    /// Whether more items match than `total` says (the count stopped at
+    /// the query's limit).
+    #[serde(default)]
+    pub total_capped: bool,
+}
+
+impl<T> Page<T> {
+    /// A page with an exact total.
+    pub fn new(items: Vec<T>, total: u64) -> Self {
+        Page {
+            items,
+            total,
+            total_capped: false,
+        }
+    }
+
+    /// A page whose total was counted up to `limit + 1` matches: `counted`
+    /// above `limit` reports `limit`, capped.
+    pub fn counted(items: Vec<T>, counted: u64, limit: Option<u32>) -> Self {
+        match limit {
+            Some(limit) if counted > u64::from(limit) => Page {
+                items,
+                total: u64::from(limit),
+                total_capped: true,
+            },
+            _ => Page::new(items, counted),
+        }
+    }
 }
 
 /// Port: catalog storage.

@@ -16,6 +16,8 @@ use shop_core::service::StopSignal;
 use shop_core::Shop;
 use tokio::task::JoinHandle;
 
+use crate::cache::CatalogCache;
+
 /// How long a refund stays pending before the background job re-sends it
 /// to its gateway.
 pub const REFUND_RETRY_AFTER: chrono::Duration = chrono::Duration::minutes(5);
@@ -35,14 +37,16 @@ pub struct Jobs {
 }
 
 impl Jobs {
-    /// Starts the jobs on `shop`.
-    pub fn start(shop: Shop, sessions: Arc<dyn SessionStore>) -> Jobs {
+    /// Starts the jobs on `shop`; closing orders gives stock back, so it
+    /// invalidates `catalog`.
+    pub fn start(shop: Shop, sessions: Arc<dyn SessionStore>, catalog: Arc<CatalogCache>) -> Jobs {
         let stop = StopSignal::new();
         let wake = Arc::new(tokio::sync::Notify::new());
         let tasks = vec![
             tokio::spawn(close_and_purge(
                 shop.clone(),
                 sessions,
+                catalog,
                 stop.clone(),
                 wake.clone(),
             )),
@@ -89,13 +93,20 @@ async fn next_tick(
 async fn close_and_purge(
     shop: Shop,
     sessions: Arc<dyn SessionStore>,
+    catalog: Arc<CatalogCache>,
     stop: StopSignal,
     wake: Arc<tokio::sync::Notify>,
 ) {
     let mut every = tokio::time::interval(CLOSE_EVERY);
     while next_tick(&mut every, &stop, &wake).await {
-        if let Err(e) = shop.close_expired_orders_until(&stop).await {
-            eprintln!("closing expired orders failed: {e}");
+        match shop.close_expired_orders_until(&stop).await {
+            Ok(0) => {}
+            Ok(_) => catalog.invalidate(),
+            Err(e) => {
+                // Some may have closed before the failure.
+                catalog.invalidate();
+                eprintln!("closing expired orders failed: {e}");
+            }
         }
         if stop.is_raised() {
             break;

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod jobs;
@@ -113,6 +114,11 @@ pub struct Config {
     /// requests in flight.
     #[arg(long, env = "SHOP_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// Milliseconds the public catalog reads (product list and detail,
+    /// category tree) are served from memory; writes through this instance
+    /// invalidate them at once (see `cache`). 0 turns the cache off.
+    #[arg(long, env = "SHOP_CATALOG_CACHE_MS", default_value_t = 1000)]
+    pub catalog_cache_ms: u64,
     /// Prefix of every Redis key this shop writes.
     #[arg(long, env = "SHOP_REDIS_PREFIX", default_value = "shop:")]
     pub redis_prefix: String,
@@ -144,6 +150,7 @@ impl Config {
             rate_limit_per_minute: 30,
             redis_url: None,
             redis_prefix: "shop:".to_owned(),
+            catalog_cache_ms: 1000,
             header_timeout_secs: 10,
             request_timeout_secs: 30,
             providers: providers::ProviderArgs::default(),
@@ -354,6 +361,7 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         sandbox,
         notifier,
         passwords,
+        catalog_cache: cache::CatalogCache::new(Duration::from_millis(config.catalog_cache_ms)),
         limiter: Arc::new(limiter),
         // All of Stripe's settings or none (checked by `gateways` above).
         stripe_publishable_key: config.providers.stripe_publishable_key.clone(),
@@ -368,7 +376,11 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
     let serving = tokio::spawn(serve::serve(listener, app, timeouts, async {
         let _ = rx.await;
     }));
-    let jobs = Some(jobs::Jobs::start(shop, sessions));
+    let jobs = Some(jobs::Jobs::start(
+        shop,
+        sessions,
+        state.catalog_cache.clone(),
+    ));
     Ok(Server {
         addr,
         url,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub notifier: Arc<dyn Notifier>,
     /// Hashes and verifies passwords, a bounded number at once.
     pub passwords: PasswordPool,
+    /// The public catalog reads kept in memory for a moment.
+    pub catalog_cache: Arc<crate::cache::CatalogCache>,
     /// Limits login, register and order placement per client.
     pub limiter: Arc<RateLimiter>,
     /// Stripe's publishable key, when Stripe is configured (for the

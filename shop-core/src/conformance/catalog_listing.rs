@@ -11,7 +11,8 @@ use crate::ids::CategoryId;
 
 /// Listings: category subtree, keyword (case-insensitive, in title, long
 /// title or description), on-sale filter, every sort with ties by id
-/// descending, and pages with the total over all pages.
+/// descending, and pages with the total over all pages, counted up to the
+/// query's limit.
 pub async fn catalog_list_products<B: Backend>(store: Arc<B>) {
     let fx = Fixture::new(Arc::clone(&store));
     let tree = fx.category_tree().await;
@@ -74,6 +75,21 @@ pub async fn catalog_list_products<B: Backend>(store: Arc<B>) {
 
     let all = store.list_products(&query(&|_| {})).await.unwrap();
     assert_eq!(all.total, 5);
+    assert!(!all.total_capped);
+    // A count limit: past it the total is the limit and says so; at or
+    // under it the count is exact; the items are the same either way.
+    for (limit, total, capped) in [(2, 2, true), (4, 4, true), (5, 5, false), (50, 5, false)] {
+        let counted = store
+            .list_products(&query(&|q| q.count_limit = Some(limit)))
+            .await
+            .unwrap();
+        assert_eq!(
+            (counted.total, counted.total_capped),
+            (total, capped),
+            "{limit}"
+        );
+        assert_eq!(counted.items, all.items, "{limit}");
+    }
     assert_eq!(
         all.items,
         vec![p5.clone(), p4.clone(), p3.clone(), p2.clone(), p1.clone()]

@@ -48,10 +48,7 @@ impl AccountStore for MemoryStore {
         let mut all: Vec<Account> = state.accounts.values().cloned().collect();
         all.sort_by_key(|a| (a.created_at, a.id));
         let total = all.len() as u64;
-        Ok(Page {
-            items: page_of(all, page, per_page),
-            total,
-        })
+        Ok(Page::new(page_of(all, page, per_page), total))
     }
 
     async fn set_role(&self, id: UserId, role: Role) -> Result<()> {

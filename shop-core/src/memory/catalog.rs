@@ -96,10 +96,11 @@ impl State {
             .collect();
         found.sort_by(|a, b| product_order(query.sort, a, b));
         let total = found.len() as u64;
-        Page {
-            items: page_of(found, query.page, query.per_page),
+        Page::counted(
+            page_of(found, query.page, query.per_page),
             total,
-        }
+            query.count_limit,
+        )
     }
 
     fn create_sku(&mut self, sku: &Sku) -> Result<()> {

@@ -110,13 +110,13 @@ impl State {
             .collect();
         found.sort_by_key(|o| Reverse((o.created_at, o.id)));
         let total = found.len() as u64;
-        Page {
-            items: page_of(found, query.page, query.per_page)
+        Page::new(
+            page_of(found, query.page, query.per_page)
                 .into_iter()
                 .cloned()
                 .collect(),
             total,
-        }
+        )
     }
 
     fn transition(

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::Shop;
 use crate::catalog::{
     category_tree, cheapest_price, validate_sku, Category, CategoryNode, Page, Product,
-    ProductDraft, ProductQuery, Sku, SkuDraft,
+    ProductDraft, ProductQuery, Sku, SkuDraft, MAX_COUNTED,
 };
 use crate::error::{Entity, Error, Result};
 use crate::events::DomainEvent;
@@ -294,9 +294,16 @@ impl Shop {
         self.list_products(query).await
     }
 
-    /// Any listing (administrators may see products off sale).
-    pub async fn list_products(&self, query: ProductQuery) -> Result<Page<Product>> {
+    /// Any listing (administrators may see products off sale), counting at
+    /// most [`MAX_COUNTED`] matches.
+    pub async fn list_products(&self, mut query: ProductQuery) -> Result<Page<Product>> {
         query.validate()?;
+        // Never count past MAX_COUNTED (see `Page::total_capped`).
+        query.count_limit = Some(
+            query
+                .count_limit
+                .map_or(MAX_COUNTED, |limit| limit.min(MAX_COUNTED)),
+        );
         if let Some(c) = query.category_id {
             self.category(c).await?;
         }

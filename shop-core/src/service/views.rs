@@ -94,9 +94,6 @@ impl Shop {
                 order,
             })
             .collect();
-        Ok(Page {
-            items,
-            total: orders.total,
-        })
+        Ok(Page::new(items, orders.total))
     }
 }

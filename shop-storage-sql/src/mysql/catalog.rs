@@ -281,12 +281,7 @@ impl CatalogStore for MySqlStore {
         let prefix = match q.category_id {
             Some(id) => match self.get_category(id).await? {
                 Some(c) => Some((id, c.subtree_prefix())),
-                None => {
-                    return Ok(Page {
-                        items: Vec::new(),
-                        total: 0,
-                    })
-                }
+                None => return Ok(Page::new(Vec::new(), 0)),
             },
             None => None,
         };
@@ -312,8 +307,14 @@ impl CatalogStore for MySqlStore {
                     .push(")");
             }
         };
-        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM products");
+        // Counted up to the query's limit: past it, a page does not pay for
+        // counting the whole catalog.
+        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM products");
         filters(&mut count);
+        if let Some(limit) = q.count_limit {
+            count.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+        }
+        count.push(") AS counted");
         let total: i64 = count
             .build_query_scalar()
             .fetch_one(&self.pool)
@@ -328,10 +329,11 @@ impl CatalogStore for MySqlStore {
             .push(" OFFSET ")
             .push_bind(q.offset() as i64);
         let rows = page.build().fetch_all(&self.pool).await.map_err(db_err)?;
-        Ok(Page {
-            items: rows.iter().map(product_from).collect::<Result<_>>()?,
-            total: total as u64,
-        })
+        Ok(Page::counted(
+            rows.iter().map(product_from).collect::<Result<_>>()?,
+            total as u64,
+            q.count_limit,
+        ))
     }
 
     async fn create_sku(&self, sku: &Sku) -> Result<()> {

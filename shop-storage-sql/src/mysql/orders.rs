@@ -559,10 +559,10 @@ impl OrderStore for MySqlStore {
             .await
             .map_err(db_err)?;
         let ids: Vec<OrderId> = ids.into_iter().map(OrderId).collect();
-        Ok(Page {
-            items: load_orders(&mut conn, &ids, Read::Snapshot).await?,
-            total: total as u64,
-        })
+        Ok(Page::new(
+            load_orders(&mut conn, &ids, Read::Snapshot).await?,
+            total as u64,
+        ))
     }
 
     async fn transition(

@@ -59,10 +59,10 @@ impl AccountStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        Ok(Page {
-            items: rows.iter().map(account_from).collect::<Result<_>>()?,
-            total: total as u64,
-        })
+        Ok(Page::new(
+            rows.iter().map(account_from).collect::<Result<_>>()?,
+            total as u64,
+        ))
     }
 
     async fn set_role(&self, id: UserId, role: Role) -> Result<()> {

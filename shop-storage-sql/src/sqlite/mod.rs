@@ -70,7 +70,49 @@ impl SqliteStore {
             .run(&self.pool)
             .await
             .map_err(|e| db_err(e.into()))?;
-        self.fill_search_text().await
+        self.fill_search_text().await?;
+        self.forget_search_index_statistics().await
+    }
+
+    /// Drops ANALYZE's statistics about the keyword index's FTS5 shadow
+    /// tables (`products_search_*`): with STAT4 samples for them, SQLite
+    /// re-plans every one of FTS5's internal lookups on each step, which
+    /// makes a keyword search several times slower. Run at each start, so
+    /// an `ANALYZE` (or `PRAGMA optimize`) of the whole database is harmless
+    /// after the next one.
+    async fn forget_search_index_statistics(&self) -> Result<()> {
+        let mut forgot = 0;
+        for table in ["sqlite_stat1", "sqlite_stat4"] {
+            let exists: Option<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+            )
+            .bind(table)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+            if exists.is_some() {
+                forgot += sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE tbl LIKE 'products\\_search%' ESCAPE '\\'"
+                ))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            }
+        }
+        if forgot > 0 {
+            // Connections read statistics with the schema: a schema change
+            // makes every open connection read both again.
+            sqlx::query("CREATE TABLE shop_reload_statistics (x INTEGER)")
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+            sqlx::query("DROP TABLE shop_reload_statistics")
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
     }
 
     /// Writes the search text of products stored before it existed, in

@@ -331,10 +331,7 @@ impl OrderStore for SqliteStore {
             .await
             .map_err(db_err)?;
         let ids: Vec<OrderId> = ids.into_iter().map(OrderId).collect();
-        Ok(Page {
-            items: load_orders(&mut conn, &ids).await?,
-            total: total as u64,
-        })
+        Ok(Page::new(load_orders(&mut conn, &ids).await?, total as u64))
     }
 
     async fn transition(

@@ -42,7 +42,7 @@ pub async fn categories(State(state): State<AppState>) -> ApiResult<AppJson<Vec<
 
 /// On-sale products, filtered, sorted and paginated.
 #[utoipa::path(get, path = "/api/products", params(ProductListQuery),
-    responses((status = 200, description = "a page of products: {items, total}", body = Page<Product>), (status = 400, body = crate::error::ErrorResponse), (status = 404, description = "unknown category", body = crate::error::ErrorResponse)))]
+    responses((status = 200, description = "a page of products: {items, total, total_capped}; the total counts up to 10,000 matches (`total_capped` when more match)", body = Page<Product>), (status = 400, body = crate::error::ErrorResponse), (status = 404, description = "unknown category", body = crate::error::ErrorResponse)))]
 pub async fn products(
     State(state): State<AppState>,
     AppQuery(q): AppQuery<ProductListQuery>,
@@ -54,6 +54,7 @@ pub async fn products(
         sort: q.sort.unwrap_or_default(),
         page: q.page.unwrap_or(1),
         per_page: q.per_page.unwrap_or(DEFAULT_PER_PAGE),
+        count_limit: None,
     };
     Ok(AppJson(state.shop.browse(query).await?))
 }

@@ -116,5 +116,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(crate::serve::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.catalog_cache.clone(),
+            crate::cache::middleware,
+        ))
         .with_state(state)
 }
