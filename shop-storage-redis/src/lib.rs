@@ -33,8 +33,10 @@
 //!
 //! Carts have no TTL: a cart is kept until its lines are removed.
 //!
-//! A standalone Redis (or one behind Sentinel) is assumed: the session
-//! scripts touch keys they do not declare, which Redis Cluster refuses.
+//! A standalone Redis at one URL is assumed. Sentinel discovery is not
+//! built (point the URL at the current primary), and Redis Cluster is not
+//! supported: the session scripts touch keys they do not declare, which a
+//! cluster refuses.
 //!
 //! ## Example
 //!
