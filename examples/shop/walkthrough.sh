@@ -113,5 +113,5 @@ call POST "/api/orders/$ORDER/review" "{\"reviews\":[{\"item_id\":\"$ITEM\",\"ra
 step "The buyer applies for a refund; the administrator approves it"
 call POST "/api/orders/$ORDER/refund" '{"reason":"changed my mind"}' "$TOKEN" >/dev/null
 call POST "/api/admin/orders/$ORDER/refund/approve" "" "$ADMIN" | field 'd["status"]' >&2
-STATE=$(call GET "/api/orders/$ORDER" "" "$TOKEN" | field 'd["state"]')
+STATE=$(call GET "/api/orders/$ORDER" "" "$TOKEN" | field 'd["state"]["status"] + ", refund " + d["state"]["refund"]')
 printf '\nDone: order %s is %s\n' "$NO" "$STATE"
