@@ -180,4 +180,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes every session expired at `now` (`expires_at <= now`) and
     /// returns how many it deleted. Sessions still valid are untouched.
     async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// Ends every session of `user` (after a password change or reset, or
+    /// when the account is closed) and returns how many it ended. Other
+    /// users' sessions are untouched.
+    async fn end_user_sessions(&self, user: UserId) -> Result<u64>;
 }

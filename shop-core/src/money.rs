@@ -92,6 +92,27 @@ pub enum MoneyError {
     /// A currency code we do not know.
     #[error("unknown currency {0}")]
     UnknownCurrency(String),
+    /// Text that is not a plain decimal number (`19.90`, `-3`).
+    #[error("not an amount: {0:?} (write it like \"19.90\")")]
+    NotAnAmount(String),
+}
+
+/// Reads a plain decimal number: an optional `-`, digits, and optionally a
+/// `.` and more digits (`19.90`, `5`, `-0.5`). No `+`, exponent, spaces or
+/// thousands separators, so what is written is what is stored.
+pub fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (digits, None),
+    };
+    let plain = !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+    if !plain {
+        return Err(MoneyError::NotAnAmount(text.chars().take(40).collect()));
+    }
+    Decimal::from_str_exact(text).map_err(|_| MoneyError::Overflow)
 }
 
 /// `d` without trailing zeros beyond `scale` decimals, and padded to at
@@ -177,10 +198,9 @@ impl Money {
         Money::new(Decimal::ZERO, currency)
     }
 
-    /// Parses a decimal string such as `"12.50"`.
+    /// Parses a plain decimal string such as `"12.50"` ([`parse_decimal`]).
     pub fn parse(amount: &str, currency: Currency) -> Result<Self, MoneyError> {
-        let amount = Decimal::from_str_exact(amount).map_err(|_| MoneyError::Overflow)?;
-        Ok(Money::new(amount, currency))
+        Ok(Money::new(parse_decimal(amount)?, currency))
     }
 
     /// The decimal amount.
@@ -354,6 +374,25 @@ mod tests {
         let read: Money = serde_json::from_str(r#"{"amount":"5","currency":"CNY"}"#).unwrap();
         assert_eq!(read.amount().to_string(), "5.00");
         assert_eq!(with_scale(dec!(4.5000), 2).to_string(), "4.50");
+    }
+
+    #[test]
+    fn only_plain_decimals_are_amounts() {
+        for ok in ["0", "19.90", "-3", "0.5", "999999999.99"] {
+            assert!(parse_decimal(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "1e3", "+5", " 5", "5 ", "1,000", ".5", "5.", "", "-", "0x10", "NaN", "1_0",
+        ] {
+            assert!(
+                matches!(parse_decimal(bad), Err(MoneyError::NotAnAmount(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            parse_decimal("99999999999999999999999999999999"),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! and what is verified is exactly what arrived. [`ReqwestTransport`] is the
 //! real one (reqwest with rustls); tests may substitute their own.
 
+#[cfg(feature = "http")]
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -134,11 +135,13 @@ pub trait Transport: Send + Sync + 'static {
 }
 
 /// A [`Transport`] on reqwest with rustls (aws-lc-rs), HTTP/1.1.
+#[cfg(feature = "http")]
 #[derive(Debug, Clone)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
 }
 
+#[cfg(feature = "http")]
 impl ReqwestTransport {
     /// Time allowed to connect.
     pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -163,6 +166,7 @@ impl ReqwestTransport {
     }
 }
 
+#[cfg(feature = "http")]
 fn reqwest_method(method: Method) -> reqwest::Method {
     match method {
         Method::Get => reqwest::Method::GET,
@@ -170,6 +174,7 @@ fn reqwest_method(method: Method) -> reqwest::Method {
     }
 }
 
+#[cfg(feature = "http")]
 fn classify(e: reqwest::Error) -> TransportError {
     if e.is_timeout() {
         TransportError::Timeout
@@ -184,6 +189,7 @@ fn classify(e: reqwest::Error) -> TransportError {
     }
 }
 
+#[cfg(feature = "http")]
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {

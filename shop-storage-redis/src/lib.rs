@@ -29,6 +29,7 @@
 //! | `{prefix}cart:{user}` | hash | SKU id → `quantity:added_at_micros` |
 //! | `{prefix}session:{digest}` | string | the session as JSON, with a TTL |
 //! | `{prefix}sessions:expiry` | sorted set | digests scored by expiry (µs) |
+//! | `{prefix}sessions:user:{user}` | set | a user's digests, expiring with their longest session |
 //! | `{prefix}rate:{bucket}` | string | the bucket's theoretical arrival time |
 //!
 //! Carts have no TTL: a cart is kept until its lines are removed.

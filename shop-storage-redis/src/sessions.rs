@@ -1,7 +1,10 @@
 //! Sessions: `{prefix}session:{digest}` holds the session as JSON and expires
 //! by itself after the session's lifetime (`expires_at - created_at`);
 //! `{prefix}sessions:expiry` indexes the digests by expiry for
-//! [`SessionStore::purge_expired_sessions`].
+//! [`SessionStore::purge_expired_sessions`]; `{prefix}sessions:user:{id}`
+//! holds a user's digests for [`SessionStore::end_user_sessions`] and
+//! expires with the user's longest session (a digest whose session ended
+//! otherwise stays in it until then, harmlessly).
 //!
 //! Validity is always decided against the caller's `now`, like every other
 //! backend; the key TTL only keeps Redis from filling up with dead sessions.
@@ -19,14 +22,35 @@ use crate::{corrupt, redis_err, RedisStore};
 /// Digests purged per script call, so one call never blocks the server long.
 const PURGE_BATCH: usize = 500;
 
-/// KEYS[1] session, KEYS[2] index; ARGV json, ttl ms, expiry µs, digest.
-/// Returns 0 when the digest is taken.
+/// KEYS[1] session, KEYS[2] index, KEYS[3] the user's set; ARGV json, ttl
+/// ms, expiry µs, digest. Returns 0 when the digest is taken.
 static CREATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[4])
+if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+end
 return 1
+",
+    )
+});
+
+/// KEYS[1] the user's set, KEYS[2] index; ARGV key prefix of sessions.
+/// Ends every session in the set; returns how many still existed.
+static END_USER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local digests = redis.call('SMEMBERS', KEYS[1])
+local ended = 0
+for _, digest in ipairs(digests) do
+  ended = ended + redis.call('DEL', ARGV[1] .. digest)
+  redis.call('ZREM', KEYS[2], digest)
+end
+redis.call('DEL', KEYS[1])
+return ended
 ",
     )
 });
@@ -65,6 +89,10 @@ impl RedisStore {
     fn session_index(&self) -> String {
         self.key(&["sessions", "expiry"])
     }
+
+    fn user_sessions(&self, user: shop_core::ids::UserId) -> String {
+        self.key(&["sessions", "user", &user.0.to_string()])
+    }
 }
 
 #[async_trait]
@@ -81,6 +109,7 @@ impl SessionStore for RedisStore {
         let created: u8 = CREATE
             .key(self.session_key(&session.token_hash))
             .key(self.session_index())
+            .key(self.user_sessions(session.user_id))
             .arg(json)
             .arg(ttl_ms)
             .arg(session.expires_at.timestamp_micros())
@@ -136,5 +165,15 @@ impl SessionStore for RedisStore {
                 return Ok(purged);
             }
         }
+    }
+
+    async fn end_user_sessions(&self, user: shop_core::ids::UserId) -> Result<u64> {
+        END_USER
+            .key(self.user_sessions(user))
+            .key(self.session_index())
+            .arg(self.session_key(""))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_err)
     }
 }

@@ -252,8 +252,8 @@ async fn clear_deletes_exactly_the_keys_under_the_prefix() {
         .await
         .unwrap();
     }
-    // The cart hash, the session and the expiry index.
-    assert_eq!(store.clear().await.unwrap(), 3);
+    // The cart hash, the session, the expiry index and the user's sessions.
+    assert_eq!(store.clear().await.unwrap(), 4);
     assert_eq!(store.list_cart(UserId(1)).await.unwrap(), vec![]);
     assert_eq!(store.get_session("c", now).await.unwrap(), None);
     assert_eq!(store.clear().await.unwrap(), 0);

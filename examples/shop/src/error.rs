@@ -134,7 +134,7 @@ impl From<Error> for AppError {
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             // Backend details stay in the log, not in the answer.
-            eprintln!("internal error: {error}");
+            tracing::error!(%error, "internal error");
             "internal error".to_owned()
         } else {
             error.to_string()

@@ -35,31 +35,99 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // Checks the content type and the size as axum's `Json` does.
-        let axum::Json(mut value) =
-            axum::Json::<serde_json::Value>::from_request(req, state).await?;
-        integral_numbers(&mut value);
-        serde_path_to_error::deserialize(value)
-            .map(AppJson)
+        if !json_content_type(req.headers()) {
+            return Err(AppError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send `Content-Type: application/json`",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
             .map_err(|e| {
-                let path = e.path().to_string();
-                let message = if path == "." {
-                    format!(
-                        "Failed to deserialize the JSON body into the target type: {}",
-                        e.inner()
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::new(
+                        e.status(),
+                        "payload_too_large",
+                        "the request body is too large",
                     )
                 } else {
-                    format!(
-                        "Failed to deserialize the JSON body into the target type: {path}: {}",
-                        e.inner()
+                    AppError::new(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        "invalid_json",
+                        e.body_text(),
                     )
-                };
-                AppError {
-                    field: crate::error::json_error_field(&message),
-                    ..AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_json", message)
                 }
-            })
+            })?;
+        // Strictly first: a repeated key or trailing text is an error.
+        let mut strict = serde_json::Deserializer::from_slice(&bytes);
+        let first = serde_path_to_error::deserialize(&mut strict);
+        match first {
+            Ok(value) => {
+                strict.end().map_err(|e| {
+                    invalid_json(format!("Failed to parse the request body as JSON: {e}"))
+                })?;
+                Ok(AppJson(value))
+            }
+            Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(invalid_json(format!(
+                "Failed to parse the request body as JSON: {}",
+                e.inner()
+            ))),
+            // An integer written with a zero fraction (`17.0`): read again
+            // with such numbers as integers.
+            Err(e) if e.inner().to_string().contains("floating point") => {
+                let mut value: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|e| invalid_json(e.to_string()))?;
+                integral_numbers(&mut value);
+                serde_path_to_error::deserialize(value)
+                    .map(AppJson)
+                    .map_err(data_error)
+            }
+            Err(e) => Err(data_error(e)),
+        }
     }
+}
+
+/// Whether the request says its body is JSON (`application/json` or
+/// `application/…+json`).
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+fn invalid_json(message: String) -> AppError {
+    AppError {
+        field: crate::error::json_error_field(&message),
+        ..AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_json", message)
+    }
+}
+
+/// A body that is JSON but not the request's shape, naming the field.
+fn data_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> AppError {
+    let path = e.path().to_string();
+    let message = if path == "." {
+        format!(
+            "Failed to deserialize the JSON body into the target type: {}",
+            e.inner()
+        )
+    } else {
+        format!(
+            "Failed to deserialize the JSON body into the target type: {path}: {}",
+            e.inner()
+        )
+    };
+    invalid_json(message)
 }
 
 /// Turns every number with a zero fraction into the integer it equals.

@@ -105,14 +105,14 @@ async fn close_and_purge(
             Err(e) => {
                 // Some may have closed before the failure.
                 catalog.invalidate();
-                eprintln!("closing expired orders failed: {e}");
+                tracing::warn!(error = %e, "closing expired orders failed");
             }
         }
         if stop.is_raised() {
             break;
         }
         if let Err(e) = sessions.purge_expired_sessions(shop.now()).await {
-            eprintln!("purging expired sessions failed: {e}");
+            tracing::warn!(error = %e, "purging expired sessions failed");
         }
     }
 }
@@ -129,18 +129,19 @@ async fn retry_refunds(shop: Shop, stop: StopSignal, wake: Arc<tokio::sync::Noti
         {
             Ok(report) => {
                 for (refund_no, why) in &report.failed {
-                    eprintln!("refund {refund_no} is still pending: {why}");
+                    tracing::warn!(%refund_no, %why, "refund still pending");
                 }
                 for refund_no in report.too_old {
                     if !reported.contains(&refund_no) {
-                        eprintln!(
-                            "refund {refund_no} has been pending for over a day: check it at the provider"
+                        tracing::error!(
+                            %refund_no,
+                            "refund pending for over a day: check it at the provider"
                         );
                         reported.insert(refund_no);
                     }
                 }
             }
-            Err(e) => eprintln!("retrying pending refunds failed: {e}"),
+            Err(e) => tracing::warn!(error = %e, "retrying pending refunds failed"),
         }
     }
 }

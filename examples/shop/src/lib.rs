@@ -119,6 +119,10 @@ pub struct Config {
     /// invalidate them at once (see `cache`). 0 turns the cache off.
     #[arg(long, env = "SHOP_CATALOG_CACHE_MS", default_value_t = 1000)]
     pub catalog_cache_ms: u64,
+    /// Log level on stderr: `error`, `warn`, `info`, `debug` (a line per
+    /// request) or `trace`.
+    #[arg(long, env = "SHOP_LOG", default_value = "info")]
+    pub log_level: tracing::Level,
     /// Prefix of every Redis key this shop writes.
     #[arg(long, env = "SHOP_REDIS_PREFIX", default_value = "shop:")]
     pub redis_prefix: String,
@@ -151,6 +155,7 @@ impl Config {
             redis_url: None,
             redis_prefix: "shop:".to_owned(),
             catalog_cache_ms: 1000,
+            log_level: tracing::Level::INFO,
             header_timeout_secs: 10,
             request_timeout_secs: 30,
             providers: providers::ProviderArgs::default(),
@@ -292,6 +297,27 @@ pub async fn open_database(url: &str) -> Result<Storage, BoxError> {
     )
 }
 
+/// The database `config` names and, when `SHOP_REDIS_URL` is set, Redis
+/// for carts and sessions (returned too, for the rate limiter).
+pub async fn open_storage(config: &Config) -> Result<(Storage, Option<Arc<RedisStore>>), BoxError> {
+    let mut storage = open_database(&config.database_url).await?;
+    let Some(redis_url) = config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Ok((storage, None));
+    };
+    let redis = RedisStore::connect(redis_url, config.redis_prefix.clone())
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot use Redis at {}: {e}; start it, or fix or unset SHOP_REDIS_URL (--redis-url)",
+                startup::redact(redis_url)
+            )
+        })?;
+    let redis = Arc::new(redis);
+    storage.stores.carts = redis.clone();
+    storage.sessions = redis.clone();
+    Ok((storage, Some(redis)))
+}
+
 /// Opens the database, seeds it on first start, binds and serves in the
 /// background; e-mails go to `notifier`.
 pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Server, BoxError> {
@@ -307,22 +333,9 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         .trim_end_matches('/')
         .to_owned();
 
-    let mut storage = open_database(&config.database_url).await?;
-    let limiter = match config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
-        Some(redis_url) => {
-            let redis = RedisStore::connect(redis_url, config.redis_prefix.clone())
-                .await
-                .map_err(|e| {
-                    format!(
-                        "cannot use Redis at {}: {e}; start it, or fix or unset SHOP_REDIS_URL (--redis-url)",
-                        startup::redact(redis_url)
-                    )
-                })?;
-            let redis = Arc::new(redis);
-            storage.stores.carts = redis.clone();
-            storage.sessions = redis.clone();
-            security::RateLimiter::shared(redis, config.rate_limit_per_minute)
-        }
+    let (storage, redis) = open_storage(config).await?;
+    let limiter = match redis {
+        Some(redis) => security::RateLimiter::shared(redis, config.rate_limit_per_minute),
         None => security::RateLimiter::new(config.rate_limit_per_minute),
     };
     let Storage {

@@ -11,11 +11,17 @@ use std::sync::Arc;
 use clap::Parser;
 use shop_example::notifier::LogNotifier;
 use shop_example::passwords::PasswordPool;
-use shop_example::{open_database, seed, start, Command, Config};
+use shop_example::{open_storage, seed, start, Command, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    // Logs (warnings and errors by default) go to stderr; `SHOP_LOG=debug`
+    // adds one line per request.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(config.log_level)
+        .init();
     if let Some(Command::ResetAdminPassword { email }) = &config.command {
         return reset_admin_password(&config, email).await;
     }
@@ -82,9 +88,15 @@ async fn shutdown_signal() -> &'static str {
 /// `shop-example reset-admin-password [--email …]`.
 async fn reset_admin_password(config: &Config, email: &str) -> ExitCode {
     let reset = async {
-        let storage = open_database(&config.database_url).await?;
-        seed::reset_admin_password(storage.accounts.as_ref(), email, &PasswordPool::per_core())
-            .await
+        shop_example::startup::check_database_exists(&config.database_url)?;
+        let (storage, _) = open_storage(config).await?;
+        seed::reset_admin_password(
+            storage.accounts.as_ref(),
+            storage.sessions.as_ref(),
+            email,
+            &PasswordPool::per_core(),
+        )
+        .await
     };
     match reset.await {
         Ok(admin) => {

@@ -254,7 +254,7 @@ fn busy() -> AppError {
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
-    eprintln!("password hashing failed: {e}");
+    tracing::error!(error = %e, "password hashing failed");
     AppError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",

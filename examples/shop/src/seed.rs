@@ -198,11 +198,13 @@ async fn seed_catalog(shop: &Shop) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Gives the administrator `email` a new random password and returns it
-/// (`shop-example reset-admin-password`). Sessions opened with the old
-/// password stay valid until they end.
+/// Gives the administrator `email` a new random password, ends every
+/// session opened with the old one, and returns the new password
+/// (`shop-example reset-admin-password`). Sessions kept in Redis are ended
+/// by the same command pointed at Redis (`SHOP_REDIS_URL`).
 pub async fn reset_admin_password(
     accounts: &dyn AccountStore,
+    sessions: &dyn shop_core::account::SessionStore,
     email: &str,
     passwords: &PasswordPool,
 ) -> Result<AdminCredentials, BoxError> {
@@ -225,5 +227,6 @@ pub async fn reset_admin_password(
         .await
         .map_err(|e| e.message)?;
     accounts.set_password_hash(account.id, &hash).await?;
+    sessions.end_user_sessions(account.id).await?;
     Ok(AdminCredentials { email, password })
 }

@@ -61,10 +61,16 @@ pub async fn serve(
     timeouts: Timeouts,
     shutdown: impl Future<Output = ()>,
 ) {
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        timeouts.request,
-        request_timeout,
-    ));
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(
+            timeouts.request,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::routes::MAX_BODY_BYTES,
+            refuse_oversized,
+        ))
+        .layer(axum::middleware::from_fn(log_request));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -73,7 +79,7 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: wait, do not spin.
-                    eprintln!("accepting a connection failed: {e}");
+                    tracing::warn!(error = %e, "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -101,11 +107,55 @@ pub async fn serve(
         .await
         .is_err()
     {
-        eprintln!(
-            "shutdown: requests still running after {:?} were cut off",
-            timeouts.shutdown_grace
+        tracing::warn!(
+            grace = ?timeouts.shutdown_grace,
+            "shutdown: requests still running were cut off"
         );
     }
+}
+
+/// Refuses at once (`413`) a request whose `Content-Length` says more than
+/// `limit` bytes, rather than waiting for a body nobody will read.
+async fn refuse_oversized(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        let mut response = AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return response;
+    }
+    next.run(request).await
+}
+
+/// Logs each request at debug level: method, path, status, time taken.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::debug!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros(),
+        "request"
+    );
+    response
 }
 
 /// Answers `408 request_timeout` when the handler (reading the body

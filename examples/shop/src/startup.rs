@@ -81,6 +81,19 @@ pub async fn probe(url: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Refuses a SQLite URL whose file does not exist (a command that works on
+/// an existing shop must not create an empty one).
+pub fn check_database_exists(url: &str) -> Result<(), BoxError> {
+    match sqlite_path(url) {
+        Some(path) if !Path::new(path).exists() => Err(format!(
+            "there is no SQLite database at {path}: start the shop once to create it, or point \
+             SHOP_DATABASE_URL (--database-url) at it"
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// A failed connection or migration as a sentence naming
 /// `SHOP_DATABASE_URL`.
 pub fn database_error(url: &str, step: &str, e: &shop_core::Error) -> BoxError {

@@ -389,3 +389,57 @@ async fn login_register_and_checkout_are_rate_limited() {
     shop.server.stop().await;
     app.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lenient_readings_are_refused_and_integral_floats_read_as_integers() {
+    let app = App::sqlite().await;
+    let buyer = app.customer("strict").await;
+    let (sku, _) = app.some_sku().await;
+    // A key twice, or text after the JSON: refused, nothing added.
+    for body in [
+        format!(r#"{{"sku_id":"{sku}","quantity":1,"quantity":999}}"#),
+        format!(r#"{{"sku_id":"{sku}","quantity":1}} trailing"#),
+    ] {
+        let a = app
+            .raw(Method::POST, "/api/cart", Some(&buyer), body.into_bytes())
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+        assert_eq!(a.code(), "invalid_json");
+    }
+    assert_eq!(app.get("/api/cart", Some(&buyer)).await.body, json!([]));
+    // 2.0 is the integer 2, as JSON Schema counts it; 1.5 is not.
+    let a = app
+        .raw(
+            Method::POST,
+            "/api/cart",
+            Some(&buyer),
+            format!(r#"{{"sku_id":"{sku}","quantity":2.0}}"#).into_bytes(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["quantity"], 2);
+    let a = app
+        .raw(
+            Method::POST,
+            "/api/cart",
+            Some(&buyer),
+            format!(r#"{{"sku_id":"{sku}","quantity":1.5}}"#).into_bytes(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    // Amounts are plain decimals: no exponent, no sign.
+    let admin = app.admin().await;
+    for (field, value, min_amount) in [("value", "1e3", "50"), ("min_amount", "5", "+50")] {
+        let a = app
+            .post(
+                "/api/admin/coupons",
+                Some(&admin),
+                json!({"name": "c", "kind": "fixed", "value": value, "min_amount": min_amount,
+                       "total": 1, "enabled": true}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+        assert_eq!(a.body["error"]["field"], field, "{}", a.text);
+    }
+    app.server.stop().await;
+}

@@ -277,7 +277,7 @@ async fn the_stripe_checkout_page_mounts_stripe_js_and_refuses_forged_parameters
     let done = app
         .http
         .get(format!(
-            "{base}/stripe/done?order_no=%3Cb%3E1&redirect_status=succeeded"
+            "{base}/stripe/done?order_no=20261121000000000001&redirect_status=succeeded"
         ))
         .send()
         .await
@@ -285,8 +285,14 @@ async fn the_stripe_checkout_page_mounts_stripe_js_and_refuses_forged_parameters
         .text()
         .await
         .expect("body");
-    assert!(done.contains("&lt;b&gt;1"), "{done}");
+    assert!(done.contains("20261121000000000001"), "{done}");
     assert!(done.contains("Stripe accepted the payment"), "{done}");
+    // What Stripe never sends is refused, not echoed.
+    for query in ["order_no=%3Cb%3E1", "order_no=1&redirect_status=%00"] {
+        let answer = app.get(&format!("/stripe/done?{query}"), None).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+        assert_eq!(answer.code(), "validation");
+    }
     app.server.stop().await;
 
     // Without Stripe settings the page does not exist.

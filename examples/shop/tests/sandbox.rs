@@ -51,13 +51,24 @@ async fn the_sandbox_pays_only_the_logged_in_buyers_own_order() {
         "pending"
     );
 
-    // The buyer pays their own order.
+    // The buyer pays their own order, once: pressing again is refused.
     let (code, text) = press_pay(&app, Some(&buyer), &no).await;
     assert_eq!(code, StatusCode::OK, "{text}");
     assert_eq!(
         app.get(&path, Some(&buyer)).await.body["state"]["status"],
         "paid"
     );
+    let (code, text) = press_pay(&app, Some(&buyer), &no).await;
+    assert_eq!(code, StatusCode::CONFLICT, "{text}");
+    assert!(text.contains("invalid_transition"), "{text}");
+
+    // The page refuses what the shop never writes; a huge form is a 413.
+    let page = app.get("/sandbox/pay?order_no=%00", None).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    let huge = format!("x{}", "y".repeat(70 * 1024));
+    let (code, text) = press_pay(&app, Some(&buyer), &huge).await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+    assert!(text.contains("payload_too_large"), "{text}");
     app.server.stop().await;
 }
 

@@ -101,6 +101,7 @@ async fn reset_admin_password_prints_a_new_password_that_logs_in() {
     config.rate_limit_per_minute = 1000;
     let app = App::start_with(config.clone()).await;
     let old = app.admin_password.clone();
+    let old_session = app.admin().await;
     app.server.stop().await;
 
     let output = run(&[("SHOP_DATABASE_URL", &url)], &["reset-admin-password"]);
@@ -134,6 +135,14 @@ async fn reset_admin_password_prints_a_new_password_that_logs_in() {
     };
     assert_eq!(login(new).await, StatusCode::OK);
     assert_eq!(login(old).await, StatusCode::UNAUTHORIZED);
+    // A session opened with the old password is over.
+    let me = http
+        .get(format!("{}/api/me", server.url))
+        .bearer_auth(&old_session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
 
     // Somebody who is not an administrator, or nobody: a sentence, exit 1.
@@ -142,4 +151,15 @@ async fn reset_admin_password_prints_a_new_password_that_logs_in() {
         &["reset-admin-password", "--email", "nobody@example.com"],
     );
     assert_fails_saying(&output, &["no account", "nobody@example.com"]);
+    // Pointed at a database that does not exist: a sentence, nothing created.
+    let missing = std::env::temp_dir().join(format!("shop-missing-{}.db", std::process::id()));
+    let output = run(
+        &[(
+            "SHOP_DATABASE_URL",
+            &format!("sqlite://{}", missing.display()),
+        )],
+        &["reset-admin-password"],
+    );
+    assert_fails_saying(&output, &["no SQLite database", "SHOP_DATABASE_URL"]);
+    assert!(!missing.exists());
 }

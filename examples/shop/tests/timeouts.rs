@@ -120,6 +120,19 @@ async fn the_frameworks_own_errors_are_json() {
         send(app.http.put(url("/api/categories"))).await,
     );
     json_error(StatusCode::NOT_FOUND, "not_found")(send(app.http.get(url("/nowhere"))).await);
+    // A body declared larger than the limit is refused before it is sent.
+    let mut stream = TcpStream::connect(app.server.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: shop\r\n\
+              Content-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let (got, took) = read_until_closed(&mut stream).await;
+    assert!(got.starts_with("HTTP/1.1 413"), "{got}");
+    assert!(got.contains("payload_too_large"), "{got}");
+    assert!(took < Duration::from_secs(5), "answered after {took:?}");
     // The sandbox's form route: a wrong form is JSON too.
     json_error(StatusCode::UNAUTHORIZED, "unauthenticated")(
         send(app.http.post(url("/sandbox/pay")).body("nonsense")).await,

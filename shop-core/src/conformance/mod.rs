@@ -105,7 +105,8 @@ pub use reviews::{
     review_order_and_refresh_product_stats, review_order_validation_changes_nothing,
 };
 pub use sessions::{
-    sessions_expire_and_end, sessions_purge_expired, sessions_unique_under_concurrency,
+    sessions_expire_and_end, sessions_of_a_user_end_together, sessions_purge_expired,
+    sessions_unique_under_concurrency,
 };
 pub use shop_rules::{
     decimals_read_the_same_on_every_backend, refund_approvals_race_to_one,
@@ -255,6 +256,7 @@ macro_rules! conformance_tests {
             sessions_expire_and_end,
             sessions_purge_expired,
             sessions_unique_under_concurrency,
+            sessions_of_a_user_end_together,
             text_rules_hold_on_every_backend,
             decimals_read_the_same_on_every_backend,
             refund_approvals_race_to_one,
@@ -306,6 +308,7 @@ macro_rules! session_conformance_tests {
             sessions_expire_and_end,
             sessions_purge_expired,
             sessions_unique_under_concurrency,
+            sessions_of_a_user_end_together,
         }
     };
     ($factory:expr $(,)?) => {

@@ -92,3 +92,28 @@ pub async fn sessions_unique_under_concurrency<S: SessionStore + ?Sized>(store: 
         Some(won[0].clone())
     );
 }
+
+/// Ending a user's sessions ends all of theirs and nobody else's, and
+/// counts them; ending again ends none.
+pub async fn sessions_of_a_user_end_together<S: SessionStore + ?Sized>(store: Arc<S>) {
+    let now = base_time();
+    for digest in ["u1-a", "u1-b", "u1-c"] {
+        store
+            .create_session(&session(digest, 7_101, Duration::hours(3)))
+            .await
+            .unwrap();
+    }
+    let other = session("u2-a", 7_102, Duration::hours(3));
+    store.create_session(&other).await.unwrap();
+    store.delete_session("u1-c").await.unwrap();
+    assert_eq!(store.end_user_sessions(UserId(7_101)).await.unwrap(), 2);
+    for digest in ["u1-a", "u1-b", "u1-c"] {
+        assert_eq!(store.get_session(digest, now).await.unwrap(), None);
+    }
+    assert_eq!(store.get_session("u2-a", now).await.unwrap(), Some(other));
+    assert_eq!(store.end_user_sessions(UserId(7_101)).await.unwrap(), 0);
+    // A new session after the reset works.
+    let fresh = session("u1-d", 7_101, Duration::hours(1));
+    store.create_session(&fresh).await.unwrap();
+    assert_eq!(store.get_session("u1-d", now).await.unwrap(), Some(fresh));
+}

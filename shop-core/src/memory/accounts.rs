@@ -143,4 +143,11 @@ impl SessionStore for MemoryStore {
         state.sessions.retain(|_, s| s.expires_at > now);
         Ok((before - state.sessions.len()) as u64)
     }
+
+    async fn end_user_sessions(&self, user: UserId) -> Result<u64> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state.sessions.retain(|_, s| s.user_id != user);
+        Ok((before - state.sessions.len()) as u64)
+    }
 }

@@ -186,4 +186,13 @@ impl SessionStore for MySqlStore {
             .map_err(db_err)?;
         Ok(done.rows_affected())
     }
+
+    async fn end_user_sessions(&self, user: UserId) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
 }

@@ -175,4 +175,13 @@ impl SessionStore for PgStore {
             .map_err(db_err)?;
         Ok(done.rows_affected())
     }
+
+    async fn end_user_sessions(&self, user: UserId) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
 }

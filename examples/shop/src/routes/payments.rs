@@ -69,10 +69,19 @@ fn page(title: &str, body: &str) -> Html<String> {
 
 /// The sandbox pay page: the order and a "Pay" button.
 #[utoipa::path(get, path = "/sandbox/pay", params(PayPageQuery),
-    responses((status = 200, description = "an HTML page with a Pay button", content_type = "text/html")))]
-pub async fn pay_page(AppQuery(q): AppQuery<PayPageQuery>) -> Html<String> {
+    responses((status = 200, description = "an HTML page with a Pay button", content_type = "text/html"),
+        (status = 400, description = "a parameter is not text the shop writes (`validation`)", body = crate::error::ErrorResponse)))]
+pub async fn pay_page(AppQuery(q): AppQuery<PayPageQuery>) -> ApiResult<Html<String>> {
+    shop_core::text::check_key("order_no", &q.order_no)?;
+    for (field, value) in [
+        ("amount", &q.amount),
+        ("currency", &q.currency),
+        ("subject", &q.subject),
+    ] {
+        shop_core::text::check_line(field, value, shop_core::text::MAX_KEY_CHARS)?;
+    }
     let no = escape_html(&q.order_no);
-    page(
+    Ok(page(
         "Sandbox payment",
         &format!(
             "<p>{}</p><p>Order <code>{no}</code>: <strong>{} {}</strong></p>\
@@ -84,7 +93,7 @@ pub async fn pay_page(AppQuery(q): AppQuery<PayPageQuery>) -> Html<String> {
             escape_html(&q.amount),
             escape_html(&q.currency),
         ),
-    )
+    ))
 }
 
 /// The "Pay" button: the sandbox signs a payment notification for the
@@ -98,14 +107,25 @@ pub async fn pay(
     user: CurrentUser,
     form: Result<Form<PayForm>, FormRejection>,
 ) -> ApiResult<(StatusCode, Html<String>)> {
-    let Form(form) =
-        form.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "invalid_form", e.body_text()))?;
+    let Form(form) = form.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            )
+        } else {
+            AppError::new(StatusCode::BAD_REQUEST, "invalid_form", e.body_text())
+        }
+    })?;
     let sandbox = state.sandbox.as_ref().ok_or_else(AppError::no_route)?;
-    // Only the buyer pays their order here.
+    // Only the buyer pays their order here, and only while it waits for a
+    // payment (a provider would not take money for anything else).
     let order = state
         .shop
         .order_by_no(user.account.id, &form.order_no)
         .await?;
+    order.next_state(shop_core::order::OrderAction::Pay)?;
     let raw = sandbox.notify_paid(&order.no, order.total);
     let mut request = state
         .http

@@ -62,6 +62,11 @@ fn js_string(s: &str) -> String {
         .replace('&', "\\u0026")
 }
 
+/// Whether `s` looks like an order number: 1–64 ASCII letters and digits.
+fn order_number(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 fn invalid(field: &'static str, message: &str) -> AppError {
     AppError::from(shop_core::Error::validation(field, message))
 }
@@ -95,10 +100,7 @@ pub async fn checkout_page(
             "not the client secret of this PaymentIntent",
         ));
     }
-    if q.order_no.is_empty()
-        || q.order_no.len() > 64
-        || !q.order_no.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    if !order_number(&q.order_no) {
         return Err(invalid("order_no", "not an order number"));
     }
     let ours = format!("{}/", state.public_url);
@@ -145,19 +147,24 @@ pub async fn checkout_page(
 /// Where Stripe.js sends the buyer after confirming: says what Stripe
 /// reported. The order is paid when Stripe's webhook arrives, not here.
 #[utoipa::path(get, path = "/stripe/done", params(DoneQuery),
-    responses((status = 200, description = "an HTML page", content_type = "text/html")))]
-pub async fn done_page(AppQuery(q): AppQuery<DoneQuery>) -> Html<String> {
+    responses((status = 200, description = "an HTML page", content_type = "text/html"),
+        (status = 400, description = "a parameter is not what Stripe sends (`validation`)", body = crate::error::ErrorResponse)))]
+pub async fn done_page(AppQuery(q): AppQuery<DoneQuery>) -> ApiResult<Html<String>> {
+    if !q.order_no.is_empty() && !order_number(&q.order_no) {
+        return Err(invalid("order_no", "not an order number"));
+    }
+    shop_core::text::check_line("redirect_status", &q.redirect_status, 64)?;
     let said = match q.redirect_status.as_str() {
         "succeeded" => "Stripe accepted the payment. The order is marked paid as soon as Stripe notifies the shop.",
         "processing" => "Stripe is processing the payment. The order is marked paid when Stripe notifies the shop.",
         _ => "The payment did not go through. You can try again from your order.",
     };
-    Html(format!(
+    Ok(Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Payment</title></head>\
          <body style=\"font-family:sans-serif;max-width:30em;margin:3em auto\">\
          <h1>Order <code>{}</code></h1><p>{said}</p></body></html>",
         escape_html(&q.order_no)
-    ))
+    )))
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ impl SkuBody {
     fn draft(self, state: &AppState) -> Result<SkuDraft, Error> {
         Ok(SkuDraft {
             price: Money::parse(self.price.trim(), state.shop.config().currency)
-                .map_err(|_| Error::validation("sku.price", "not an amount, e.g. \"19.90\""))?,
+                .map_err(|e| Error::validation("sku.price", e.to_string()))?,
             title: self.title,
             description: self.description,
             stock: self.stock,

@@ -1,11 +1,8 @@
 //! Admin: coupons and user accounts.
 
-use std::str::FromStr;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -52,13 +49,14 @@ pub struct CouponBody {
 
 impl CouponBody {
     fn draft(&self, shop: &Shop) -> Result<CouponDraft, Error> {
-        let value = Decimal::from_str(self.value.trim())
-            .map_err(|_| Error::validation("value", "must be a decimal number"))?;
+        let value = shop_core::money::parse_decimal(self.value.trim())
+            .map_err(|e| Error::validation("value", e.to_string()))?;
         Ok(CouponDraft {
             name: self.name.clone(),
             kind: self.kind,
             value,
-            min_amount: Money::parse(self.min_amount.trim(), shop.config().currency)?,
+            min_amount: Money::parse(self.min_amount.trim(), shop.config().currency)
+                .map_err(|e| Error::validation("min_amount", e.to_string()))?,
             total: self.total,
             not_before: self.not_before,
             not_after: self.not_after,
