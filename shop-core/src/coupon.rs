@@ -220,17 +220,8 @@ impl Coupon {
     ) -> Result<()> {
         let reject = |r| Err(Error::CouponRejected(r));
         let d = &self.draft;
-        if !d.enabled {
-            return reject(CouponRejection::Disabled);
-        }
-        if self.used >= d.total {
-            return reject(CouponRejection::Exhausted);
-        }
-        if d.not_before.is_some_and(|t| now < t) {
-            return reject(CouponRejection::NotYetValid);
-        }
-        if d.not_after.is_some_and(|t| now > t) {
-            return reject(CouponRejection::Expired);
+        if let Some(reason) = self.unusable_at(now) {
+            return reject(reason);
         }
         if amount.checked_cmp(&d.min_amount)?.is_lt() {
             return reject(CouponRejection::BelowMinimum);
@@ -239,6 +230,32 @@ impl Coupon {
             return reject(CouponRejection::AlreadyUsed);
         }
         Ok(())
+    }
+
+    /// Checks 1–3, the part a store repeats in the atomic write that takes
+    /// one use (`enabled AND used < total AND not_before <= now AND
+    /// not_after >= now`): the first one that fails, if any.
+    pub fn unusable_at(&self, now: DateTime<Utc>) -> Option<CouponRejection> {
+        let d = &self.draft;
+        if !d.enabled {
+            Some(CouponRejection::Disabled)
+        } else if self.used >= d.total {
+            Some(CouponRejection::Exhausted)
+        } else if d.not_before.is_some_and(|t| now < t) {
+            Some(CouponRejection::NotYetValid)
+        } else if d.not_after.is_some_and(|t| now > t) {
+            Some(CouponRejection::Expired)
+        } else {
+            None
+        }
+    }
+
+    /// Why a store's conditional take of one use at `now` matched no row,
+    /// judged on the coupon as read back afterwards: the first of checks
+    /// 1–3 it fails, or `Exhausted` when it passes them again (a use was
+    /// given back in between).
+    pub fn take_refusal(&self, now: DateTime<Utc>) -> Error {
+        Error::CouponRejected(self.unusable_at(now).unwrap_or(CouponRejection::Exhausted))
     }
 
     /// The amount to pay after the discount: never above `amount`, never

@@ -1,7 +1,7 @@
 //! Orders: the state machine with its refund sub-state, the order and its
 //! lines, and the order store port whose writes are each one atomic step.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use async_trait::async_trait;
@@ -80,6 +80,17 @@ str_enum!(RefundStatus {
     Refunded => "refunded", Failed => "failed",
 });
 
+impl OrderStatus {
+    /// The statuses of a paid order, whose lines count as sold: paid,
+    /// shipped, received, reviewed.
+    pub const PAID: [OrderStatus; 4] = [
+        OrderStatus::Paid,
+        OrderStatus::Shipped,
+        OrderStatus::Received,
+        OrderStatus::Reviewed,
+    ];
+}
+
 /// The full state of an order: status and refund sub-state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -141,13 +152,16 @@ impl OrderState {
 
     /// Whether the order has been paid (paid, shipped, received or reviewed).
     pub fn is_paid(self) -> bool {
-        matches!(
-            self.status,
-            OrderStatus::Paid
-                | OrderStatus::Shipped
-                | OrderStatus::Received
-                | OrderStatus::Reviewed
-        )
+        OrderStatus::PAID.contains(&self.status)
+    }
+
+    /// Whether the order holds its coupon for its buyer (check 5): pending,
+    /// or paid and not fully refunded. Closing an order or refunding all of
+    /// it gives the coupon back; a store drops the coupon hold in the same
+    /// atomic step that moves the order to a state where this is false.
+    pub fn holds_coupon(self) -> bool {
+        (self.status == OrderStatus::Pending || self.is_paid())
+            && self.refund != RefundStatus::Refunded
     }
 
     /// The state machine: the next state after `action`, or
@@ -410,8 +424,63 @@ pub struct OrderQuery {
 pub struct ReviewOrder {
     /// The order.
     pub order_id: OrderId,
+    /// The state the order must still be in (compare-and-set); the review
+    /// moves it to [`ReviewOrder::next_state`].
+    pub expected: OrderState,
     /// One review per line.
     pub reviews: Vec<(OrderItemId, LineReview)>,
+}
+
+impl ReviewOrder {
+    /// The state the review moves the order to: `expected` after
+    /// [`OrderAction::Review`] (`InvalidTransition` when it does not apply).
+    pub fn next_state(&self) -> Result<OrderState> {
+        self.expected.apply(OrderAction::Review)
+    }
+}
+
+/// What `place_order` reports when a line does not fit the stock: the first
+/// line, in the order's own line order, that the stock each SKU had before
+/// the order (`before`; a SKU missing from it does not exist) cannot cover,
+/// earlier lines of the same SKU taken first. `None` when every line fits.
+/// Every store reports its shortage with this, whatever order it took the
+/// stock in.
+pub fn first_shortage(items: &[OrderItem], before: &HashMap<SkuId, u32>) -> Option<Error> {
+    let mut left: HashMap<SkuId, u32> = HashMap::new();
+    for item in items {
+        let Some(available) = left.get(&item.sku_id).or(before.get(&item.sku_id)).copied() else {
+            return Some(Error::not_found(Entity::Sku, item.sku_id));
+        };
+        if available < item.quantity {
+            return Some(Error::OutOfStock {
+                sku: item.sku_id,
+                requested: item.quantity,
+                available,
+            });
+        }
+        left.insert(item.sku_id, available - item.quantity);
+    }
+    None
+}
+
+/// The refusal of a store whose conditional stock decrement for the line of
+/// `failed` matched no row, given the stock read back afterwards (`before`:
+/// what each SKU had before this order, i.e. what is left plus what this
+/// order already took). [`first_shortage`] decides; when every line fits
+/// the stock read back (it moved in between), the failed SKU is reported
+/// with what the order's lines of it wanted and what it had.
+pub fn stock_shortage(items: &[OrderItem], before: &HashMap<SkuId, u32>, failed: SkuId) -> Error {
+    first_shortage(items, before).unwrap_or_else(|| match before.get(&failed) {
+        Some(&available) => Error::OutOfStock {
+            sku: failed,
+            requested: items
+                .iter()
+                .filter(|i| i.sku_id == failed)
+                .fold(0u32, |sum, i| sum.saturating_add(i.quantity)),
+            available,
+        },
+        None => Error::not_found(Entity::Sku, failed),
+    })
 }
 
 /// The store's invariant for reviewing an order: one review for every line

@@ -99,6 +99,7 @@ async fn sqlite_two_workers_close_each_expired_order_once() {
     two_workers_close_each_expired_order_once(common::sqlite_store().await).await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_two_workers_close_each_expired_order_once() {
     if let Some(store) = common::pg::fresh().await {
@@ -106,6 +107,7 @@ async fn postgres_two_workers_close_each_expired_order_once() {
     }
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mysql_two_workers_close_each_expired_order_once() {
     if let Some(store) = common::my::fresh().await {

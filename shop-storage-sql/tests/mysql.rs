@@ -240,14 +240,14 @@ async fn connection_killed_mid_placement_writes_nothing() {
 
     let cases = [
         (
-            "SELECT stock FROM skus WHERE id = ? FOR UPDATE",
+            "SELECT stock FROM shop_skus WHERE id = ? FOR UPDATE",
             b.id.0,
-            "UPDATE skus",
+            "UPDATE shop_skus",
         ),
         (
-            "SELECT used FROM coupons WHERE id = ? FOR UPDATE",
+            "SELECT used FROM shop_coupons WHERE id = ? FOR UPDATE",
             coupon.id.0,
-            "UPDATE coupons",
+            "UPDATE shop_coupons",
         ),
     ];
     for (lock, row, statement) in cases {
@@ -297,20 +297,20 @@ async fn deadlocked_placement_is_retried() {
         .map(|i| format!("(1, {i}, '2024-06-01 00:00:00')"))
         .collect();
     sqlx::query(&format!(
-        "INSERT INTO favorites (user_id, product_id, created_at) VALUES {}",
+        "INSERT INTO shop_favorites (user_id, product_id, created_at) VALUES {}",
         rows.join(", ")
     ))
     .execute(&mut *other)
     .await
     .unwrap();
-    let lock = "SELECT stock FROM skus WHERE id = ? FOR UPDATE";
+    let lock = "SELECT stock FROM shop_skus WHERE id = ? FOR UPDATE";
     sqlx::query(lock)
         .bind(b.id.0)
         .fetch_one(&mut *other)
         .await
         .unwrap();
     let placing = spawn_place(&store, &order);
-    blocked_thread(&store, "UPDATE skus").await;
+    blocked_thread(&store, "UPDATE shop_skus").await;
     // The placement holds `a` and waits for `b`; asking for `a` closes the
     // cycle.
     sqlx::query(lock)
@@ -353,7 +353,7 @@ async fn lock_wait_timeout_is_retried() {
     let order = fx.build_order(fx.user(), &[(a, 2), (b, 3)], None);
 
     let mut holder = store.pool().begin().await.unwrap();
-    sqlx::query("SELECT stock FROM skus WHERE id = ? FOR UPDATE")
+    sqlx::query("SELECT stock FROM shop_skus WHERE id = ? FOR UPDATE")
         .bind(b.id.0)
         .fetch_one(&mut *holder)
         .await
@@ -371,4 +371,15 @@ async fn lock_wait_timeout_is_retried() {
     assert_eq!(placing.await.unwrap().unwrap(), order);
     assert_eq!((fx.stock(a.id).await, fx.stock(b.id).await), (8, 7));
     assert_eq!(fx.order_count().await, 1);
+}
+
+/// The shop's tables and migration records live beside an application's
+/// own sqlx migrations and its tables named `products`, `orders` and
+/// `sessions`; both migrate again and keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_migrates_beside_an_apps_own_migrations() {
+    let Some(store) = common::my::unmigrated().await else {
+        return;
+    };
+    shop_beside_app!(store);
 }

@@ -41,7 +41,7 @@ async fn killed_session_mid_placement_writes_nothing() {
 
     // Another transaction holds b's row: the placement will wait on it.
     let mut blocker = store.pool().begin().await.unwrap();
-    sqlx::query("SELECT id FROM skus WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT id FROM shop_skus WHERE id = $1 FOR UPDATE")
         .bind(b.id.0)
         .fetch_one(&mut *blocker)
         .await
@@ -63,7 +63,7 @@ async fn killed_session_mid_placement_writes_nothing() {
     let pid: i32 = loop {
         let found: Option<i32> = sqlx::query_scalar(
             "SELECT pid FROM pg_stat_activity WHERE application_name = $1 \
-             AND wait_event_type = 'Lock' AND query LIKE 'UPDATE skus SET stock = stock - %'",
+             AND wait_event_type = 'Lock' AND query LIKE 'UPDATE shop_skus SET stock = stock - %'",
         )
         .bind(&schema)
         .fetch_optional(store.pool())
@@ -80,7 +80,7 @@ async fn killed_session_mid_placement_writes_nothing() {
         waited += Duration::from_millis(20);
     };
     // It has taken a's stock: a's row is locked by its update.
-    let err = sqlx::query("SELECT id FROM skus WHERE id = $1 FOR UPDATE NOWAIT")
+    let err = sqlx::query("SELECT id FROM shop_skus WHERE id = $1 FOR UPDATE NOWAIT")
         .bind(a.id.0)
         .fetch_one(store.pool())
         .await
@@ -214,4 +214,15 @@ async fn out_of_stock_names_the_first_short_line_in_line_order() {
     );
     assert_eq!(fx.observe(&[a, b], None, buyer).await, before);
     assert_eq!(fx.order_count().await, 0);
+}
+
+/// The shop's tables and migration records live beside an application's
+/// own sqlx migrations and its tables named `products`, `orders` and
+/// `sessions`; both migrate again and keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_migrates_beside_an_apps_own_migrations() {
+    let Some((store, _)) = common::pg::unmigrated_schema().await else {
+        return;
+    };
+    shop_beside_app!(store);
 }

@@ -169,6 +169,7 @@ async fn order_list_costs_the_same_statements_for_one_or_forty_orders() {
     assert!(one > 0, "the counter sees sqlx's statements");
     assert_eq!(one, forty, "SQLite: statements for 1 order vs 40 orders");
 
+    #[cfg(feature = "postgres")]
     if let (Some(few), Some(many)) = (common::pg::fresh().await, common::pg::fresh().await) {
         let (one, forty) = statements_for_one_and_forty(few, many).await;
         assert!(one > 0, "the counter sees sqlx's statements");

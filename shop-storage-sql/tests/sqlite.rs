@@ -23,8 +23,8 @@ async fn migrate_forgets_statistics_of_the_search_index() {
     sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
     let shadow = || async {
         let n: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl LIKE 'products_search%') + \
-             (SELECT COUNT(*) FROM sqlite_stat4 WHERE tbl LIKE 'products_search%')",
+            "SELECT (SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl LIKE 'shop_products_search%') + \
+             (SELECT COUNT(*) FROM sqlite_stat4 WHERE tbl LIKE 'shop_products_search%')",
         )
         .fetch_one(store.pool())
         .await
@@ -45,4 +45,66 @@ async fn migrate_forgets_statistics_of_the_search_index() {
         .unwrap();
     // "Teapot 1" and "Teapot 10" … "Teapot 19".
     assert_eq!(found.total, 11);
+}
+
+/// The shop's tables and migration records live beside an application's
+/// own sqlx migrations and its tables named `products`, `orders` and
+/// `sessions`; both migrate again and keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_migrates_beside_an_apps_own_migrations() {
+    shop_beside_app!(common::unmigrated_sqlite_store().await);
+}
+
+/// A database holding the unprefixed tables of a development version of
+/// this crate (recorded in `_sqlx_migrations`) is refused with a sentence
+/// that says so, and nothing is created beside it.
+#[tokio::test]
+async fn migrate_refuses_an_unprefixed_development_schema() {
+    let store = common::unmigrated_sqlite_store().await;
+    sqlx::raw_sql(
+        "CREATE TABLE coupon_holds (coupon_id INTEGER, user_id INTEGER, order_id INTEGER); \
+         CREATE TABLE refund_lines (refund_id INTEGER, line_no INTEGER, item_id INTEGER); \
+         CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT); \
+         INSERT INTO _sqlx_migrations (version, description) VALUES (1, 'init');",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let err = store.migrate().await.unwrap_err();
+    assert!(err.to_string().contains("unprefixed tables"), "{err}");
+    let created: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'shop\\_%' ESCAPE '\\'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(created, 0);
+}
+
+/// A recorded migration that was changed since, that failed part-way, or
+/// that this version does not know stops `migrate()` with a sentence naming
+/// it.
+#[tokio::test]
+async fn migrate_refuses_a_changed_half_applied_or_unknown_migration() {
+    let cases = [
+        (
+            "UPDATE shop_migrations SET checksum = 'changed' WHERE version = 1",
+            "was changed after it was applied",
+        ),
+        (
+            "UPDATE shop_migrations SET success = FALSE WHERE version = 1",
+            "failed part-way",
+        ),
+        (
+            "INSERT INTO shop_migrations (version, description, checksum, success) \
+             VALUES (9999, 'future', 'x', TRUE)",
+            "does not know",
+        ),
+    ];
+    for (tamper, says) in cases {
+        let store = common::sqlite_store().await;
+        sqlx::query(tamper).execute(store.pool()).await.unwrap();
+        let err = store.migrate().await.unwrap_err();
+        assert!(err.to_string().contains(says), "{tamper}: {err}");
+    }
 }

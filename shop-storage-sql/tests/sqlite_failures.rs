@@ -1,5 +1,6 @@
 //! A statement failing in the middle of placing an order (after the stock
-//! decrement and the coupon's use) leaves nothing behind on SQLite.
+//! decrement and the coupon's use, at the coupon hold) leaves nothing behind
+//! on SQLite.
 
 mod common;
 
@@ -24,9 +25,10 @@ async fn a_failure_after_the_stock_decrement_writes_nothing() {
         .issue_submit_token(buyer, "tok", fx.now + chrono::Duration::minutes(5))
         .await
         .unwrap();
-    // The cart clean-up is the last statement of the placement: make it fail.
+    // The coupon hold is the last statement of the placement: make it fail.
     sqlx::query(
-        "CREATE TRIGGER injected BEFORE DELETE ON cart_items BEGIN SELECT RAISE(ABORT, 'injected'); END",
+        "CREATE TRIGGER injected BEFORE INSERT ON shop_coupon_holds \
+         BEGIN SELECT RAISE(ABORT, 'injected'); END",
     )
     .execute(store.pool())
     .await

@@ -147,7 +147,7 @@ fn seed_sql(postgres: bool) -> [String; 2] {
     );
     [
         format!(
-            "INSERT INTO products (id, kind, title, long_title, description, image, on_sale, \
+            "INSERT INTO shop_products (id, kind, title, long_title, description, image, on_sale, \
              category_id, properties, rating, sold_count, review_count, price, currency, \
              created_at, updated_at, search_text) \
              SELECT 1000000 + i, 'normal', 'Product ' || i, 'Long title of product ' || i, \
@@ -156,7 +156,7 @@ fn seed_sql(postgres: bool) -> [String; 2] {
              {newline} || {text}) FROM {numbers}"
         ),
         format!(
-            "INSERT INTO skus (id, product_id, title, description, price, currency, stock) \
+            "INSERT INTO shop_skus (id, product_id, title, description, price, currency, stock) \
              SELECT 3000000 + i, 1000000 + i, 'Standard', '', {price}, 'CNY', 100 FROM {numbers}"
         ),
     ]

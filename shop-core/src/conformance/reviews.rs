@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use super::fixtures::Fixture;
 use super::{is_conflict, is_not_found, is_refused, is_validation, Backend};
 use crate::catalog::Product;
-use crate::error::Entity;
+use crate::error::{Entity, Error};
 use crate::ids::{OrderId, OrderItemId, ProductId};
 use crate::order::{
     LineReview, Order, OrderAction, OrderState, OrderStatus, RefundStatus, ReviewOrder,
@@ -33,6 +33,7 @@ fn review(rating: u8, at: chrono::DateTime<chrono::Utc>) -> LineReview {
 fn review_all(order: &Order, ratings: &[u8], at: chrono::DateTime<chrono::Utc>) -> ReviewOrder {
     ReviewOrder {
         order_id: order.id,
+        expected: order.state,
         reviews: order
             .items
             .iter()
@@ -155,13 +156,16 @@ pub async fn review_order_validation_changes_nothing<B: Backend>(store: Arc<B>) 
     let order = fx.advance(order.id, &RECEIVE).await;
     let (ia, ib) = (order.items[0].id, order.items[1].id);
     let at = fx.now + Duration::hours(2);
-    let cmd = |reviews: Vec<(OrderItemId, u8)>| ReviewOrder {
+    let received = order.state;
+    let cmd_from = |expected: OrderState, reviews: Vec<(OrderItemId, u8)>| ReviewOrder {
         order_id: order.id,
+        expected,
         reviews: reviews
             .into_iter()
             .map(|(i, r)| (i, review(r, at)))
             .collect(),
     };
+    let cmd = |reviews| cmd_from(received, reviews);
 
     // (command, field, refused because of the order rather than invalid)
     let invalid = [
@@ -195,10 +199,19 @@ pub async fn review_order_validation_changes_nothing<B: Backend>(store: Arc<B>) 
     let paid = fx.advance(paid.id, &[OrderAction::Pay]).await;
     let early = ReviewOrder {
         order_id: paid.id,
+        expected: received,
         reviews: vec![(paid.items[0].id, review(5, at))],
     };
     let err = store.review_order(&early).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
+    assert_eq!(fx.order(paid.id).await, paid);
+    // A review does not apply to the state the caller expects.
+    let wrong = ReviewOrder {
+        expected: paid.state,
+        ..early
+    };
+    let err = store.review_order(&wrong).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidTransition { .. }), "{err:?}");
     assert_eq!(fx.order(paid.id).await, paid);
 
     // Received, but a refund is under way.
@@ -211,13 +224,14 @@ pub async fn review_order_validation_changes_nothing<B: Backend>(store: Arc<B>) 
     assert_eq!(fx.order(order.id).await, applied);
 
     // Received after a failed refund: reviewable, and the sub-state stays.
-    fx.advance(
-        order.id,
-        &[OrderAction::ApproveRefund, OrderAction::FailRefund],
-    )
-    .await;
+    let failed = fx
+        .advance(
+            order.id,
+            &[OrderAction::ApproveRefund, OrderAction::FailRefund],
+        )
+        .await;
     store
-        .review_order(&cmd(vec![(ib, 2), (ia, 3)]))
+        .review_order(&cmd_from(failed.state, vec![(ib, 2), (ia, 3)]))
         .await
         .unwrap();
     let reviewed = fx.order(order.id).await;

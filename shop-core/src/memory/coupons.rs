@@ -10,18 +10,14 @@ use super::{already_exists, conflict, MemoryStore, State};
 use crate::coupon::{Coupon, CouponDraft, CouponRejection, CouponStore};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{CouponId, UserId};
-use crate::order::{OrderStatus, RefundStatus};
 
 impl State {
     /// Check 5: `user` holds `coupon` on an order that is pending, or paid
     /// (or later) and not fully refunded.
     pub(super) fn coupon_held_by(&self, coupon: CouponId, user: UserId) -> bool {
-        self.orders.values().any(|o| {
-            o.user_id == user
-                && o.coupon_id == Some(coupon)
-                && (o.state.status == OrderStatus::Pending
-                    || (o.state.is_paid() && o.state.refund != RefundStatus::Refunded))
-        })
+        self.orders
+            .values()
+            .any(|o| o.user_id == user && o.coupon_id == Some(coupon) && o.state.holds_coupon())
     }
 
     /// The checks `place_order` repeats atomically: the coupon exists, is
@@ -37,20 +33,10 @@ impl State {
             .coupons
             .get(&id)
             .ok_or_else(|| Error::not_found(Entity::Coupon, id))?;
-        let d = &coupon.draft;
-        let rejection = if !d.enabled {
-            Some(CouponRejection::Disabled)
-        } else if coupon.used >= d.total {
-            Some(CouponRejection::Exhausted)
-        } else if d.not_before.is_some_and(|t| at < t) {
-            Some(CouponRejection::NotYetValid)
-        } else if d.not_after.is_some_and(|t| at > t) {
-            Some(CouponRejection::Expired)
-        } else if self.coupon_held_by(id, user) {
-            Some(CouponRejection::AlreadyUsed)
-        } else {
-            None
-        };
+        let rejection = coupon.unusable_at(at).or_else(|| {
+            self.coupon_held_by(id, user)
+                .then_some(CouponRejection::AlreadyUsed)
+        });
         match rejection {
             Some(reason) => Err(Error::CouponRejected(reason)),
             None => Ok(()),

@@ -65,16 +65,17 @@
 //!   (check 4) is the service's: the order's amounts were computed from it.
 //!   It does not touch the address (orders hold a snapshot, not an id).
 //! - **Once per user** (`coupon_held_by` and inside `place_order`): the user
-//!   holds the coupon on an order that is pending, or paid (or later, see
-//!   [`OrderState::is_paid`](crate::order::OrderState::is_paid)) with a refund
-//!   sub-state other than `Refunded`. Closed and fully refunded orders release
-//!   it.
+//!   holds the coupon on an order whose state
+//!   [holds it](crate::order::OrderState::holds_coupon): pending, or paid (or
+//!   later) with a refund sub-state other than `Refunded`. Closed and fully
+//!   refunded orders release it.
 //! - **`transition`** writes the patch's `Some` fields and leaves the others
 //!   as they are. It does not judge the state machine (the services do).
 //! - **`close_order`** needs exactly pending with refund `None`; it gives the
 //!   coupon's use back with a saturating decrement.
-//! - **`review_order`** checks the state first (received with refund `None`
-//!   or `Failed`, else `Conflict`), then the reviews: one per line of the
+//! - **`review_order`** checks the state first (`cmd.expected`, else
+//!   `Conflict`; `InvalidTransition` when a review does not apply to it),
+//!   then the reviews: one per line of the
 //!   order, no unknown or repeated line (`Validation { field: "reviews" }`),
 //!   ratings 1..=5 (`Validation { field: "rating" }`). The order keeps its
 //!   refund sub-state. `list_product_reviews` lists newest `reviewed_at`

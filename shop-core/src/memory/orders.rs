@@ -2,7 +2,7 @@
 //! closing. Reviews and refunds live in `reviews.rs` and `refunds.rs`.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,8 +12,8 @@ use crate::catalog::Page;
 use crate::error::{Entity, Error, Result};
 use crate::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use crate::order::{
-    Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder, ProductReview,
-    ReviewOrder, SubmittedOrder,
+    first_shortage, Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder,
+    ProductReview, ReviewOrder, SubmittedOrder,
 };
 use crate::refund::{FinishRefund, NewRefund, Refund, RefundRecordStatus};
 
@@ -46,26 +46,14 @@ impl State {
             }
         }
 
-        // 3. Stock, line by line, on a scratch copy: `stock >= quantity`.
-        let mut stock: BTreeMap<SkuId, u32> = BTreeMap::new();
-        for item in &order.items {
-            let available = match stock.get(&item.sku_id) {
-                Some(left) => *left,
-                None => {
-                    self.skus
-                        .get(&item.sku_id)
-                        .ok_or_else(|| Error::not_found(Entity::Sku, item.sku_id))?
-                        .stock
-                }
-            };
-            if available < item.quantity {
-                return Err(Error::OutOfStock {
-                    sku: item.sku_id,
-                    requested: item.quantity,
-                    available,
-                });
-            }
-            stock.insert(item.sku_id, available - item.quantity);
+        // 3. Stock, line by line: `stock >= quantity`.
+        let before: HashMap<SkuId, u32> = order
+            .items
+            .iter()
+            .filter_map(|i| self.skus.get(&i.sku_id).map(|s| (i.sku_id, s.stock)))
+            .collect();
+        if let Some(shortage) = first_shortage(&order.items, &before) {
+            return Err(shortage);
         }
 
         // 4. The coupon, checked again inside the step.
@@ -74,9 +62,9 @@ impl State {
         }
 
         // Every check passed: write everything.
-        for (sku, left) in stock {
-            if let Some(stored) = self.skus.get_mut(&sku) {
-                stored.stock = left;
+        for item in &order.items {
+            if let Some(stored) = self.skus.get_mut(&item.sku_id) {
+                stored.stock -= item.quantity;
             }
         }
         if let Some(coupon) = order.coupon_id.and_then(|id| self.coupons.get_mut(&id)) {

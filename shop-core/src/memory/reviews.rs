@@ -6,9 +6,7 @@ use std::cmp::Reverse;
 use super::{conflict, State};
 use crate::error::{Entity, Error, Result};
 use crate::ids::ProductId;
-use crate::order::{
-    check_line_reviews, OrderState, OrderStatus, ProductReview, RefundStatus, ReviewOrder,
-};
+use crate::order::{check_line_reviews, ProductReview, ReviewOrder};
 
 impl State {
     pub(super) fn review_order(&mut self, cmd: &ReviewOrder) -> Result<()> {
@@ -16,22 +14,17 @@ impl State {
             .orders
             .get_mut(&cmd.order_id)
             .ok_or_else(|| Error::not_found(Entity::Order, cmd.order_id))?;
-        let state = order.state;
-        if state.status != OrderStatus::Received
-            || !matches!(state.refund, RefundStatus::None | RefundStatus::Failed)
-        {
+        if order.state != cmd.expected {
             return Err(conflict(Entity::Order, order.id));
         }
+        let next = cmd.next_state()?;
         check_line_reviews(order, &cmd.reviews)?;
         for (item, review) in &cmd.reviews {
             if let Some(line) = order.items.iter_mut().find(|i| i.id == *item) {
                 line.review = Some(review.clone());
             }
         }
-        order.state = OrderState {
-            status: OrderStatus::Reviewed,
-            refund: state.refund,
-        };
+        order.state = next;
         Ok(())
     }
 

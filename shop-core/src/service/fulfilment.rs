@@ -95,6 +95,7 @@ impl Shop {
             .orders
             .review_order(&ReviewOrder {
                 order_id: id,
+                expected: order.state,
                 reviews: lines,
             })
             .await?;

@@ -55,13 +55,13 @@ async fn drop_database(mut admin: MySqlConnection, db: &str) {
 /// One raw checkout on MySQL, the statements `Shop::place_order`
 /// sends; `false` when sold out.
 async fn checkout(pool: &MySqlPool, user: i64, address: i64, sku: i64, product: i64) -> bool {
-    sqlx::query("SELECT * FROM addresses WHERE id = ?")
+    sqlx::query("SELECT * FROM shop_addresses WHERE id = ?")
         .bind(address)
         .fetch_optional(pool)
         .await
         .expect("address");
     sqlx::query(
-        "SELECT id, product_id, title, description, price, currency, stock FROM skus \
+        "SELECT id, product_id, title, description, price, currency, stock FROM shop_skus \
          WHERE id IN (?) ORDER BY id",
     )
     .bind(sku)
@@ -71,7 +71,7 @@ async fn checkout(pool: &MySqlPool, user: i64, address: i64, sku: i64, product: 
     sqlx::query(
         "SELECT id, kind, title, long_title, description, image, on_sale, category_id, \
          properties, rating, sold_count, review_count, price, currency, created_at, updated_at \
-         FROM products WHERE id IN (?) ORDER BY id",
+         FROM shop_products WHERE id IN (?) ORDER BY id",
     )
     .bind(product)
     .fetch_all(pool)
@@ -82,7 +82,7 @@ async fn checkout(pool: &MySqlPool, user: i64, address: i64, sku: i64, product: 
     let (order, item) = (next_id(), next_id());
     let mut tx = pool.begin().await.expect("begin");
     sqlx::query(
-        "INSERT INTO orders (id, no, user_id, kind, address, zip, contact_name, contact_phone, \
+        "INSERT INTO shop_orders (id, no, user_id, kind, address, zip, contact_name, contact_phone, \
          items_total, total, currency, coupon_id, remark, status, refund_status, created_at, \
          expires_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -108,7 +108,7 @@ async fn checkout(pool: &MySqlPool, user: i64, address: i64, sku: i64, product: 
     .await
     .expect("insert order");
     sqlx::query(
-        "INSERT INTO order_items (id, order_id, line_no, product_id, sku_id, quantity, \
+        "INSERT INTO shop_order_items (id, order_id, line_no, product_id, sku_id, quantity, \
          unit_price) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(item)
@@ -121,7 +121,13 @@ async fn checkout(pool: &MySqlPool, user: i64, address: i64, sku: i64, product: 
     .execute(&mut *tx)
     .await
     .expect("insert item");
-    let done = sqlx::query("UPDATE skus SET stock = stock - ? WHERE id = ? AND stock >= ?")
+    sqlx::query("DELETE FROM shop_cart_items WHERE user_id = ? AND sku_id IN (?)")
+        .bind(user)
+        .bind(sku)
+        .execute(&mut *tx)
+        .await
+        .expect("cart");
+    let done = sqlx::query("UPDATE shop_skus SET stock = stock - ? WHERE id = ? AND stock >= ?")
         .bind(1i64)
         .bind(sku)
         .bind(1i64)
@@ -129,7 +135,7 @@ async fn checkout(pool: &MySqlPool, user: i64, address: i64, sku: i64, product: 
         .await
         .expect("stock");
     if done.rows_affected() == 0 {
-        sqlx::query("SELECT id, stock FROM skus WHERE id IN (?) ORDER BY id FOR UPDATE")
+        sqlx::query("SELECT id, stock FROM shop_skus WHERE id IN (?)")
             .bind(sku)
             .fetch_all(&mut *tx)
             .await
@@ -137,15 +143,9 @@ async fn checkout(pool: &MySqlPool, user: i64, address: i64, sku: i64, product: 
         tx.rollback().await.expect("rollback");
         return false;
     }
-    sqlx::query("DELETE FROM cart_items WHERE user_id = ? AND sku_id IN (?)")
-        .bind(user)
-        .bind(sku)
-        .execute(&mut *tx)
-        .await
-        .expect("cart");
     tx.commit().await.expect("commit");
     sqlx::query(
-        "UPDATE addresses SET user_id = ?, province = ?, city = ?, district = ?, \
+        "UPDATE shop_addresses SET user_id = ?, province = ?, city = ?, district = ?, \
          street = ?, zip = ?, contact_name = ?, contact_phone = ?, last_used_at = ? \
          WHERE id = ?",
     )

@@ -47,25 +47,25 @@ async fn drop_schema(mut admin: PgConnection, schema: &str) {
 /// One raw checkout on PostgreSQL, the statements `Shop::place_order`
 /// sends; `false` when sold out.
 async fn checkout(pool: &PgPool, user: i64, address: i64, sku: i64, product: i64) -> bool {
-    sqlx::query("SELECT * FROM addresses WHERE id = $1")
+    sqlx::query("SELECT * FROM shop_addresses WHERE id = $1")
         .bind(address)
         .fetch_optional(pool)
         .await
         .expect("address");
     sqlx::query(
-        "SELECT id, product_id, title, description, price, currency, stock FROM skus \
-         WHERE id = ANY($1) ORDER BY id",
+        "SELECT id, product_id, title, description, price, currency, stock FROM shop_skus \
+         WHERE id IN ($1) ORDER BY id",
     )
-    .bind(vec![sku])
+    .bind(sku)
     .fetch_all(pool)
     .await
     .expect("skus");
     sqlx::query(
         "SELECT id, kind, title, long_title, description, image, on_sale, category_id, \
          properties, rating, sold_count, review_count, price, currency, created_at, updated_at \
-         FROM products WHERE id = ANY($1) ORDER BY id",
+         FROM shop_products WHERE id IN ($1) ORDER BY id",
     )
-    .bind(vec![product])
+    .bind(product)
     .fetch_all(pool)
     .await
     .expect("products");
@@ -74,7 +74,7 @@ async fn checkout(pool: &PgPool, user: i64, address: i64, sku: i64, product: i64
     let (order, item) = (next_id(), next_id());
     let mut tx = pool.begin().await.expect("begin");
     sqlx::query(
-        "INSERT INTO orders (id, no, user_id, kind, address, zip, contact_name, contact_phone, \
+        "INSERT INTO shop_orders (id, no, user_id, kind, address, zip, contact_name, contact_phone, \
          items_total, total, currency, coupon_id, remark, status, refund_status, created_at, \
          expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
@@ -100,7 +100,7 @@ async fn checkout(pool: &PgPool, user: i64, address: i64, sku: i64, product: i64
     .await
     .expect("insert order");
     sqlx::query(
-        "INSERT INTO order_items (id, order_id, line_no, product_id, sku_id, quantity, \
+        "INSERT INTO shop_order_items (id, order_id, line_no, product_id, sku_id, quantity, \
          unit_price) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(item)
@@ -113,30 +113,31 @@ async fn checkout(pool: &PgPool, user: i64, address: i64, sku: i64, product: i64
     .execute(&mut *tx)
     .await
     .expect("insert item");
-    let done = sqlx::query("UPDATE skus SET stock = stock - $1 WHERE id = $2 AND stock >= $1")
+    sqlx::query("DELETE FROM shop_cart_items WHERE user_id = $1 AND sku_id IN ($2)")
+        .bind(user)
+        .bind(sku)
+        .execute(&mut *tx)
+        .await
+        .expect("cart");
+    let done = sqlx::query("UPDATE shop_skus SET stock = stock - $1 WHERE id = $2 AND stock >= $3")
         .bind(1i64)
         .bind(sku)
+        .bind(1i64)
         .execute(&mut *tx)
         .await
         .expect("stock");
     if done.rows_affected() == 0 {
-        sqlx::query("SELECT id, stock FROM skus WHERE id = ANY($1)")
-            .bind(vec![sku])
+        sqlx::query("SELECT id, stock FROM shop_skus WHERE id IN ($1)")
+            .bind(sku)
             .fetch_all(&mut *tx)
             .await
             .expect("stock read");
         tx.rollback().await.expect("rollback");
         return false;
     }
-    sqlx::query("DELETE FROM cart_items WHERE user_id = $1 AND sku_id = ANY($2)")
-        .bind(user)
-        .bind(vec![sku])
-        .execute(&mut *tx)
-        .await
-        .expect("cart");
     tx.commit().await.expect("commit");
     sqlx::query(
-        "UPDATE addresses SET user_id = $1, province = $2, city = $3, district = $4, \
+        "UPDATE shop_addresses SET user_id = $1, province = $2, city = $3, district = $4, \
          street = $5, zip = $6, contact_name = $7, contact_phone = $8, last_used_at = $9 \
          WHERE id = $10",
     )

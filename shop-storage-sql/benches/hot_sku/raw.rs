@@ -39,13 +39,13 @@ async fn sqlite_checkout(
     sku: i64,
     product: i64,
 ) -> bool {
-    sqlx::query("SELECT * FROM addresses WHERE id = ?")
+    sqlx::query("SELECT * FROM shop_addresses WHERE id = ?")
         .bind(address)
         .fetch_optional(pool)
         .await
         .expect("address");
     sqlx::query(
-        "SELECT id, product_id, title, description, price, currency, stock FROM skus \
+        "SELECT id, product_id, title, description, price, currency, stock FROM shop_skus \
          WHERE id IN (?) ORDER BY id",
     )
     .bind(sku)
@@ -55,7 +55,7 @@ async fn sqlite_checkout(
     sqlx::query(
         "SELECT id, kind, title, long_title, description, image, on_sale, category_id, \
          properties, rating, sold_count, review_count, price, currency, created_at, updated_at \
-         FROM products WHERE id IN (?) ORDER BY id",
+         FROM shop_products WHERE id IN (?) ORDER BY id",
     )
     .bind(product)
     .fetch_all(pool)
@@ -65,7 +65,7 @@ async fn sqlite_checkout(
     let (order, item) = (next_id(), next_id());
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.expect("begin");
     sqlx::query(
-        "INSERT INTO orders (id, no, user_id, kind, address, zip, contact_name, contact_phone, \
+        "INSERT INTO shop_orders (id, no, user_id, kind, address, zip, contact_name, contact_phone, \
          items_total, total, currency, coupon_id, remark, status, refund_status, created_at, \
          expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -90,7 +90,7 @@ async fn sqlite_checkout(
     .await
     .expect("insert order");
     sqlx::query(
-        "INSERT INTO order_items (id, order_id, line_no, product_id, sku_id, quantity, \
+        "INSERT INTO shop_order_items (id, order_id, line_no, product_id, sku_id, quantity, \
          unit_price) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(item)
@@ -103,7 +103,13 @@ async fn sqlite_checkout(
     .execute(&mut *tx)
     .await
     .expect("insert item");
-    let done = sqlx::query("UPDATE skus SET stock = stock - ? WHERE id = ? AND stock >= ?")
+    sqlx::query("DELETE FROM shop_cart_items WHERE user_id = ? AND sku_id IN (?)")
+        .bind(user)
+        .bind(sku)
+        .execute(&mut *tx)
+        .await
+        .expect("cart");
+    let done = sqlx::query("UPDATE shop_skus SET stock = stock - ? WHERE id = ? AND stock >= ?")
         .bind(1i64)
         .bind(sku)
         .bind(1i64)
@@ -111,23 +117,17 @@ async fn sqlite_checkout(
         .await
         .expect("stock");
     if done.rows_affected() == 0 {
-        sqlx::query("SELECT stock FROM skus WHERE id = ?")
+        sqlx::query("SELECT id, stock FROM shop_skus WHERE id IN (?)")
             .bind(sku)
-            .fetch_optional(&mut *tx)
+            .fetch_all(&mut *tx)
             .await
             .expect("stock read");
         tx.rollback().await.expect("rollback");
         return false;
     }
-    sqlx::query("DELETE FROM cart_items WHERE user_id = ? AND sku_id = ?")
-        .bind(user)
-        .bind(sku)
-        .execute(&mut *tx)
-        .await
-        .expect("cart");
     tx.commit().await.expect("commit");
     sqlx::query(
-        "UPDATE addresses SET user_id = ?, province = ?, city = ?, district = ?, street = ?, \
+        "UPDATE shop_addresses SET user_id = ?, province = ?, city = ?, district = ?, street = ?, \
          zip = ?, contact_name = ?, contact_phone = ?, last_used_at = ? WHERE id = ?",
     )
     .bind(user)

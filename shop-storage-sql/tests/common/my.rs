@@ -90,3 +90,13 @@ pub async fn fresh() -> Option<MySqlStore> {
     store.migrate().await.expect("migrate");
     Some(store)
 }
+
+/// A store on a database of its own, not migrated yet.
+pub async fn unmigrated() -> Option<MySqlStore> {
+    let url = fresh_database().await?;
+    Some(
+        MySqlStore::connect_with(&url, 8)
+            .await
+            .expect("connect to the test database"),
+    )
+}

@@ -52,6 +52,14 @@ async fn drop_stale_schemas(admin: &mut PgConnection) -> Result<usize, sqlx::Err
 /// the `application_name` of the store's connections); `None` when the
 /// server is missing.
 pub async fn fresh_schema() -> Option<(PgStore, String)> {
+    let (store, schema) = unmigrated_schema().await?;
+    store.migrate().await.expect("migrate");
+    Some((store, schema))
+}
+
+/// A store on a new schema of its own, not migrated yet, and the schema's
+/// name.
+pub async fn unmigrated_schema() -> Option<(PgStore, String)> {
     let url = server_url("SHOP_TEST_POSTGRES_URL", DEFAULT_URL);
     let options: PgConnectOptions = url
         .parse()
@@ -88,7 +96,6 @@ pub async fn fresh_schema() -> Option<(PgStore, String)> {
     let store = PgStore::connect_with(options.options([("search_path", &schema)]), POOL_SIZE)
         .await
         .expect("connect the store");
-    store.migrate().await.expect("migrate");
     admin.close().await.ok();
     Some((store, schema))
 }

@@ -1,5 +1,5 @@
-//! What the three dialects share: error translation, typed column access and
-//! turning rows into domain values. No business rule lives here.
+//! Typed column access (one implementation per dialect) and turning rows
+//! into domain values. No business rule lives here.
 
 use std::collections::HashMap;
 
@@ -13,107 +13,17 @@ use shop_core::ids::{
     AddressId, CategoryId, CouponId, OrderId, OrderItemId, ProductId, RefundId, SkuId, UserId,
 };
 use shop_core::order::{
-    LineReview, Order, OrderItem, OrderState, OrderStatus, PaymentInfo, RefundStatus, ShipmentInfo,
+    LineReview, Order, OrderItem, OrderState, OrderStatus, PaymentInfo, ProductReview,
+    RefundStatus, ShipmentInfo,
 };
 use shop_core::refund::{Refund, RefundLine, RefundRecordStatus};
 use shop_core::user::{Address, AddressDraft, AddressSnapshot};
-use shop_core::{Currency, Entity, Error, Money, Result, StoreError};
+use shop_core::{Currency, Money, Result};
 
-/// Translates a driver error: connection trouble is retryable
-/// (`Unavailable`), anything else is a permanent `Backend` error.
-pub(crate) fn db_err(e: sqlx::Error) -> Error {
-    let retryable = match &e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(d) => is_retryable_code(error_code(d.as_ref()).as_deref()),
-        _ => false,
-    };
-    let source = Box::new(e);
-    Error::Store(if retryable {
-        StoreError::Unavailable { source }
-    } else {
-        StoreError::Backend { source }
-    })
-}
-
-/// Deadlocks, serialization failures, lock timeouts and "database is
-/// locked": the transaction was (or, for a MySQL lock wait timeout, is about
-/// to be) rolled back and may be retried.
-fn is_retryable_code(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some("40001" | "40P01" | "55P03" | "57P01" | "1213" | "1205" | "5" | "6" | "517")
-    )
-}
-
-/// Whether `e` is a deadlock or serialization failure: the database rolled
-/// the transaction back, so running it again is safe. (Connection errors are
-/// not retried here: a commit whose answer was lost may have happened. That
-/// includes PostgreSQL's `57P01`, the server terminating the session, which
-/// can arrive while a `COMMIT` is being answered.)
-pub(crate) fn is_rolled_back(e: &Error) -> bool {
-    let Error::Store(StoreError::Unavailable { source }) = e else {
-        return false;
-    };
-    match source.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Database(d)) => {
-            let code = error_code(d.as_ref());
-            code.as_deref() != Some("57P01") && is_retryable_code(code.as_deref())
-        }
-        _ => false,
-    }
-}
-
-/// Runs a transaction body again while the database rolls it back for a
-/// deadlock or serialization failure (at most 10 times).
-pub(crate) async fn retry_rolled_back<T, F, Fut>(mut body: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match body().await {
-            Err(e) if attempt < 10 && is_rolled_back(&e) => continue,
-            other => return other,
-        }
-    }
-}
-
-/// Translates a unique-key violation into `AlreadyExists { entity, key }`.
-pub(crate) fn unique_err(e: sqlx::Error, entity: Entity, key: impl ToString) -> Error {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            Error::Store(StoreError::AlreadyExists {
-                entity,
-                key: key.to_string(),
-            })
-        }
-        _ => db_err(e),
-    }
-}
-
-/// `Conflict` for a compare-and-set that matched no row.
-pub(crate) fn conflict(entity: Entity, id: impl ToString) -> Error {
-    Error::Store(StoreError::Conflict {
-        entity,
-        id: id.to_string(),
-    })
-}
-
-/// A row that does not decode into a domain value.
-pub(crate) fn corrupt(what: &str, value: &str) -> Error {
-    Error::Store(StoreError::Backend {
-        source: format!("corrupt {what} in the database: {value:?}").into(),
-    })
-}
+use crate::error::corrupt;
 
 /// Typed access to a column, implemented per dialect.
-pub(crate) trait Cols {
+pub trait Cols {
     /// An integer column of any width.
     fn int(&self, col: &str) -> Result<i64>;
     /// A nullable integer column.
@@ -339,18 +249,7 @@ pub(crate) fn order_from(r: &impl Cols) -> Result<Order> {
 /// An order line; the row also carries its order's `order_id` and
 /// `currency`.
 pub(crate) fn order_item_from(r: &impl Cols) -> Result<(OrderId, OrderItem)> {
-    let review = match (
-        r.opt_int("rating")?,
-        r.opt_text("review")?,
-        r.opt_time("reviewed_at")?,
-    ) {
-        (Some(rating), Some(text), Some(reviewed_at)) => Some(LineReview {
-            rating: u8::try_from(rating).map_err(|_| corrupt("rating", &rating.to_string()))?,
-            text,
-            reviewed_at,
-        }),
-        _ => None,
-    };
+    let review = line_review(r)?;
     Ok((
         OrderId(r.int("order_id")?),
         OrderItem {
@@ -364,15 +263,14 @@ pub(crate) fn order_item_from(r: &impl Cols) -> Result<(OrderId, OrderItem)> {
     ))
 }
 
-/// Attaches lines (in `line_no` order) to their orders.
-pub(crate) fn attach_items(orders: &mut [Order], items: Vec<(OrderId, OrderItem)>) {
-    let mut by_order: HashMap<OrderId, Vec<OrderItem>> = HashMap::new();
-    for (order, item) in items {
-        by_order.entry(order).or_default().push(item);
+/// Groups `(owner, line)` pairs by owner, keeping their order (the rows
+/// come in `line_no` order).
+pub(crate) fn group_lines<K: std::hash::Hash + Eq, V>(pairs: Vec<(K, V)>) -> HashMap<K, Vec<V>> {
+    let mut by_owner: HashMap<K, Vec<V>> = HashMap::new();
+    for (owner, line) in pairs {
+        by_owner.entry(owner).or_default().push(line);
     }
-    for order in orders {
-        order.items = by_order.remove(&order.id).unwrap_or_default();
-    }
+    by_owner
 }
 
 /// A refund row without its lines.
@@ -405,42 +303,39 @@ pub(crate) fn refund_line_from(r: &impl Cols) -> Result<(RefundId, RefundLine)> 
     ))
 }
 
-/// Attaches lines (in `line_no` order) to their refunds.
-pub(crate) fn attach_refund_lines(refunds: &mut [Refund], lines: Vec<(RefundId, RefundLine)>) {
-    let mut by_refund: HashMap<RefundId, Vec<RefundLine>> = HashMap::new();
-    for (refund, line) in lines {
-        by_refund.entry(refund).or_default().push(line);
-    }
-    for refund in refunds {
-        refund.lines = by_refund.remove(&refund.id).unwrap_or_default();
-    }
+/// The review of an order line, when it has one.
+fn line_review(r: &impl Cols) -> Result<Option<LineReview>> {
+    Ok(
+        match (
+            r.opt_int("rating")?,
+            r.opt_text("review")?,
+            r.opt_time("reviewed_at")?,
+        ) {
+            (Some(rating), Some(text), Some(reviewed_at)) => Some(LineReview {
+                rating: u8::try_from(rating).map_err(|_| corrupt("rating", &rating.to_string()))?,
+                text,
+                reviewed_at,
+            }),
+            _ => None,
+        },
+    )
 }
 
-/// `ORDER BY` for a product listing; `price` and `rating` are exact decimals
-/// (on SQLite compared as REAL, exact enough to order 2-decimal amounts).
-pub(crate) fn product_order_by(sort: shop_core::catalog::ProductSort, numeric: &str) -> String {
-    use shop_core::catalog::ProductSort as S;
-    let key = |col: &str| numeric.replace("{}", col);
-    match sort {
-        S::Newest => "id DESC".to_owned(),
-        S::PriceAsc => format!("{} ASC, id DESC", key("price")),
-        S::PriceDesc => format!("{} DESC, id DESC", key("price")),
-        S::SoldCountDesc => "sold_count DESC, id DESC".to_owned(),
-        S::RatingDesc => format!("{} DESC, id DESC", key("rating")),
-        S::ReviewCountDesc => "review_count DESC, id DESC".to_owned(),
-    }
+/// A published review: the row carries `user_id`, `sku_id` and the line's
+/// review columns.
+pub(crate) fn product_review_from(r: &impl Cols) -> Result<ProductReview> {
+    Ok(ProductReview {
+        user_id: UserId(r.int("user_id")?),
+        sku_id: SkuId(r.int("sku_id")?),
+        review: line_review(r)?.ok_or_else(|| corrupt("review", "missing"))?,
+    })
 }
 
-/// shop-core's search text of a product, as stored beside it.
-pub(crate) fn product_search_text(p: &shop_core::catalog::Product) -> String {
-    shop_core::catalog::search_text(&p.title, &p.long_title, &p.description)
-}
-
-/// `%keyword%` for `LIKE`, with `\`, `%` and `_` escaped, lowercased.
+/// `%keyword%` for `LIKE`, with `\`, `%` and `_` escaped by `\`.
 pub(crate) fn like_pattern(keyword: &str) -> String {
     let mut p = String::with_capacity(keyword.len() + 2);
     p.push('%');
-    for c in keyword.to_lowercase().chars() {
+    for c in keyword.chars() {
         if matches!(c, '\\' | '%' | '_') {
             p.push('\\');
         }
@@ -448,38 +343,4 @@ pub(crate) fn like_pattern(keyword: &str) -> String {
     }
     p.push('%');
     p
-}
-
-/// What `place_order` reports when a conditional stock decrement matched no
-/// row: the first line, in the order's own line order, that does not fit
-/// the stock each SKU had before the order (`before`; a SKU missing from it
-/// does not exist), earlier lines of the same SKU taken first — the same
-/// `OutOfStock` (or `NotFound { Sku }`) the in-memory store reports, however
-/// the backend ordered its updates. `None` when every line fits.
-pub(crate) fn first_shortage(items: &[OrderItem], before: &HashMap<SkuId, u32>) -> Option<Error> {
-    let mut left: HashMap<SkuId, u32> = HashMap::new();
-    for item in items {
-        let Some(available) = left.get(&item.sku_id).or(before.get(&item.sku_id)).copied() else {
-            return Some(Error::not_found(Entity::Sku, item.sku_id));
-        };
-        if available < item.quantity {
-            return Some(Error::OutOfStock {
-                sku: item.sku_id,
-                requested: item.quantity,
-                available,
-            });
-        }
-        left.insert(item.sku_id, available - item.quantity);
-    }
-    None
-}
-
-/// The code a database error is classified by: MySQL's error number (its
-/// SQLSTATE is `HY000` for a lock wait timeout, as for much else), else the
-/// SQLSTATE or SQLite result code.
-fn error_code(d: &dyn sqlx::error::DatabaseError) -> Option<String> {
-    match d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        Some(my) => Some(my.number().to_string()),
-        None => d.code().map(|c| c.into_owned()),
-    }
 }

@@ -1,3 +1,0 @@
--- Pending refunds by id, for the job that re-sends them to their gateways
--- (OrderStore::list_pending_refunds pages them by id after a cursor) (SQLite).
-CREATE INDEX refunds_pending ON refunds(status, id);

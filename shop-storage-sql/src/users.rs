@@ -1,0 +1,117 @@
+//! `UserStore`: addresses and favorites.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shop_core::ids::{AddressId, ProductId, UserId};
+use shop_core::user::{Address, UserStore};
+use shop_core::{Entity, Error, Result};
+
+use crate::error::Violation;
+use crate::rows::{address_from, Cols};
+use crate::sql::Sql;
+use crate::{Dialect, SqlStore};
+
+/// An address's columns, in the order the statements list them, its id last.
+fn bind_address(sql: Sql, a: &Address) -> Sql {
+    let f = &a.fields;
+    sql.bind(a.user_id.0)
+        .bind(&f.province)
+        .bind(&f.city)
+        .bind(&f.district)
+        .bind(&f.street)
+        .bind(&f.zip)
+        .bind(&f.contact_name)
+        .bind(&f.contact_phone)
+        .bind(a.last_used_at)
+        .bind(a.id.0)
+}
+
+#[async_trait]
+impl<D: Dialect> UserStore for SqlStore<D> {
+    async fn create_address(&self, a: &Address) -> Result<()> {
+        let insert = Sql::new(
+            "INSERT INTO shop_addresses (user_id, province, city, district, street, zip, \
+             contact_name, contact_phone, last_used_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        );
+        self.execute(bind_address(insert, a))
+            .await
+            .map_err(|e| e.or_exists(Entity::Address, a.id))?;
+        Ok(())
+    }
+
+    async fn update_address(&self, a: &Address) -> Result<()> {
+        let update = Sql::new(
+            "UPDATE shop_addresses SET user_id = ?, province = ?, city = ?, district = ?, \
+             street = ?, zip = ?, contact_name = ?, contact_phone = ?, last_used_at = ? \
+             WHERE id = ?",
+        );
+        if self.execute(bind_address(update, a)).await? == 0 {
+            return Err(Error::not_found(Entity::Address, a.id));
+        }
+        Ok(())
+    }
+
+    async fn delete_address(&self, id: AddressId) -> Result<()> {
+        let delete = Sql::new("DELETE FROM shop_addresses WHERE id = ?").bind(id.0);
+        if self.execute(delete).await? == 0 {
+            return Err(Error::not_found(Entity::Address, id));
+        }
+        Ok(())
+    }
+
+    async fn get_address(&self, id: AddressId) -> Result<Option<Address>> {
+        self.one(
+            Sql::new("SELECT * FROM shop_addresses WHERE id = ?").bind(id.0),
+            address_from,
+        )
+        .await
+    }
+
+    async fn list_addresses(&self, user: UserId) -> Result<Vec<Address>> {
+        self.all(
+            Sql::new(
+                "SELECT * FROM shop_addresses WHERE user_id = ? \
+                     ORDER BY last_used_at IS NULL, last_used_at DESC, id DESC",
+            )
+            .bind(user.0),
+            address_from,
+        )
+        .await
+    }
+
+    async fn add_favorite(
+        &self,
+        user: UserId,
+        product: ProductId,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let insert = Sql::new(
+            "INSERT INTO shop_favorites (user_id, product_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(user.0)
+        .bind(product.0)
+        .bind(at);
+        match self.execute(insert).await {
+            // Already a favorite: it keeps its first time.
+            Err(e) if e.is_unique_violation() => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn remove_favorite(&self, user: UserId, product: ProductId) -> Result<()> {
+        let delete = Sql::new("DELETE FROM shop_favorites WHERE user_id = ? AND product_id = ?")
+            .bind(user.0)
+            .bind(product.0);
+        self.execute(delete).await?;
+        Ok(())
+    }
+
+    async fn list_favorites(&self, user: UserId) -> Result<Vec<ProductId>> {
+        let sql = Sql::new(
+            "SELECT product_id FROM shop_favorites WHERE user_id = ? \
+             ORDER BY created_at DESC, product_id DESC",
+        )
+        .bind(user.0);
+        self.all(sql, |r| r.int("product_id").map(ProductId)).await
+    }
+}
