@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Page;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
+use crate::page::Page;
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Product, ProductKind, Sku};
+use crate::catalog::{Product, Sku};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{SkuId, UserId};
 
@@ -36,32 +36,18 @@ pub fn validate_quantity(quantity: i64) -> Result<u32> {
     }
 }
 
-/// The rule for putting `resulting` units of `sku` in a cart: the product is on
-/// sale, sold through the cart (normal kind), and the SKU has that much stock.
+/// The rule for putting `resulting` units of `sku` in a cart: the product is
+/// sellable ([`Product::check_sellable`], the checkout's rule too), the line
+/// stays within [`MAX_LINE_QUANTITY`], and the SKU has that much stock.
 pub fn check_cart_line(product: &Product, sku: &Sku, resulting: u32) -> Result<()> {
-    if !product.on_sale {
-        return Err(Error::refused("sku_id", "the product is not on sale"));
-    }
-    if product.kind != ProductKind::Normal {
-        return Err(Error::refused(
-            "sku_id",
-            "crowdfunding and flash-sale products are not bought through the cart",
-        ));
-    }
+    product.check_sellable("sku_id")?;
     if resulting > MAX_LINE_QUANTITY {
         return Err(Error::refused(
             "quantity",
             format!("a cart line holds at most {MAX_LINE_QUANTITY} units"),
         ));
     }
-    if sku.stock < resulting {
-        return Err(Error::OutOfStock {
-            sku: sku.id,
-            requested: resulting,
-            available: sku.stock,
-        });
-    }
-    Ok(())
+    sku.check_stock(resulting)
 }
 
 /// The stores' rule for a line's quantity after a change: 1 to

@@ -1,13 +1,12 @@
 //! Coupons: kinds, the five checks in order, the discount rule, the store port.
 
-use std::fmt;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rand::RngExt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use crate::error::CouponRejection;
 use crate::error::{Error, Result};
 use crate::ids::{CouponId, UserId};
 use crate::money::{Money, MAX_AMOUNT};
@@ -39,39 +38,6 @@ impl CouponKind {
             "percent" => Some(CouponKind::Percent),
             _ => None,
         }
-    }
-}
-
-/// Why a coupon may not be used, in the order the checks run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum CouponRejection {
-    /// Check 1: the coupon is switched off.
-    Disabled,
-    /// Check 2: every copy has been used.
-    Exhausted,
-    /// Check 3: `now` is before `not_before`.
-    NotYetValid,
-    /// Check 3: `now` is after `not_after`.
-    Expired,
-    /// Check 4: the order amount is below the coupon's minimum.
-    BelowMinimum,
-    /// Check 5: the user already holds it on a live order.
-    AlreadyUsed,
-}
-
-impl fmt::Display for CouponRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CouponRejection::Disabled => "the coupon is disabled",
-            CouponRejection::Exhausted => "the coupon has been used up",
-            CouponRejection::NotYetValid => "the coupon is not valid yet",
-            CouponRejection::Expired => "the coupon has expired",
-            CouponRejection::BelowMinimum => "the order amount is below the coupon's minimum",
-            CouponRejection::AlreadyUsed => "you have already used this coupon",
-        })
     }
 }
 

@@ -6,11 +6,11 @@
 
 use std::fmt;
 
-use crate::coupon::CouponRejection;
+use serde::{Deserialize, Serialize};
+
 use crate::ids::SkuId;
-use crate::money::MoneyError;
-use crate::order::{OrderAction, OrderState};
-use crate::payment::PaymentError;
+use crate::money::{Money, MoneyError};
+use crate::state::{OrderAction, OrderState};
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -271,5 +271,98 @@ impl StoreError {
     /// Whether retrying the same call later may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Unavailable { .. })
+    }
+}
+
+/// Why a coupon may not be used, in the order the checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CouponRejection {
+    /// Check 1: the coupon is switched off.
+    Disabled,
+    /// Check 2: every copy has been used.
+    Exhausted,
+    /// Check 3: `now` is before `not_before`.
+    NotYetValid,
+    /// Check 3: `now` is after `not_after`.
+    Expired,
+    /// Check 4: the order amount is below the coupon's minimum.
+    BelowMinimum,
+    /// Check 5: the user already holds it on a live order.
+    AlreadyUsed,
+}
+
+impl fmt::Display for CouponRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CouponRejection::Disabled => "the coupon is disabled",
+            CouponRejection::Exhausted => "the coupon has been used up",
+            CouponRejection::NotYetValid => "the coupon is not valid yet",
+            CouponRejection::Expired => "the coupon has expired",
+            CouponRejection::BelowMinimum => "the order amount is below the coupon's minimum",
+            CouponRejection::AlreadyUsed => "you have already used this coupon",
+        })
+    }
+}
+
+/// Why a payment call or notification was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PaymentError {
+    /// No gateway is registered under this name.
+    #[error("unknown payment gateway {0}")]
+    UnknownGateway(String),
+    /// The signature does not verify (forged or tampered).
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// The notification is outside its timestamp window (replayed).
+    #[error("notification timestamp outside the allowed window")]
+    Replayed,
+    /// The notification could not be parsed.
+    #[error("malformed notification: {0}")]
+    Malformed(String),
+    /// The notification is for another merchant.
+    #[error("notification for merchant {got}, expected {expected}")]
+    MerchantMismatch {
+        /// Our merchant id.
+        expected: String,
+        /// The notification's.
+        got: String,
+    },
+    /// The amount paid is not the order's payable amount.
+    #[error("amount {got} does not match the order's {expected}")]
+    AmountMismatch {
+        /// The order's amount.
+        expected: Money,
+        /// The notification's.
+        got: Money,
+    },
+    /// No order has this number.
+    #[error("no order numbered {0}")]
+    UnknownOrder(String),
+    /// The gateway could not be reached or answered an error.
+    #[error("gateway error: {source}")]
+    Gateway {
+        /// The transport's or provider's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl PaymentError {
+    /// The error's class, for status codes.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PaymentError::UnknownGateway(_) | PaymentError::UnknownOrder(_) => ErrorKind::NotFound,
+            PaymentError::InvalidSignature
+            | PaymentError::Replayed
+            | PaymentError::Malformed(_) => ErrorKind::Invalid,
+            PaymentError::MerchantMismatch { .. } | PaymentError::AmountMismatch { .. } => {
+                ErrorKind::Unprocessable
+            }
+            PaymentError::Gateway { .. } => ErrorKind::Unavailable,
+        }
     }
 }

@@ -133,10 +133,12 @@ pub mod memory;
 pub mod money;
 pub mod notify;
 pub mod order;
+pub mod page;
 pub mod payment;
 pub mod refund;
 pub mod search;
 pub mod service;
+pub mod state;
 pub mod text;
 pub mod user;
 

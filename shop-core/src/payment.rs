@@ -4,68 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{BoxError, ErrorKind};
+pub use crate::error::PaymentError;
 use crate::money::Money;
-
-/// Why a payment call or notification was refused.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PaymentError {
-    /// No gateway is registered under this name.
-    #[error("unknown payment gateway {0}")]
-    UnknownGateway(String),
-    /// The signature does not verify (forged or tampered).
-    #[error("invalid signature")]
-    InvalidSignature,
-    /// The notification is outside its timestamp window (replayed).
-    #[error("notification timestamp outside the allowed window")]
-    Replayed,
-    /// The notification could not be parsed.
-    #[error("malformed notification: {0}")]
-    Malformed(String),
-    /// The notification is for another merchant.
-    #[error("notification for merchant {got}, expected {expected}")]
-    MerchantMismatch {
-        /// Our merchant id.
-        expected: String,
-        /// The notification's.
-        got: String,
-    },
-    /// The amount paid is not the order's payable amount.
-    #[error("amount {got} does not match the order's {expected}")]
-    AmountMismatch {
-        /// The order's amount.
-        expected: Money,
-        /// The notification's.
-        got: Money,
-    },
-    /// No order has this number.
-    #[error("no order numbered {0}")]
-    UnknownOrder(String),
-    /// The gateway could not be reached or answered an error.
-    #[error("gateway error: {source}")]
-    Gateway {
-        /// The transport's or provider's error.
-        #[source]
-        source: BoxError,
-    },
-}
-
-impl PaymentError {
-    /// The error's class, for status codes.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            PaymentError::UnknownGateway(_) | PaymentError::UnknownOrder(_) => ErrorKind::NotFound,
-            PaymentError::InvalidSignature
-            | PaymentError::Replayed
-            | PaymentError::Malformed(_) => ErrorKind::Invalid,
-            PaymentError::MerchantMismatch { .. } | PaymentError::AmountMismatch { .. } => {
-                ErrorKind::Unprocessable
-            }
-            PaymentError::Gateway { .. } => ErrorKind::Unavailable,
-        }
-    }
-}
 
 /// What to ask a gateway for when a buyer pays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

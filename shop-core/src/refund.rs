@@ -1,6 +1,7 @@
 //! Refunds: partial by line and quantity, each with its own number, never
 //! more than was paid in total.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -272,4 +273,32 @@ pub fn check_refund_fits(order: &Order, existing: &[Refund], refund: &Refund) ->
         ));
     }
     Ok(())
+}
+
+/// Port: refunds. Each write records or finishes a refund and moves its
+/// order's state in one atomic step.
+#[async_trait]
+pub trait RefundStore: Send + Sync + 'static {
+    /// Records a refund and moves the order's state, atomically: the order
+    /// must be in `cmd.expected` (`Conflict`), the refund number unused
+    /// (`AlreadyExists`), each line's refunded quantity within what was bought
+    /// and the refunded total within what was paid (`Validation`).
+    async fn create_refund(&self, cmd: &NewRefund) -> Result<()>;
+    /// Finishes a pending refund and moves the order's state, atomically and
+    /// exactly once per refund number (`Conflict` when already finished).
+    async fn finish_refund(&self, cmd: &FinishRefund) -> Result<()>;
+    /// Loads a refund by its number.
+    async fn get_refund(&self, refund_no: &str) -> Result<Option<Refund>>;
+    /// An order's refunds, oldest first.
+    async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>>;
+    /// Refunds of any order still pending that were created strictly before
+    /// `created_before`, with ids greater than `after` (a cursor: the last id
+    /// of the previous chunk), by id, at most `limit`: what a job re-sends to
+    /// gateways that could not be reached.
+    async fn list_pending_refunds(
+        &self,
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    ) -> Result<Vec<Refund>>;
 }

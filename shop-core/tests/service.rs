@@ -17,7 +17,7 @@ use shop_core::memory::MemoryStore;
 use shop_core::order::OrderStore;
 use shop_core::order::{OrderAction, OrderStatus, RefundStatus};
 use shop_core::payment::{GatewayRefundStatus, RawNotification};
-use shop_core::refund::{RefundLine, RefundRecordStatus};
+use shop_core::refund::{RefundLine, RefundRecordStatus, RefundStore};
 use shop_core::service::{NotificationOutcome, OrderLineRequest, PlaceOrderRequest, ReviewRequest};
 use shop_core::{Entity, Error};
 use shop_core::{Shop, Stores};
@@ -873,10 +873,10 @@ async fn categories_form_a_tree_with_breadcrumbs_and_subtree_listing() {
 async fn carts_in_another_backend_lose_the_bought_lines_after_placement() {
     let orders = Arc::new(MemoryStore::new());
     let carts = Arc::new(MemoryStore::new());
-    let mut stores = Stores::from_backend(orders.clone());
-    assert!(stores.carts_share_orders_backend());
-    stores.carts = carts.clone();
-    assert!(!stores.carts_share_orders_backend());
+    let stores = Stores::from_backend(orders.clone());
+    assert!(stores.carts_cleared_by_placement());
+    let stores = stores.with_carts(carts.clone());
+    assert!(!stores.carts_cleared_by_placement());
     let shop = Shop::builder(stores)
         .clock(Arc::new(ManualClock::new(start())))
         .ids(Arc::new(SequentialIds::default()))

@@ -54,8 +54,7 @@
 //! let sql = Arc::new(SqliteStore::connect("sqlite::memory:").await?);
 //! sql.migrate().await?;
 //! let redis = Arc::new(RedisStore::connect("redis://127.0.0.1:6379", "shop:").await?);
-//! let mut stores = Stores::from_backend(sql);
-//! stores.carts = redis;
+//! let stores = Stores::from_backend(sql).with_carts(redis);
 //! let shop = Shop::builder(stores).build();
 //! # let _ = shop;
 //! # Ok(())

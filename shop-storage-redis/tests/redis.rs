@@ -156,8 +156,7 @@ async fn carts_in_redis_orders_in_sqlite_placement_empties_the_bought_lines() {
             .unwrap(),
     );
     sql.migrate().await.unwrap();
-    let mut stores = Stores::from_backend(sql.clone());
-    stores.carts = redis.clone();
+    let stores = Stores::from_backend(sql.clone()).with_carts(redis.clone());
     let shop = Shop::builder(stores).build();
 
     let (_, skus) = shop

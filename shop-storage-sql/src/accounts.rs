@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_core::account::{Account, AccountStore, Role, Session, SessionStore};
-use shop_core::catalog::Page;
 use shop_core::ids::UserId;
+use shop_core::page::Page;
 use shop_core::{Entity, Error, Result};
 
 use crate::error::{retry_rolled_back, Violation};

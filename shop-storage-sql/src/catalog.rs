@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use shop_core::catalog::{
-    check_stock_delta, mean_rating, search_text, stock_refusal, CatalogStore, Category, Page,
-    Product, ProductQuery, ProductSort, Sku, MAX_STOCK,
+    check_stock_delta, mean_rating, search_text, stock_refusal, CatalogStore, Category, Product,
+    ProductQuery, ProductSort, Sku, MAX_STOCK,
 };
 use shop_core::ids::{CategoryId, ProductId, SkuId};
 use shop_core::order::OrderStatus;
+use shop_core::page::Page;
 use shop_core::{Entity, Error, Result};
 
 use crate::error::{retry_rolled_back, Violation};

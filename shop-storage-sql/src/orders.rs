@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_core::catalog::Page;
-use shop_core::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
+use shop_core::ids::{OrderId, ProductId, SkuId, UserId};
 use shop_core::order::{
     check_line_reviews, Order, OrderAction, OrderPatch, OrderQuery, OrderState, OrderStore,
-    PlaceOrder, ProductReview, ReviewOrder, SubmittedOrder,
+    PlaceOrder, ProductReview, ReviewOrder, SubmitTokenStore, SubmittedOrder,
 };
-use shop_core::refund::{FinishRefund, NewRefund, Refund};
+use shop_core::page::Page;
 use shop_core::{Entity, Error, Result};
 
 use crate::dialect::Conn;
@@ -205,40 +204,6 @@ impl<D: Dialect> SqlStore<D> {
 
 #[async_trait]
 impl<D: Dialect> OrderStore for SqlStore<D> {
-    async fn issue_submit_token(
-        &self,
-        user: UserId,
-        token: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
-        let insert = Sql::new(
-            "INSERT INTO shop_submit_tokens (token, user_id, expires_at) VALUES (?, ?, ?)",
-        )
-        .bind(token)
-        .bind(user.0)
-        .bind(expires_at);
-        self.execute(insert)
-            .await
-            .map_err(|e| e.or_exists(Entity::SubmitToken, token))?;
-        Ok(())
-    }
-
-    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
-        let sql = Sql::new(
-            "SELECT order_id, request_fingerprint FROM shop_submit_tokens \
-             WHERE token = ? AND user_id = ? AND order_id IS NOT NULL",
-        )
-        .bind(token)
-        .bind(user.0);
-        self.one(sql, |row| {
-            Ok(SubmittedOrder {
-                order_id: OrderId(row.int("order_id")?),
-                request_fingerprint: row.text("request_fingerprint")?,
-            })
-        })
-        .await
-    }
-
     async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {
         retry_rolled_back(|| self.place_order_tx(cmd)).await?;
         Ok(cmd.order.clone())
@@ -344,29 +309,41 @@ impl<D: Dialect> OrderStore for SqlStore<D> {
         .bind(limit);
         self.all(sql, product_review_from).await
     }
+}
 
-    async fn create_refund(&self, cmd: &NewRefund) -> Result<()> {
-        retry_rolled_back(|| self.create_refund_tx(cmd)).await
-    }
-
-    async fn finish_refund(&self, cmd: &FinishRefund) -> Result<()> {
-        retry_rolled_back(|| self.finish_refund_tx(cmd)).await
-    }
-
-    async fn get_refund(&self, refund_no: &str) -> Result<Option<Refund>> {
-        self.refund_numbered(refund_no).await
-    }
-
-    async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>> {
-        self.refunds_of(order).await
-    }
-
-    async fn list_pending_refunds(
+#[async_trait]
+impl<D: Dialect> SubmitTokenStore for SqlStore<D> {
+    async fn issue_submit_token(
         &self,
-        created_before: DateTime<Utc>,
-        after: Option<RefundId>,
-        limit: u32,
-    ) -> Result<Vec<Refund>> {
-        self.pending_refunds(created_before, after, limit).await
+        user: UserId,
+        token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let insert = Sql::new(
+            "INSERT INTO shop_submit_tokens (token, user_id, expires_at) VALUES (?, ?, ?)",
+        )
+        .bind(token)
+        .bind(user.0)
+        .bind(expires_at);
+        self.execute(insert)
+            .await
+            .map_err(|e| e.or_exists(Entity::SubmitToken, token))?;
+        Ok(())
+    }
+
+    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
+        let sql = Sql::new(
+            "SELECT order_id, request_fingerprint FROM shop_submit_tokens \
+             WHERE token = ? AND user_id = ? AND order_id IS NOT NULL",
+        )
+        .bind(token)
+        .bind(user.0);
+        self.one(sql, |row| {
+            Ok(SubmittedOrder {
+                order_id: OrderId(row.int("order_id")?),
+                request_fingerprint: row.text("request_fingerprint")?,
+            })
+        })
+        .await
     }
 }

@@ -3,13 +3,17 @@
 //! rows and the order's state change are one atomic step against any
 //! concurrent refund of that order.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_core::ids::{OrderId, RefundId};
 use shop_core::order::OrderPatch;
-use shop_core::refund::{check_refund_fits, FinishRefund, NewRefund, Refund, RefundRecordStatus};
+use shop_core::refund::{
+    check_refund_fits, FinishRefund, NewRefund, Refund, RefundRecordStatus, RefundStore,
+};
 use shop_core::{Entity, Error, Result};
 
 use crate::dialect::Conn;
+use crate::error::retry_rolled_back;
 use crate::error::{already_exists, conflict, Violation};
 use crate::orders::{load_orders, lock_order, set_state};
 use crate::rows::{group_lines, refund_from, refund_line_from, Cols};
@@ -98,39 +102,7 @@ async fn load_refunds<D: Dialect>(c: &mut Conn<D>, which: Refunds<'_>) -> Result
 }
 
 impl<D: Dialect> SqlStore<D> {
-    pub(crate) async fn refund_numbered(&self, refund_no: &str) -> Result<Option<Refund>> {
-        Ok(
-            load_refunds::<D>(&mut *self.conn().await?, Refunds::Numbered(refund_no))
-                .await?
-                .pop(),
-        )
-    }
-
-    pub(crate) async fn refunds_of(&self, order: OrderId) -> Result<Vec<Refund>> {
-        load_refunds::<D>(&mut *self.conn().await?, Refunds::Of(order)).await
-    }
-
-    /// Pending refunds from one snapshot: the refunds and their lines come
-    /// from two statements, and a refund finishing in between is never
-    /// listed without its lines.
-    pub(crate) async fn pending_refunds(
-        &self,
-        created_before: DateTime<Utc>,
-        after: Option<RefundId>,
-        limit: u32,
-    ) -> Result<Vec<Refund>> {
-        let mut tx = self.snapshot().await?;
-        let which = Refunds::Pending {
-            created_before,
-            after,
-            limit,
-        };
-        let refunds = load_refunds::<D>(&mut tx, which).await?;
-        commit::<D>(tx).await?;
-        Ok(refunds)
-    }
-
-    pub(crate) async fn create_refund_tx(&self, cmd: &NewRefund) -> Result<()> {
+    async fn create_refund_tx(&self, cmd: &NewRefund) -> Result<()> {
         let refund = &cmd.refund;
         let mut tx = self.write().await?;
         lock_order::<D>(&mut tx, refund.order_id).await?;
@@ -184,7 +156,7 @@ impl<D: Dialect> SqlStore<D> {
         commit::<D>(tx).await
     }
 
-    pub(crate) async fn finish_refund_tx(&self, cmd: &FinishRefund) -> Result<()> {
+    async fn finish_refund_tx(&self, cmd: &FinishRefund) -> Result<()> {
         let mut tx = self.write().await?;
         // Lock the refund, then its order; every read after that sees the
         // latest committed rows.
@@ -225,5 +197,47 @@ impl<D: Dialect> SqlStore<D> {
             .bind(refund.id.0);
         D::execute(&mut tx, &finish).await?;
         commit::<D>(tx).await
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> RefundStore for SqlStore<D> {
+    async fn create_refund(&self, cmd: &NewRefund) -> Result<()> {
+        retry_rolled_back(|| self.create_refund_tx(cmd)).await
+    }
+
+    async fn finish_refund(&self, cmd: &FinishRefund) -> Result<()> {
+        retry_rolled_back(|| self.finish_refund_tx(cmd)).await
+    }
+
+    async fn get_refund(&self, refund_no: &str) -> Result<Option<Refund>> {
+        let which = Refunds::Numbered(refund_no);
+        Ok(load_refunds::<D>(&mut *self.conn().await?, which)
+            .await?
+            .pop())
+    }
+
+    async fn list_refunds(&self, order: OrderId) -> Result<Vec<Refund>> {
+        load_refunds::<D>(&mut *self.conn().await?, Refunds::Of(order)).await
+    }
+
+    async fn list_pending_refunds(
+        &self,
+        created_before: DateTime<Utc>,
+        after: Option<RefundId>,
+        limit: u32,
+    ) -> Result<Vec<Refund>> {
+        // One snapshot: the refunds and their lines come from two
+        // statements, and a refund finishing in between is never listed
+        // without its lines.
+        let mut tx = self.snapshot().await?;
+        let which = Refunds::Pending {
+            created_before,
+            after,
+            limit,
+        };
+        let refunds = load_refunds::<D>(&mut tx, which).await?;
+        commit::<D>(tx).await?;
+        Ok(refunds)
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use shop_core::cart::CartStore;
 use shop_core::conformance::fixtures::Fixture;
 use shop_core::coupon::CouponRejection;
-use shop_core::order::{OrderStore, PlaceOrder, SubmitTokenUse};
+use shop_core::order::{OrderStore, PlaceOrder, SubmitTokenStore, SubmitTokenUse};
 use shop_core::Error;
 
 use common::pg::{fresh, fresh_schema};

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use shop_core::conformance::fixtures::Fixture;
-use shop_core::order::{OrderStore, PlaceOrder, SubmitTokenUse};
+use shop_core::order::{OrderStore, PlaceOrder, SubmitTokenStore, SubmitTokenUse};
 
 #[tokio::test]
 async fn a_failure_after_the_stock_decrement_writes_nothing() {

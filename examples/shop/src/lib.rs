@@ -254,6 +254,8 @@ where
         + shop_core::cart::CartStore
         + shop_core::coupon::CouponStore
         + shop_core::order::OrderStore
+        + shop_core::order::SubmitTokenStore
+        + shop_core::refund::RefundStore
         + AccountStore
         + SessionStore,
 {
@@ -313,7 +315,7 @@ pub async fn open_storage(config: &Config) -> Result<(Storage, Option<Arc<RedisS
             )
         })?;
     let redis = Arc::new(redis);
-    storage.stores.carts = redis.clone();
+    storage.stores = storage.stores.with_carts(redis.clone());
     storage.sessions = redis.clone();
     Ok((storage, Some(redis)))
 }

@@ -66,7 +66,8 @@ use crate::cart::CartStore;
 use crate::catalog::CatalogStore;
 use crate::coupon::CouponStore;
 use crate::error::{Entity, Error, StoreError};
-use crate::order::OrderStore;
+use crate::order::{OrderStore, SubmitTokenStore};
+use crate::refund::RefundStore;
 use crate::user::UserStore;
 
 pub use accounts::{accounts_crud_and_unique_email, email_verification_is_single_use};
@@ -116,7 +117,15 @@ pub use users::{addresses_crud_and_order, favorites_idempotent_newest_first};
 
 /// Every store port on one type: what a complete backend implements.
 pub trait Backend:
-    CatalogStore + UserStore + CartStore + CouponStore + OrderStore + AccountStore + SessionStore
+    CatalogStore
+    + UserStore
+    + CartStore
+    + CouponStore
+    + OrderStore
+    + RefundStore
+    + SubmitTokenStore
+    + AccountStore
+    + SessionStore
 {
 }
 
@@ -126,6 +135,8 @@ impl<T> Backend for T where
         + CartStore
         + CouponStore
         + OrderStore
+        + RefundStore
+        + SubmitTokenStore
         + AccountStore
         + SessionStore
 {

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 
 use super::{already_exists, page_of, MemoryStore};
 use crate::account::{Account, AccountStore, Role, Session, SessionStore};
-use crate::catalog::Page;
 use crate::error::{Entity, Error, Result};
 use crate::ids::UserId;
+use crate::page::Page;
 
 /// A stored verification token.
 #[derive(Debug, Clone)]

@@ -7,11 +7,12 @@ use async_trait::async_trait;
 
 use super::{already_exists, page_of, MemoryStore, State};
 use crate::catalog::{
-    adjusted_stock, matches_keyword, mean_rating, CatalogStore, Category, Page, Product,
-    ProductQuery, ProductSort, Sku,
+    adjusted_stock, matches_keyword, mean_rating, CatalogStore, Category, Product, ProductQuery,
+    ProductSort, Sku,
 };
 use crate::error::{Entity, Error, Result};
 use crate::ids::{CategoryId, ProductId, SkuId};
+use crate::page::Page;
 
 impl State {
     fn category_subtree(&self, id: CategoryId) -> Result<Vec<Category>> {

@@ -8,14 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{already_exists, conflict, page_of, MemoryStore, State, SubmitToken};
-use crate::catalog::Page;
 use crate::error::{Entity, Error, Result};
 use crate::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use crate::order::{
     first_shortage, Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder,
-    ProductReview, ReviewOrder, SubmittedOrder,
+    ProductReview, ReviewOrder, SubmitTokenStore, SubmittedOrder,
 };
-use crate::refund::{FinishRefund, NewRefund, Refund, RefundRecordStatus};
+use crate::page::Page;
+use crate::refund::{FinishRefund, NewRefund, Refund, RefundRecordStatus, RefundStore};
 
 impl State {
     fn place_order(&mut self, cmd: &PlaceOrder) -> Result<Order> {
@@ -181,36 +181,6 @@ impl State {
 
 #[async_trait]
 impl OrderStore for MemoryStore {
-    async fn issue_submit_token(
-        &self,
-        user: UserId,
-        token: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut state = self.state();
-        if state.submit_tokens.contains_key(token) {
-            return Err(already_exists(Entity::SubmitToken, token));
-        }
-        state.submit_tokens.insert(
-            token.to_owned(),
-            SubmitToken {
-                user,
-                expires_at,
-                used: None,
-            },
-        );
-        Ok(())
-    }
-
-    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
-        Ok(self
-            .state()
-            .submit_tokens
-            .get(token)
-            .filter(|t| t.user == user)
-            .and_then(|t| t.used.clone()))
-    }
-
     async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {
         self.state().place_order(cmd)
     }
@@ -266,7 +236,43 @@ impl OrderStore for MemoryStore {
     ) -> Result<Vec<ProductReview>> {
         Ok(self.state().list_product_reviews(product, limit))
     }
+}
 
+#[async_trait]
+impl SubmitTokenStore for MemoryStore {
+    async fn issue_submit_token(
+        &self,
+        user: UserId,
+        token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if state.submit_tokens.contains_key(token) {
+            return Err(already_exists(Entity::SubmitToken, token));
+        }
+        state.submit_tokens.insert(
+            token.to_owned(),
+            SubmitToken {
+                user,
+                expires_at,
+                used: None,
+            },
+        );
+        Ok(())
+    }
+
+    async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
+        Ok(self
+            .state()
+            .submit_tokens
+            .get(token)
+            .filter(|t| t.user == user)
+            .and_then(|t| t.used.clone()))
+    }
+}
+
+#[async_trait]
+impl RefundStore for MemoryStore {
     async fn create_refund(&self, cmd: &NewRefund) -> Result<()> {
         self.state().create_refund(cmd)
     }

@@ -34,7 +34,7 @@ impl Shop {
         let current = self
             .inner
             .stores
-            .carts
+            .carts()
             .list_cart(user)
             .await?
             .iter()
@@ -43,7 +43,7 @@ impl Shop {
         check_cart_line(&product, &sku, current + quantity)?;
         self.inner
             .stores
-            .carts
+            .carts()
             .add_to_cart(user, sku.id, quantity, self.now())
             .await
     }
@@ -51,7 +51,7 @@ impl Shop {
     /// Sets the quantity of a line already in the cart.
     pub async fn update_cart(&self, user: UserId, sku: SkuId, quantity: i64) -> Result<()> {
         let quantity = validate_quantity(quantity)?;
-        let in_cart = self.inner.stores.carts.list_cart(user).await?;
+        let in_cart = self.inner.stores.carts().list_cart(user).await?;
         if !in_cart.iter().any(|i| i.sku_id == sku) {
             return Err(missing_line(sku));
         }
@@ -60,20 +60,20 @@ impl Shop {
         check_cart_line(&product, &sku, quantity)?;
         self.inner
             .stores
-            .carts
+            .carts()
             .set_cart_quantity(user, sku.id, quantity)
             .await
     }
 
     /// Removes lines from the cart.
     pub async fn remove_from_cart(&self, user: UserId, skus: &[SkuId]) -> Result<()> {
-        self.inner.stores.carts.remove_from_cart(user, skus).await
+        self.inner.stores.carts().remove_from_cart(user, skus).await
     }
 
     /// The cart with current prices. Lines whose SKU no longer exists are
     /// left out.
     pub async fn cart(&self, user: UserId) -> Result<Vec<CartLine>> {
-        let items = self.inner.stores.carts.list_cart(user).await?;
+        let items = self.inner.stores.carts().list_cart(user).await?;
         let sku_ids: Vec<SkuId> = items.iter().map(|i| i.sku_id).collect();
         let skus = self.inner.stores.catalog.get_skus(&sku_ids).await?;
         let mut product_ids: Vec<_> = skus.iter().map(|s| s.product_id).collect();

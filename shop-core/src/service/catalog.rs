@@ -4,13 +4,14 @@ use serde::{Deserialize, Serialize};
 
 use super::Shop;
 use crate::catalog::{
-    category_tree, cheapest_price, validate_sku, Category, CategoryNode, Page, Product,
-    ProductDraft, ProductQuery, Sku, SkuDraft, MAX_COUNTED,
+    category_tree, cheapest_price, validate_sku, Category, CategoryNode, Product, ProductDraft,
+    ProductQuery, Sku, SkuDraft,
 };
 use crate::error::{Entity, Error, Result};
 use crate::events::DomainEvent;
 use crate::ids::{CategoryId, ProductId, SkuId, UserId};
 use crate::money::Money;
+use crate::page::{Page, MAX_COUNTED};
 
 /// A product page: the product, its SKUs and its category breadcrumbs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Shop, StopSignal};
 use crate::cart::validate_quantity;
-use crate::catalog::{common_currency, Page, ProductKind};
+use crate::catalog::{common_currency, ProductKind};
 use crate::error::{Entity, Error, Result, StoreError};
 use crate::events::DomainEvent;
 use crate::ids::{AddressId, OrderId, OrderItemId, SkuId, UserId};
@@ -14,6 +14,7 @@ use crate::order::{
     order_totals, payment_window, Order, OrderItem, OrderQuery, OrderState, PlaceOrder,
     SubmitTokenUse,
 };
+use crate::page::Page;
 use crate::text::{check_key, check_multiline};
 
 /// Most lines one order may have.
@@ -128,7 +129,7 @@ impl Shop {
         let expires_at = self.now() + self.inner.config.submit_token_ttl;
         self.inner
             .stores
-            .orders
+            .submit_tokens
             .issue_submit_token(user, &token, expires_at)
             .await?;
         Ok(token)
@@ -187,7 +188,7 @@ impl Shop {
         let submitted = self
             .inner
             .stores
-            .orders
+            .submit_tokens
             .submitted_order(user, token)
             .await?;
         match submitted {
@@ -233,22 +234,8 @@ impl Shop {
                 .iter()
                 .find(|p| p.id == sku.product_id)
                 .ok_or_else(|| Error::not_found(Entity::Product, sku.product_id))?;
-            if !product.on_sale {
-                return Err(Error::refused("items", "a product is not on sale"));
-            }
-            if product.kind != ProductKind::Normal {
-                return Err(Error::refused(
-                    "items",
-                    "crowdfunding and flash-sale products have their own checkout",
-                ));
-            }
-            if sku.stock < *quantity {
-                return Err(Error::OutOfStock {
-                    sku: sku.id,
-                    requested: *quantity,
-                    available: sku.stock,
-                });
-            }
+            product.check_sellable("items")?;
+            sku.check_stock(*quantity)?;
             items.push(OrderItem {
                 id: OrderItemId(self.next_id()),
                 product_id: product.id,
@@ -287,7 +274,7 @@ impl Shop {
             expires_at: now + payment_window(ProductKind::Normal),
             closed_at: None,
         };
-        let carts_inside = self.inner.stores.carts_share_orders_backend();
+        let carts_inside = self.inner.stores.carts_cleared_by_placement();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -312,7 +299,7 @@ impl Shop {
                         let _ = self
                             .inner
                             .stores
-                            .carts
+                            .carts()
                             .remove_from_cart(user, &bought)
                             .await;
                     }
@@ -373,7 +360,7 @@ impl Shop {
 
     /// Any orders (for administrators), newest first.
     pub async fn list_orders(&self, query: OrderQuery) -> Result<Page<Order>> {
-        crate::catalog::check_page(query.page, query.per_page)?;
+        crate::page::check_page(query.page, query.per_page)?;
         self.inner.stores.orders.list_orders(&query).await
     }
 

@@ -38,51 +38,85 @@ use crate::error::{Entity, Error, Result};
 use crate::events::{DomainEvent, EventListener};
 use crate::ids::{IdGenerator, OrderNoGenerator, SnowflakeIds};
 use crate::money::Currency;
-use crate::order::{Order, OrderAction, OrderPatch, OrderStore};
+use crate::order::{Order, OrderAction, OrderPatch, OrderStore, SubmitTokenStore};
 use crate::payment::PaymentGateway;
+use crate::refund::RefundStore;
 use crate::user::UserStore;
 
 /// The storage ports a [`Shop`] needs. Each may come from another backend
-/// (e.g. carts in Redis, orders in PostgreSQL).
+/// (e.g. carts in Redis, orders in PostgreSQL): build it from one backend
+/// with [`Stores::from_backend`], then replace a port by assigning its
+/// field, or the carts with [`Stores::with_carts`].
 #[derive(Clone)]
 pub struct Stores {
     /// Products, SKUs, categories.
     pub catalog: Arc<dyn CatalogStore>,
     /// Addresses and favorites.
     pub users: Arc<dyn UserStore>,
-    /// Carts.
-    pub carts: Arc<dyn CartStore>,
     /// Coupons.
     pub coupons: Arc<dyn CouponStore>,
-    /// Orders, refunds, reviews, submit tokens.
+    /// Orders and their reviews.
     pub orders: Arc<dyn OrderStore>,
+    /// Refunds.
+    pub refunds: Arc<dyn RefundStore>,
+    /// Checkout submit tokens (the idempotency keys of submissions).
+    pub submit_tokens: Arc<dyn SubmitTokenStore>,
+    carts: Arc<dyn CartStore>,
+    carts_cleared_by_placement: bool,
 }
 
 impl Stores {
-    /// All ports from one backend that implements every one of them.
+    /// All ports from one backend that implements every one of them. Its
+    /// placements clear the bought lines from its own carts inside their
+    /// atomic write ([`Stores::carts_cleared_by_placement`]).
     pub fn from_backend<B>(backend: Arc<B>) -> Stores
     where
-        B: CatalogStore + UserStore + CartStore + CouponStore + OrderStore,
+        B: CatalogStore
+            + UserStore
+            + CartStore
+            + CouponStore
+            + OrderStore
+            + RefundStore
+            + SubmitTokenStore,
     {
         Stores {
             catalog: backend.clone(),
             users: backend.clone(),
             carts: backend.clone(),
             coupons: backend.clone(),
-            orders: backend,
+            orders: backend.clone(),
+            refunds: backend.clone(),
+            submit_tokens: backend,
+            carts_cleared_by_placement: true,
         }
     }
 
-    /// Whether carts and orders are the same backend object, so placing an
-    /// order removes the bought SKUs from the cart inside its atomic write.
-    ///
-    /// When they are not (carts in Redis), the shop removes them from the
-    /// cart store right after the order is placed. That step is not atomic
-    /// with the placement: if it fails, the order stands and the lines stay
-    /// in the cart, where the buyer sees and removes them (a leftover line
-    /// never places a second order: every order needs its own submission).
-    pub fn carts_share_orders_backend(&self) -> bool {
-        std::ptr::addr_eq(Arc::as_ptr(&self.carts), Arc::as_ptr(&self.orders))
+    /// The same ports with carts kept by another store (e.g. Redis). The
+    /// orders' backend then cannot clear the bought lines inside its
+    /// placement: the shop removes them from `carts` right after the order
+    /// is placed. That step is not atomic with the placement: if it fails,
+    /// the order stands and the lines stay in the cart, where the buyer sees
+    /// and removes them (a leftover line never places a second order: every
+    /// order needs its own submission).
+    pub fn with_carts(self, carts: Arc<dyn CartStore>) -> Stores {
+        Stores {
+            carts,
+            carts_cleared_by_placement: false,
+            ..self
+        }
+    }
+
+    /// The cart store.
+    pub fn carts(&self) -> &Arc<dyn CartStore> {
+        &self.carts
+    }
+
+    /// Whether placing an order removes the bought SKUs from the cart
+    /// inside its atomic write: true when the carts are the orders'
+    /// backend's own ([`Stores::from_backend`]), false after
+    /// [`Stores::with_carts`].
+    pub fn carts_cleared_by_placement(&self) -> bool {
+        self.carts_cleared_by_placement
     }
 }
 

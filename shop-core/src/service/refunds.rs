@@ -92,7 +92,7 @@ impl Shop {
         // creates in between has already moved the order's state, so this
         // approval then fails as a conflict (`InvalidTransition` or the
         // store's compare-and-set), never as "nothing left to refund".
-        let refunds = self.inner.stores.orders.list_refunds(id).await?;
+        let refunds = self.inner.stores.refunds.list_refunds(id).await?;
         let order = self.any_order(id).await?;
         let next = order.next_state(OrderAction::ApproveRefund)?;
         // An unpaid order or an unknown gateway fails here, before anything
@@ -114,7 +114,7 @@ impl Shop {
         };
         self.inner
             .stores
-            .orders
+            .refunds
             .create_refund(&NewRefund {
                 refund: refund.clone(),
                 expected: order.state,
@@ -132,7 +132,7 @@ impl Shop {
         }
         self.inner
             .stores
-            .orders
+            .refunds
             .get_refund(&refund.refund_no)
             .await?
             .ok_or_else(|| Error::not_found(Entity::Refund, &refund.refund_no))
@@ -148,8 +148,8 @@ impl Shop {
         succeeded: bool,
     ) -> Result<NotificationOutcome> {
         crate::text::check_key("refund_no", refund_no)?;
-        let orders = &self.inner.stores.orders;
-        let refund = orders
+        let refunds_store = &self.inner.stores.refunds;
+        let refund = refunds_store
             .get_refund(refund_no)
             .await?
             .ok_or_else(|| Error::not_found(Entity::Refund, refund_no))?;
@@ -159,7 +159,7 @@ impl Shop {
         }
         let order = self.any_order(refund.order_id).await?;
         let (outcome, action) = if succeeded {
-            let refunds = orders.list_refunds(order.id).await?;
+            let refunds = refunds_store.list_refunds(order.id).await?;
             let full = refunded_amount(&order, &refunds)? == order.total;
             let action = if full {
                 OrderAction::CompleteRefund
@@ -177,7 +177,7 @@ impl Shop {
             next: order.next_state(action)?,
             at: self.now(),
         };
-        match orders.finish_refund(&cmd).await {
+        match refunds_store.finish_refund(&cmd).await {
             Ok(()) => {}
             Err(Error::Store(StoreError::Conflict { .. })) => return Ok(already),
             Err(e) => return Err(e),
@@ -236,14 +236,14 @@ impl Shop {
             return Err(Error::validation("max_age", "must be longer than min_age"));
         }
         let now = self.now();
-        let orders = &self.inner.stores.orders;
+        let refunds_store = &self.inner.stores.refunds;
         let mut report = RefundRetryReport::default();
         let mut after = None;
         loop {
             if stop.is_raised() {
                 return Ok(report);
             }
-            let chunk = orders
+            let chunk = refunds_store
                 .list_pending_refunds(now - min_age, after, self.inner.config.close_batch_size)
                 .await?;
             let Some(last) = chunk.last() else {
@@ -278,7 +278,7 @@ impl Shop {
         let current = self
             .inner
             .stores
-            .orders
+            .refunds
             .get_refund(&refund.refund_no)
             .await?;
         if current.is_none_or(|r| r.status != RefundRecordStatus::Pending) {
@@ -317,6 +317,6 @@ impl Shop {
     /// administrators via [`Shop::any_order`] first).
     pub async fn refunds(&self, user: UserId, id: OrderId) -> Result<Vec<Refund>> {
         self.order(user, id).await?;
-        self.inner.stores.orders.list_refunds(id).await
+        self.inner.stores.refunds.list_refunds(id).await
     }
 }

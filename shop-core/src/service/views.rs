@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::Shop;
-use crate::catalog::{Page, Product, Sku};
+use crate::catalog::{Product, Sku};
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::order::{Order, OrderItem, OrderQuery};
+use crate::page::Page;
 
 /// One order line with its SKU and product as they are now (`None` when
 /// they have been deleted since).

@@ -4,8 +4,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shop_core::catalog::{CategoryNode, Page, Product, ProductQuery, ProductSort};
+use shop_core::catalog::{CategoryNode, Product, ProductQuery, ProductSort};
 use shop_core::ids::{CategoryId, ProductId};
+use shop_core::page::Page;
 use shop_core::service::ProductDetail;
 use utoipa::IntoParams;
 

@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use shop_core::catalog::Page;
 use shop_core::ids::{AddressId, OrderId, OrderItemId, SkuId};
 use shop_core::order::Order;
+use shop_core::page::Page;
 use shop_core::payment::PaymentAction;
 use shop_core::service::{OrderLineRequest, OrderView, PlaceOrderRequest, ReviewRequest};
 use shop_payments::SandboxGateway;

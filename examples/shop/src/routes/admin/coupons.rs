@@ -10,9 +10,9 @@ use crate::error::ApiResult;
 use crate::extract::{AdminUser, AppJson, AppPath, AppQuery};
 use crate::state::AppState;
 use shop_core::account::Account;
-use shop_core::catalog::Page;
 use shop_core::coupon::{Coupon, CouponDraft, CouponKind};
 use shop_core::ids::CouponId;
+use shop_core::page::Page;
 use shop_core::{Error, Money, Shop};
 
 use crate::routes::orders::PageQuery;
@@ -129,6 +129,6 @@ pub async fn users(
     AppQuery(q): AppQuery<PageQuery>,
 ) -> ApiResult<AppJson<Page<Account>>> {
     let (page, per_page) = q.get();
-    shop_core::catalog::check_page(page, per_page)?;
+    shop_core::page::check_page(page, per_page)?;
     Ok(AppJson(state.accounts.list_accounts(page, per_page).await?))
 }

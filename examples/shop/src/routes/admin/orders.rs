@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::ApiResult;
 use crate::extract::{AdminUser, AppJson, AppPath, AppQuery};
 use crate::state::AppState;
-use shop_core::catalog::Page;
 use shop_core::ids::OrderId;
 use shop_core::order::{Order, OrderQuery, OrderStatus};
+use shop_core::page::Page;
 use shop_core::refund::Refund;
 
 use crate::routes::orders::{PageQuery, ReasonBody};
