@@ -1,17 +1,20 @@
-//! Accounts: who may log in, their role, e-mail verification and
-//! server-side sessions, with the account store port.
+//! Accounts: who may log in, their role, e-mail verification, password
+//! resets and server-side sessions, with their store ports and the
+//! [`Secrets`] port that hashes passwords and digests tokens. The use cases
+//! (register, verify, log in and out, change or reset a password,
+//! deactivate) are methods of [`Shop`](crate::Shop).
 //!
 //! Secrets never reach the store in the clear: passwords arrive as a hash
-//! made by the application's password hasher (e.g. argon2), and session and
-//! verification tokens as a digest of the bearer token (the token itself
-//! lives only in the user's cookie or e-mail). Sessions are rows in the
-//! store, so several instances of an application serve the same users.
+//! made by the application's [`Secrets`] (e.g. argon2id), and session,
+//! verification and reset tokens as a digest of the bearer token (the token
+//! itself lives only in the user's cookie or e-mail). Sessions are rows in
+//! the store, so several instances of an application serve the same users.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Entity, Error, Result};
 use crate::ids::UserId;
 use crate::page::Page;
 
@@ -71,6 +74,61 @@ pub struct Account {
     pub email_verified_at: Option<DateTime<Utc>>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// When an administrator deactivated it: a deactivated account cannot
+    /// log in and has no sessions.
+    #[serde(default)]
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+/// What a one-time account token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPurpose {
+    /// Proves the owner of an e-mail address (sent on registration).
+    VerifyEmail,
+    /// Lets the owner of an e-mail address set a new password.
+    ResetPassword,
+}
+
+impl TokenPurpose {
+    /// The stable lowercase name used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::ResetPassword => "reset_password",
+        }
+    }
+
+    /// What an unknown, used or expired token of this purpose is reported
+    /// as (`NotFound { entity }`, `AlreadyExists { entity }`).
+    pub fn entity(self) -> Entity {
+        match self {
+            TokenPurpose::VerifyEmail => Entity::VerificationToken,
+            TokenPurpose::ResetPassword => Entity::PasswordResetToken,
+        }
+    }
+
+    /// Parses [`TokenPurpose::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "verify_email" => Some(TokenPurpose::VerifyEmail),
+            "reset_password" => Some(TokenPurpose::ResetPassword),
+            _ => None,
+        }
+    }
+}
+
+/// A one-time token e-mailed to an account's owner, as stored: its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountToken {
+    /// Digest of the token ([`Secrets::token_digest`]).
+    pub token_hash: String,
+    /// Whose it is.
+    pub user_id: UserId,
+    /// What it is for.
+    pub purpose: TokenPurpose,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A logged-in session.
@@ -110,12 +168,17 @@ pub fn normalize_email(email: &str) -> Result<String> {
 }
 
 /// The password rule: [`MIN_PASSWORD_CHARS`]..=[`MAX_PASSWORD_CHARS`]
-/// characters, not only whitespace.
+/// characters, not only whitespace (`Validation { field: "password" }`).
 pub fn validate_password(password: &str) -> Result<()> {
+    check_password("password", password)
+}
+
+/// [`validate_password`]'s rule, reported as `field`.
+pub fn check_password(field: &'static str, password: &str) -> Result<()> {
     let n = password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) || password.trim().is_empty() {
         return Err(Error::validation(
-            "password",
+            field,
             format!("must be {MIN_PASSWORD_CHARS}–{MAX_PASSWORD_CHARS} characters"),
         ));
     }
@@ -149,17 +212,56 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Replaces an account's password hash (`NotFound` when absent).
     async fn set_password_hash(&self, id: UserId, password_hash: &str) -> Result<()>;
 
-    /// Stores a one-time e-mail verification token digest for `user`.
-    async fn issue_verification(
+    /// Deactivates the account at `at`, or reactivates it with `None`
+    /// (`NotFound` when absent).
+    async fn set_deactivated(&self, id: UserId, at: Option<DateTime<Utc>>) -> Result<()>;
+
+    /// Stores a one-time token's digest (`AlreadyExists` when it is taken).
+    async fn issue_token(&self, token: &AccountToken) -> Result<()>;
+    /// Consumes a [`TokenPurpose::VerifyEmail`] token atomically and marks
+    /// its account's e-mail verified at `at` (an earlier verification
+    /// stays); `NotFound { VerificationToken }` when the token is unknown,
+    /// used, expired at `at`, or for another purpose. Returns the account's
+    /// id.
+    async fn verify_email(&self, token_hash: &str, at: DateTime<Utc>) -> Result<UserId>;
+    /// Consumes a [`TokenPurpose::ResetPassword`] token atomically and sets
+    /// its account's password hash; `NotFound { PasswordResetToken }` when
+    /// the token is unknown, used, expired at `at`, or for another purpose.
+    /// Returns the account's id.
+    async fn reset_password(
         &self,
         token_hash: &str,
-        user: UserId,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()>;
-    /// Consumes a verification token atomically and marks its account's
-    /// e-mail verified at `at`; `NotFound { VerificationToken }` when the
-    /// token is unknown, used or expired at `at`. Returns the account's id.
-    async fn verify_email(&self, token_hash: &str, at: DateTime<Utc>) -> Result<UserId>;
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<UserId>;
+}
+
+/// Port: the shop's secrets. Password hashing is slow on purpose (argon2id
+/// in the example shop, on a pool of its own threads), so `shop-core` keeps
+/// no such crypto: an application provides it. Token digests are what the
+/// stores keep of session, verification and reset tokens (SHA-256 in the
+/// example).
+#[async_trait]
+pub trait Secrets: Send + Sync + 'static {
+    /// A hash of `password` (a PHC string) with a fresh salt. May answer
+    /// `Error::Busy` when the hasher is saturated.
+    async fn hash_password(&self, password: String) -> Result<String>;
+    /// Whether `password` matches `hash` (false for a malformed hash).
+    async fn verify_password(&self, password: String, hash: String) -> Result<bool>;
+    /// Spends the time of one verification without an account, so a login
+    /// for an unknown address takes as long as one with a wrong password.
+    async fn verify_no_password(&self, password: String) -> Result<()>;
+    /// The digest a store keeps of a bearer token.
+    fn token_digest(&self, token: &str) -> String;
+}
+
+/// A new random bearer token: 32 bytes from the thread-local CSPRNG (seeded
+/// generator, as 64 lowercase hex digits.
+pub fn new_token() -> String {
+    use rand::RngExt;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes[..]);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Port: logged-in sessions, kept apart from [`AccountStore`] so they can live

@@ -47,6 +47,8 @@ pub enum Entity {
     Account,
     /// An e-mail verification token.
     VerificationToken,
+    /// A password reset token.
+    PasswordResetToken,
     /// A login session.
     Session,
 }
@@ -68,6 +70,7 @@ impl fmt::Display for Entity {
             Entity::PaymentGateway => "payment gateway",
             Entity::Account => "account",
             Entity::VerificationToken => "verification token",
+            Entity::PasswordResetToken => "password reset token",
             Entity::Session => "session",
         };
         f.write_str(name)
@@ -139,6 +142,26 @@ pub enum Error {
         /// The order the token placed.
         order: crate::ids::OrderId,
     },
+    /// The e-mail address and password do not match an account (also when
+    /// there is no such account: the answer does not tell which).
+    #[error("wrong e-mail address or password")]
+    InvalidCredentials,
+    /// The session token is unknown, ended or expired.
+    #[error("not logged in, or the session has ended")]
+    Unauthenticated,
+    /// The account has not verified its e-mail address yet.
+    #[error("verify your e-mail address first")]
+    EmailNotVerified,
+    /// An administrator deactivated the account.
+    #[error("this account is deactivated")]
+    AccountDeactivated,
+    /// A resource of the server (the password hasher) is saturated; the
+    /// call may succeed after `retry_after_secs`.
+    #[error("the server is busy, try again in {retry_after_secs} s")]
+    Busy {
+        /// When to try again, in seconds.
+        retry_after_secs: u32,
+    },
     /// Money arithmetic failed (e.g. mixing currencies).
     #[error(transparent)]
     Money(#[from] MoneyError),
@@ -183,7 +206,11 @@ impl Error {
             | Error::SubmitTokenReused { .. }
             | Error::Refused { .. } => ErrorKind::Conflict,
             Error::CouponRejected(_) => ErrorKind::Unprocessable,
-            Error::Forbidden { .. } => ErrorKind::Forbidden,
+            Error::Forbidden { .. } | Error::EmailNotVerified | Error::AccountDeactivated => {
+                ErrorKind::Forbidden
+            }
+            Error::InvalidCredentials | Error::Unauthenticated => ErrorKind::Unauthenticated,
+            Error::Busy { .. } => ErrorKind::Unavailable,
             Error::Validation { .. } | Error::Money(_) => ErrorKind::Invalid,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Payment(p) => p.kind(),
@@ -208,6 +235,8 @@ impl Error {
 pub enum ErrorKind {
     /// Bad input (400).
     Invalid,
+    /// Not logged in, or wrong credentials (401).
+    Unauthenticated,
     /// Not the caller's resource (403).
     Forbidden,
     /// Unknown id (404).

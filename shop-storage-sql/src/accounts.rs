@@ -2,42 +2,62 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_core::account::{Account, AccountStore, Role, Session, SessionStore};
+use shop_core::account::{
+    Account, AccountStore, AccountToken, Role, Session, SessionStore, TokenPurpose,
+};
 use shop_core::ids::UserId;
 use shop_core::page::Page;
 use shop_core::{Entity, Error, Result};
 
+use crate::dialect::Tx;
 use crate::error::{retry_rolled_back, Violation};
 use crate::rows::{account_from, session_from, Cols};
 use crate::sql::Sql;
 use crate::{commit, Dialect, SqlStore};
 
 impl<D: Dialect> SqlStore<D> {
-    async fn verify_email_tx(&self, token_hash: &str, at: DateTime<Utc>) -> Result<UserId> {
-        let mut tx = self.write().await?;
+    /// Marks an unused, unexpired token of `purpose` used inside `tx` and
+    /// returns its account (`NotFound` otherwise).
+    async fn spend_token(
+        tx: &mut Tx<D>,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        at: DateTime<Utc>,
+    ) -> Result<i64> {
         let spend = Sql::new(
-            "UPDATE shop_verification_tokens SET used_at = ? WHERE token_hash = ? \
+            "UPDATE shop_account_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? \
              AND used_at IS NULL AND expires_at > ?",
         )
         .bind(at)
         .bind(token_hash)
+        .bind(purpose.as_str())
         .bind(at);
-        if D::execute(&mut tx, &spend).await? == 0 {
-            return Err(Error::not_found(Entity::VerificationToken, token_hash));
+        let missing = || Error::not_found(purpose.entity(), token_hash);
+        if D::execute(tx, &spend).await? == 0 {
+            return Err(missing());
         }
-        let owner = Sql::new("SELECT user_id FROM shop_verification_tokens WHERE token_hash = ?")
+        let owner = Sql::new("SELECT user_id FROM shop_account_tokens WHERE token_hash = ?")
             .bind(token_hash);
-        let user = D::fetch_optional(&mut tx, &owner)
+        D::fetch_optional(tx, &owner)
             .await?
-            .ok_or_else(|| Error::not_found(Entity::VerificationToken, token_hash))?
-            .int("user_id")?;
-        let verify = Sql::new(
-            "UPDATE shop_accounts SET email_verified_at = COALESCE(email_verified_at, ?) \
-             WHERE id = ?",
-        )
-        .bind(at)
-        .bind(user);
-        D::execute(&mut tx, &verify).await?;
+            .ok_or_else(missing)?
+            .int("user_id")
+    }
+
+    /// Spends a token of `purpose`, then runs `write` (with the account's id
+    /// bound last) on its account, in one transaction.
+    async fn spend_then(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        at: DateTime<Utc>,
+        write: &Sql,
+    ) -> Result<UserId> {
+        let mut tx = self.write().await?;
+        let user = Self::spend_token(&mut tx, token_hash, purpose, at).await?;
+        if D::execute(&mut tx, &write.clone().bind(user)).await? == 0 {
+            return Err(Error::not_found(Entity::Account, user));
+        }
         commit::<D>(tx).await?;
         Ok(UserId(user))
     }
@@ -122,27 +142,55 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
             .await
     }
 
-    async fn issue_verification(
-        &self,
-        token_hash: &str,
-        user: UserId,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn set_deactivated(&self, id: UserId, at: Option<DateTime<Utc>>) -> Result<()> {
+        let update = Sql::new("UPDATE shop_accounts SET deactivated_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id.0);
+        if self.execute(update).await? == 0 {
+            return Err(Error::not_found(Entity::Account, id));
+        }
+        Ok(())
+    }
+
+    async fn issue_token(&self, token: &AccountToken) -> Result<()> {
         let insert = Sql::new(
-            "INSERT INTO shop_verification_tokens (token_hash, user_id, expires_at) \
-             VALUES (?, ?, ?)",
+            "INSERT INTO shop_account_tokens (token_hash, user_id, purpose, expires_at) \
+             VALUES (?, ?, ?, ?)",
         )
-        .bind(token_hash)
-        .bind(user.0)
-        .bind(expires_at);
+        .bind(&token.token_hash)
+        .bind(token.user_id.0)
+        .bind(token.purpose.as_str())
+        .bind(token.expires_at);
         self.execute(insert)
             .await
-            .map_err(|e| e.or_exists(Entity::VerificationToken, token_hash))?;
+            .map_err(|e| e.or_exists(token.purpose.entity(), &token.token_hash))?;
         Ok(())
     }
 
     async fn verify_email(&self, token_hash: &str, at: DateTime<Utc>) -> Result<UserId> {
-        retry_rolled_back(|| self.verify_email_tx(token_hash, at)).await
+        let verify = Sql::new(
+            "UPDATE shop_accounts SET email_verified_at = COALESCE(email_verified_at, ?) \
+             WHERE id = ?",
+        )
+        .bind(at);
+        let purpose = TokenPurpose::VerifyEmail;
+        retry_rolled_back(|| self.spend_then(token_hash, purpose, at, &verify)).await
+    }
+
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<UserId> {
+        let reset = Sql::new(
+            "UPDATE shop_accounts SET password_hash = ?, \
+             email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?",
+        )
+        .bind(password_hash)
+        .bind(at);
+        let purpose = TokenPurpose::ResetPassword;
+        retry_rolled_back(|| self.spend_then(token_hash, purpose, at, &reset)).await
     }
 }
 

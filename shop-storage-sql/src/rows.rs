@@ -174,6 +174,7 @@ pub(crate) fn account_from(r: &impl Cols) -> Result<Account> {
         role: parse("role", r.text("role")?, Role::parse)?,
         email_verified_at: r.opt_time("email_verified_at")?,
         created_at: r.time("created_at")?,
+        deactivated_at: r.opt_time("deactivated_at")?,
     })
 }
 

@@ -95,6 +95,7 @@ impl AppError {
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::Conflict => StatusCode::CONFLICT,
@@ -111,6 +112,11 @@ fn code_of(error: &Error) -> &'static str {
         Error::InvalidTransition { .. } => "invalid_transition",
         Error::SubmitTokenReused { .. } => "submit_token_reused",
         Error::Forbidden { .. } => "forbidden",
+        Error::InvalidCredentials => "invalid_credentials",
+        Error::Unauthenticated => "unauthenticated",
+        Error::EmailNotVerified => "email_not_verified",
+        Error::AccountDeactivated => "account_deactivated",
+        Error::Busy { .. } => "busy",
         Error::Validation { .. } => "validation",
         Error::Refused { .. } => "refused",
         Error::NotFound { .. } => "not_found",
@@ -132,19 +138,25 @@ impl From<Error> for AppError {
             }
             _ => None,
         };
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            // Backend details stay in the log, not in the answer.
-            tracing::error!(%error, "internal error");
-            "internal error".to_owned()
-        } else {
-            error.to_string()
+        let message = match &error {
+            _ if status == StatusCode::INTERNAL_SERVER_ERROR => {
+                // Backend details stay in the log, not in the answer.
+                tracing::error!(%error, "internal error");
+                "internal error".to_owned()
+            }
+            Error::Unauthenticated => AppError::unauthenticated().message,
+            _ => error.to_string(),
+        };
+        let retry_after = match &error {
+            Error::Busy { retry_after_secs } => Some(u64::from(*retry_after_secs).max(1)),
+            _ => (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
         };
         AppError {
             status,
             code: code_of(&error),
             message,
             field,
-            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
+            retry_after,
         }
     }
 }

@@ -12,7 +12,6 @@ use serde::Serialize;
 use shop_core::account::{Account, Role};
 
 use crate::error::AppError;
-use crate::security::token_digest;
 use crate::state::AppState;
 
 /// The session cookie's name.
@@ -229,13 +228,14 @@ pub fn session_token(parts: &Parts) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The logged-in caller (`401 unauthenticated` without a valid session).
+/// The logged-in caller (`401 unauthenticated` without a valid session of
+/// an active account).
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     /// Their account.
     pub account: Account,
-    /// The digest of the session token used.
-    pub token_hash: String,
+    /// The bearer token of the session used.
+    pub token: String,
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -246,21 +246,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = session_token(parts).ok_or_else(AppError::unauthenticated)?;
-        let token_hash = token_digest(&token);
-        let session = state
-            .sessions
-            .get_session(&token_hash, state.shop.now())
-            .await?
-            .ok_or_else(AppError::unauthenticated)?;
-        let account = state
-            .accounts
-            .get_account(session.user_id)
-            .await?
-            .ok_or_else(AppError::unauthenticated)?;
-        Ok(CurrentUser {
-            account,
-            token_hash,
-        })
+        let (_, account) = state.shop.authenticate(&token).await?;
+        Ok(CurrentUser { account, token })
     }
 }
 

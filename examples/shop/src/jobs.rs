@@ -11,7 +11,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shop_core::account::SessionStore;
 use shop_core::service::StopSignal;
 use shop_core::Shop;
 use tokio::task::JoinHandle;
@@ -39,13 +38,12 @@ pub struct Jobs {
 impl Jobs {
     /// Starts the jobs on `shop`; closing orders gives stock back, so it
     /// invalidates `catalog`.
-    pub fn start(shop: Shop, sessions: Arc<dyn SessionStore>, catalog: Arc<CatalogCache>) -> Jobs {
+    pub fn start(shop: Shop, catalog: Arc<CatalogCache>) -> Jobs {
         let stop = StopSignal::new();
         let wake = Arc::new(tokio::sync::Notify::new());
         let tasks = vec![
             tokio::spawn(close_and_purge(
                 shop.clone(),
-                sessions,
                 catalog,
                 stop.clone(),
                 wake.clone(),
@@ -92,7 +90,6 @@ async fn next_tick(
 
 async fn close_and_purge(
     shop: Shop,
-    sessions: Arc<dyn SessionStore>,
     catalog: Arc<CatalogCache>,
     stop: StopSignal,
     wake: Arc<tokio::sync::Notify>,
@@ -111,7 +108,7 @@ async fn close_and_purge(
         if stop.is_raised() {
             break;
         }
-        if let Err(e) = sessions.purge_expired_sessions(shop.now()).await {
+        if let Err(e) = shop.purge_expired_sessions().await {
             tracing::warn!(error = %e, "purging expired sessions failed");
         }
     }

@@ -43,9 +43,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shop_core::account::{AccountStore, SessionStore};
-use shop_core::ids::SnowflakeIds;
 use shop_core::notify::Notifier;
-use shop_core::{Shop, Stores};
+use shop_core::service::AccountMailText;
+use shop_core::{Shop, ShopConfig, Stores};
 use shop_payments::SandboxGateway;
 use shop_storage_redis::RedisStore;
 use shop_storage_sql::{MySqlStore, PgStore, SqliteStore};
@@ -236,18 +236,7 @@ impl Drop for Server {
     }
 }
 
-/// The storage an app instance runs on.
-#[derive(Clone)]
-pub struct Storage {
-    /// The shop's stores.
-    pub stores: Stores,
-    /// Accounts and verification tokens.
-    pub accounts: Arc<dyn AccountStore>,
-    /// Sessions.
-    pub sessions: Arc<dyn SessionStore>,
-}
-
-fn wire<B>(backend: B) -> Storage
+fn wire<B>(backend: B) -> Stores
 where
     B: shop_core::catalog::CatalogStore
         + shop_core::user::UserStore
@@ -259,17 +248,12 @@ where
         + AccountStore
         + SessionStore,
 {
-    let backend = Arc::new(backend);
-    Storage {
-        stores: Stores::from_backend(backend.clone()),
-        accounts: backend.clone(),
-        sessions: backend,
-    }
+    Stores::from_backend(Arc::new(backend))
 }
 
 /// Connects to and migrates the database `url` names; every port lives
 /// there. A failure is one sentence naming `SHOP_DATABASE_URL`.
-pub async fn open_database(url: &str) -> Result<Storage, BoxError> {
+pub async fn open_database(url: &str) -> Result<Stores, BoxError> {
     let connect = |e: shop_core::Error| startup::database_error(url, "connect to", &e);
     let migrate = |e: shop_core::Error| startup::database_error(url, "migrate", &e);
     Ok(
@@ -301,10 +285,10 @@ pub async fn open_database(url: &str) -> Result<Storage, BoxError> {
 
 /// The database `config` names and, when `SHOP_REDIS_URL` is set, Redis
 /// for carts and sessions (returned too, for the rate limiter).
-pub async fn open_storage(config: &Config) -> Result<(Storage, Option<Arc<RedisStore>>), BoxError> {
-    let mut storage = open_database(&config.database_url).await?;
+pub async fn open_storage(config: &Config) -> Result<(Stores, Option<Arc<RedisStore>>), BoxError> {
+    let stores = open_database(&config.database_url).await?;
     let Some(redis_url) = config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) else {
-        return Ok((storage, None));
+        return Ok((stores, None));
     };
     let redis = RedisStore::connect(redis_url, config.redis_prefix.clone())
         .await
@@ -315,9 +299,21 @@ pub async fn open_storage(config: &Config) -> Result<(Storage, Option<Arc<RedisS
             )
         })?;
     let redis = Arc::new(redis);
-    storage.stores = storage.stores.with_carts(redis.clone());
-    storage.sessions = redis.clone();
-    Ok((storage, Some(redis)))
+    let mut stores = stores.with_carts(redis.clone());
+    stores.sessions = redis.clone();
+    Ok((stores, Some(redis)))
+}
+
+/// What the account e-mails say beside their token: where to send it.
+fn account_mail(public_url: &str) -> AccountMailText {
+    AccountMailText {
+        verify_email: format!("POST it as {{\"token\": \"…\"}} to {public_url}/api/auth/verify."),
+        reset_password: format!(
+            "POST it with a new password as {{\"token\": \"…\", \"password\": \"…\"}} to \
+             {public_url}/api/auth/password-reset/confirm. If you did not ask for a new \
+             password, ignore this e-mail: your password stays as it is."
+        ),
+    }
 }
 
 /// Opens the database, seeds it on first start, binds and serves in the
@@ -335,18 +331,19 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         .trim_end_matches('/')
         .to_owned();
 
-    let (storage, redis) = open_storage(config).await?;
+    let (stores, redis) = open_storage(config).await?;
     let limiter = match redis {
         Some(redis) => security::RateLimiter::shared(redis, config.rate_limit_per_minute),
         None => security::RateLimiter::new(config.rate_limit_per_minute),
     };
-    let Storage {
-        stores,
-        accounts,
-        sessions,
-    } = storage;
-    let ids = Arc::new(SnowflakeIds::random_node());
-    let mut builder = Shop::builder(stores).ids(ids.clone());
+    let passwords = passwords::PasswordPool::per_core();
+    let mut builder = Shop::builder(stores)
+        .secrets(Arc::new(passwords))
+        .notifier(notifier)
+        .config(ShopConfig {
+            account_mail: account_mail(&public_url),
+            ..ShopConfig::default()
+        });
     let real = config.providers.gateways(&public_url)?;
     let sandbox = config.sandbox.enabled(!real.is_empty()).then(|| {
         let secret = config
@@ -365,17 +362,11 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         builder = builder.gateway(gateway);
     }
     let shop = builder.build();
-    let passwords = passwords::PasswordPool::per_core();
-    let admin = seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref(), &passwords).await?;
+    let admin = seed::seed_if_empty(&shop).await?;
 
     let state = AppState {
         shop: shop.clone(),
-        accounts,
-        sessions: sessions.clone(),
-        ids,
         sandbox,
-        notifier,
-        passwords,
         catalog_cache: cache::CatalogCache::new(Duration::from_millis(config.catalog_cache_ms)),
         limiter: Arc::new(limiter),
         // All of Stripe's settings or none (checked by `gateways` above).
@@ -391,11 +382,7 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
     let serving = tokio::spawn(serve::serve(listener, app, timeouts, async {
         let _ = rx.await;
     }));
-    let jobs = Some(jobs::Jobs::start(
-        shop,
-        sessions,
-        state.catalog_cache.clone(),
-    ));
+    let jobs = Some(jobs::Jobs::start(shop, state.catalog_cache.clone()));
     Ok(Server {
         addr,
         url,

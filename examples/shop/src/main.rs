@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use shop_core::Shop;
 use shop_example::notifier::LogNotifier;
 use shop_example::passwords::PasswordPool;
 use shop_example::{open_storage, seed, start, Command, Config};
@@ -89,14 +90,11 @@ async fn shutdown_signal() -> &'static str {
 async fn reset_admin_password(config: &Config, email: &str) -> ExitCode {
     let reset = async {
         shop_example::startup::check_database_exists(&config.database_url)?;
-        let (storage, _) = open_storage(config).await?;
-        seed::reset_admin_password(
-            storage.accounts.as_ref(),
-            storage.sessions.as_ref(),
-            email,
-            &PasswordPool::per_core(),
-        )
-        .await
+        let (stores, _) = open_storage(config).await?;
+        let shop = Shop::builder(stores)
+            .secrets(Arc::new(PasswordPool::per_core()))
+            .build();
+        seed::reset_admin_password(&shop, email).await
     };
     match reset.await {
         Ok(admin) => {

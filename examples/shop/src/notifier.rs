@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use shop_core::notify::{Notification, Notifier};
+use shop_core::service::{RESET_TOKEN_LINE, VERIFICATION_TOKEN_LINE};
 
 /// Prints every message to stderr instead of sending it.
 #[derive(Debug, Default, Clone, Copy)]
@@ -40,11 +41,20 @@ impl RecordingNotifier {
 
     /// The token of the newest verification e-mail sent to `email`.
     pub fn verification_token(&self, email: &str) -> Option<String> {
+        self.newest(email, verification_token_in)
+    }
+
+    /// The token of the newest password reset e-mail sent to `email`.
+    pub fn reset_token(&self, email: &str) -> Option<String> {
+        self.newest(email, reset_token_in)
+    }
+
+    fn newest(&self, email: &str, token_in: fn(&str) -> Option<String>) -> Option<String> {
         self.sent()
             .iter()
             .rev()
             .filter(|n| n.to == email)
-            .find_map(|n| verification_token_in(&n.body))
+            .find_map(|n| token_in(&n.body))
     }
 }
 
@@ -59,12 +69,18 @@ impl Notifier for RecordingNotifier {
     }
 }
 
-/// The line of a verification e-mail that carries the token.
-pub const TOKEN_LINE_PREFIX: &str = "Verification token: ";
-
 /// Reads the token out of a verification e-mail's body.
 pub fn verification_token_in(body: &str) -> Option<String> {
+    token_in(body, VERIFICATION_TOKEN_LINE)
+}
+
+/// Reads the token out of a password reset e-mail's body.
+pub fn reset_token_in(body: &str) -> Option<String> {
+    token_in(body, RESET_TOKEN_LINE)
+}
+
+fn token_in(body: &str, prefix: &str) -> Option<String> {
     body.lines()
-        .find_map(|l| l.strip_prefix(TOKEN_LINE_PREFIX))
+        .find_map(|l| l.strip_prefix(prefix))
         .map(|t| t.trim().to_owned())
 }

@@ -17,17 +17,17 @@ use std::time::Duration;
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use axum::http::StatusCode;
+use async_trait::async_trait;
 use rand::RngExt;
+use shop_core::account::Secrets;
+use shop_core::{Error, Result, StoreError};
 use tokio::sync::{oneshot, Semaphore};
-
-use crate::error::AppError;
 
 /// How long a request waits for a free hashing worker before it is told to
 /// retry.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);
 /// What `Retry-After` says to a request that waited in vain, in seconds.
-pub const RETRY_AFTER_SECS: u64 = 1;
+pub const RETRY_AFTER_SECS: u32 = 1;
 /// The most argon2 memory a stored hash may ask for (64 MiB): a hash with
 /// larger parameters does not verify rather than allocate without bound.
 const MAX_BLOCKS: u32 = 64 * 1024;
@@ -107,7 +107,7 @@ impl PasswordPool {
     }
 
     /// An argon2id PHC string of `password` with a fresh random salt.
-    pub async fn hash(&self, password: String) -> Result<String, AppError> {
+    pub async fn hash(&self, password: String) -> Result<String> {
         self.run(move |memory| hash_into(memory, password.as_bytes()))
             .await?
             .map_err(internal)
@@ -115,7 +115,7 @@ impl PasswordPool {
 
     /// Whether `password` matches the PHC string `hash` (false for a
     /// malformed hash).
-    pub async fn verify(&self, password: String, hash: String) -> Result<bool, AppError> {
+    pub async fn verify(&self, password: String, hash: String) -> Result<bool> {
         self.run(move |memory| verify_with(memory, password.as_bytes(), &hash))
             .await
     }
@@ -123,7 +123,7 @@ impl PasswordPool {
     /// Spends the time of one verification, for a login whose e-mail
     /// address is unknown, so response times do not tell which addresses
     /// have accounts.
-    pub async fn verify_nothing(&self, password: String) -> Result<(), AppError> {
+    pub async fn verify_nothing(&self, password: String) -> Result<()> {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = match DUMMY.get() {
             Some(hash) => hash.clone(),
@@ -138,7 +138,7 @@ impl PasswordPool {
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-    ) -> Result<T, AppError> {
+    ) -> Result<T> {
         let _permit = tokio::time::timeout(self.inner.wait, self.inner.permits.acquire())
             .await
             .map_err(|_| busy())?
@@ -242,24 +242,37 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
     computed.is_ok_and(|c| c == expected)
 }
 
-fn busy() -> AppError {
-    AppError {
-        retry_after: Some(RETRY_AFTER_SECS),
-        ..AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "the server is busy checking passwords, try again in a moment",
-        )
+fn busy() -> Error {
+    Error::Busy {
+        retry_after_secs: RETRY_AFTER_SECS,
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> AppError {
-    tracing::error!(error = %e, "password hashing failed");
-    AppError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "internal error",
-    )
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Store(StoreError::Backend {
+        source: format!("password hashing failed: {e}").into(),
+    })
+}
+
+/// The example's [`Secrets`]: argon2id on this pool, SHA-256 token digests
+/// ([`crate::security::token_digest`]).
+#[async_trait]
+impl Secrets for PasswordPool {
+    async fn hash_password(&self, password: String) -> Result<String> {
+        self.hash(password).await
+    }
+
+    async fn verify_password(&self, password: String, hash: String) -> Result<bool> {
+        self.verify(password, hash).await
+    }
+
+    async fn verify_no_password(&self, password: String) -> Result<()> {
+        self.verify_nothing(password).await
+    }
+
+    fn token_digest(&self, token: &str) -> String {
+        crate::security::token_digest(token)
+    }
 }
 
 #[cfg(test)]
@@ -343,10 +356,10 @@ mod tests {
             tokio::task::yield_now().await;
         }
         for _ in 0..3 {
-            let e = pool.hash("pw".to_owned()).await.unwrap_err();
-            assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+            let e = crate::error::AppError::from(pool.hash("pw".to_owned()).await.unwrap_err());
+            assert_eq!(e.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(e.code, "busy");
-            assert_eq!(e.retry_after, Some(RETRY_AFTER_SECS));
+            assert_eq!(e.retry_after, Some(u64::from(RETRY_AFTER_SECS)));
         }
         release.send(()).unwrap();
         assert!(holder.await.unwrap().unwrap());

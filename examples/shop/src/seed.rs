@@ -2,13 +2,12 @@
 //! with SKUs and properties, a coupon and an administrator.
 
 use rust_decimal::Decimal;
-use shop_core::account::{Account, AccountStore, Role};
+use shop_core::account::Role;
 use shop_core::catalog::{ProductDraft, ProductKind, Property, SkuDraft};
 use shop_core::coupon::{CouponDraft, CouponKind};
-use shop_core::ids::{CategoryId, IdGenerator, UserId};
+use shop_core::ids::CategoryId;
 use shop_core::{Currency, Entity, Error, Money, Shop, StoreError};
 
-use crate::passwords::PasswordPool;
 use crate::security::new_token;
 use crate::BoxError;
 
@@ -76,37 +75,19 @@ fn sku(title: &str, price: &str, stock: u32) -> Result<SkuDraft, BoxError> {
 /// administrator's e-mail address claims the account. The catalog comes
 /// first, so an instance that dies half-way leaves at worst a shop whose
 /// next start creates (and prints) the administrator.
-pub async fn seed_if_empty(
-    shop: &Shop,
-    accounts: &dyn AccountStore,
-    ids: &dyn IdGenerator,
-    passwords: &PasswordPool,
-) -> Result<Option<AdminCredentials>, BoxError> {
+pub async fn seed_if_empty(shop: &Shop) -> Result<Option<AdminCredentials>, BoxError> {
     if shop.category_tree().await?.is_empty() {
         seed_catalog(shop).await?;
     }
-    if accounts.get_account_by_email(ADMIN_EMAIL).await?.is_some() {
+    if shop.account_by_email(ADMIN_EMAIL).await?.is_some() {
         return Ok(None);
     }
     let password = new_token()[..20].to_owned();
-    let password_hash = passwords
-        .hash(password.clone())
-        .await
-        .map_err(|e| e.message)?;
-    let now = shop.now();
-    let created = accounts
-        .create_account(&Account {
-            id: UserId(ids.next_id()),
-            email: ADMIN_EMAIL.to_owned(),
-            name: "Administrator".to_owned(),
-            password_hash,
-            role: Role::Admin,
-            email_verified_at: Some(now),
-            created_at: now,
-        })
+    let created = shop
+        .create_verified_account("Administrator", ADMIN_EMAIL, password.clone(), Role::Admin)
         .await;
     match created {
-        Ok(()) => Ok(Some(AdminCredentials {
+        Ok(_) => Ok(Some(AdminCredentials {
             email: ADMIN_EMAIL.to_owned(),
             password,
         })),
@@ -202,31 +183,23 @@ async fn seed_catalog(shop: &Shop) -> Result<(), BoxError> {
 /// session opened with the old one, and returns the new password
 /// (`shop-example reset-admin-password`). Sessions kept in Redis are ended
 /// by the same command pointed at Redis (`SHOP_REDIS_URL`).
-pub async fn reset_admin_password(
-    accounts: &dyn AccountStore,
-    sessions: &dyn shop_core::account::SessionStore,
-    email: &str,
-    passwords: &PasswordPool,
-) -> Result<AdminCredentials, BoxError> {
-    let email = shop_core::account::normalize_email(email)
-        .map_err(|_| format!("{email:?} is not an e-mail address"))?;
-    let account = accounts
-        .get_account_by_email(&email)
-        .await?
+pub async fn reset_admin_password(shop: &Shop, email: &str) -> Result<AdminCredentials, BoxError> {
+    let account = shop
+        .account_by_email(email)
+        .await
+        .map_err(|_| format!("{email:?} is not an e-mail address"))?
         .ok_or_else(|| {
             format!(
                 "no account has the e-mail address {email} (the first start seeds {ADMIN_EMAIL})"
             )
         })?;
     if account.role != Role::Admin {
-        return Err(format!("{email} is not an administrator").into());
+        return Err(format!("{} is not an administrator", account.email).into());
     }
     let password = new_token()[..20].to_owned();
-    let hash = passwords
-        .hash(password.clone())
-        .await
-        .map_err(|e| e.message)?;
-    accounts.set_password_hash(account.id, &hash).await?;
-    sessions.end_user_sessions(account.id).await?;
-    Ok(AdminCredentials { email, password })
+    shop.set_password(account.id, password.clone()).await?;
+    Ok(AdminCredentials {
+        email: account.email,
+        password,
+    })
 }

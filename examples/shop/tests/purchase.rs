@@ -150,19 +150,20 @@ async fn a_restart_keeps_the_data_and_does_not_seed_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_seeding_of_an_empty_database_seeds_once() {
-    let storage = shop_example::open_database(&common::sqlite_url())
+    let stores = shop_example::open_database(&common::sqlite_url())
         .await
         .unwrap();
     let ids = std::sync::Arc::new(shop_core::ids::SequentialIds::default());
-    let shop = shop_core::Shop::builder(storage.stores.clone())
-        .ids(ids.clone())
+    let shop = shop_core::Shop::builder(stores)
+        .ids(ids)
+        .secrets(std::sync::Arc::new(
+            shop_example::passwords::PasswordPool::per_core(),
+        ))
         .build();
-    let passwords = shop_example::passwords::PasswordPool::per_core();
     let results = futures::future::join_all((0..5).map(|_| {
-        let (shop, accounts, ids) = (shop.clone(), storage.accounts.clone(), ids.clone());
-        let passwords = passwords.clone();
+        let shop = shop.clone();
         tokio::spawn(async move {
-            shop_example::seed::seed_if_empty(&shop, accounts.as_ref(), ids.as_ref(), &passwords)
+            shop_example::seed::seed_if_empty(&shop)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -173,17 +174,9 @@ async fn concurrent_seeding_of_an_empty_database_seeds_once() {
     assert_eq!(seeded, 1, "{results:?}");
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(shop.category_tree().await.unwrap().len(), 2);
-    assert_eq!(
-        storage.accounts.list_accounts(1, 10).await.unwrap().total,
-        1
-    );
-    assert!(shop_example::seed::seed_if_empty(
-        &shop,
-        storage.accounts.as_ref(),
-        ids.as_ref(),
-        &passwords
-    )
-    .await
-    .unwrap()
-    .is_none());
+    assert_eq!(shop.list_accounts(1, 10).await.unwrap().total, 1);
+    assert!(shop_example::seed::seed_if_empty(&shop)
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -70,7 +70,9 @@ use crate::order::{OrderStore, SubmitTokenStore};
 use crate::refund::RefundStore;
 use crate::user::UserStore;
 
-pub use accounts::{accounts_crud_and_unique_email, email_verification_is_single_use};
+pub use accounts::{
+    accounts_crud_and_unique_email, email_verification_is_single_use, password_reset_is_single_use,
+};
 pub use carts::{
     cart_add_merge_update_remove, cart_concurrent_adds_count_exactly,
     cart_line_quantities_stay_within_limits,
@@ -264,6 +266,7 @@ macro_rules! conformance_tests {
             list_pending_refunds_in_chunks,
             accounts_crud_and_unique_email,
             email_verification_is_single_use,
+            password_reset_is_single_use,
             sessions_expire_and_end,
             sessions_purge_expired,
             sessions_unique_under_concurrency,

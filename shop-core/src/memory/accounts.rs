@@ -4,16 +4,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{already_exists, page_of, MemoryStore};
-use crate::account::{Account, AccountStore, Role, Session, SessionStore};
+use crate::account::{
+    Account, AccountStore, AccountToken, Role, Session, SessionStore, TokenPurpose,
+};
 use crate::error::{Entity, Error, Result};
 use crate::ids::UserId;
 use crate::page::Page;
 
-/// A stored verification token.
+/// A stored one-time account token.
 #[derive(Debug, Clone)]
-pub(super) struct Verification {
-    user: UserId,
-    expires_at: DateTime<Utc>,
+pub(super) struct StoredToken {
+    token: AccountToken,
     used: bool,
 }
 
@@ -71,21 +72,25 @@ impl AccountStore for MemoryStore {
         Ok(())
     }
 
-    async fn issue_verification(
-        &self,
-        token_hash: &str,
-        user: UserId,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn set_deactivated(&self, id: UserId, at: Option<DateTime<Utc>>) -> Result<()> {
         let mut state = self.state();
-        if state.verifications.contains_key(token_hash) {
-            return Err(already_exists(Entity::VerificationToken, token_hash));
+        let account = state
+            .accounts
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found(Entity::Account, id))?;
+        account.deactivated_at = at;
+        Ok(())
+    }
+
+    async fn issue_token(&self, token: &AccountToken) -> Result<()> {
+        let mut state = self.state();
+        if state.account_tokens.contains_key(&token.token_hash) {
+            return Err(already_exists(token.purpose.entity(), &token.token_hash));
         }
-        state.verifications.insert(
-            token_hash.to_owned(),
-            Verification {
-                user,
-                expires_at,
+        state.account_tokens.insert(
+            token.token_hash.clone(),
+            StoredToken {
+                token: token.clone(),
                 used: false,
             },
         );
@@ -94,19 +99,52 @@ impl AccountStore for MemoryStore {
 
     async fn verify_email(&self, token_hash: &str, at: DateTime<Utc>) -> Result<UserId> {
         let mut state = self.state();
-        let user = match state.verifications.get(token_hash) {
-            Some(v) if !v.used && v.expires_at > at => v.user,
-            _ => return Err(Error::not_found(Entity::VerificationToken, token_hash)),
-        };
-        let account = state
-            .accounts
-            .get_mut(&user)
-            .ok_or_else(|| Error::not_found(Entity::Account, user))?;
-        account.email_verified_at.get_or_insert(at);
-        if let Some(v) = state.verifications.get_mut(token_hash) {
-            v.used = true;
+        let user = state.spend_token(token_hash, TokenPurpose::VerifyEmail, at)?;
+        if let Some(account) = state.accounts.get_mut(&user) {
+            account.email_verified_at.get_or_insert(at);
         }
         Ok(user)
+    }
+
+    async fn reset_password(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<UserId> {
+        let mut state = self.state();
+        let user = state.spend_token(token_hash, TokenPurpose::ResetPassword, at)?;
+        if let Some(account) = state.accounts.get_mut(&user) {
+            password_hash.clone_into(&mut account.password_hash);
+            account.email_verified_at.get_or_insert(at);
+        }
+        Ok(user)
+    }
+}
+
+impl super::State {
+    /// Marks an unused, unexpired token of `purpose` used and returns its
+    /// user (`NotFound` otherwise, also when its account is gone).
+    fn spend_token(
+        &mut self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        at: DateTime<Utc>,
+    ) -> Result<UserId> {
+        let missing = || Error::not_found(purpose.entity(), token_hash);
+        let stored = self
+            .account_tokens
+            .get_mut(token_hash)
+            .ok_or_else(missing)?;
+        let t = &stored.token;
+        if stored.used || t.purpose != purpose || t.expires_at <= at {
+            return Err(missing());
+        }
+        if !self.accounts.contains_key(&t.user_id) {
+            return Err(Error::not_found(Entity::Account, t.user_id));
+        }
+        stored.used = true;
+        Ok(t.user_id)
     }
 }
 

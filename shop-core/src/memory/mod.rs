@@ -172,7 +172,7 @@ struct State {
     refunds: BTreeMap<RefundId, Refund>,
     refund_nos: HashMap<String, RefundId>,
     accounts: BTreeMap<UserId, crate::account::Account>,
-    verifications: HashMap<String, accounts::Verification>,
+    account_tokens: HashMap<String, accounts::StoredToken>,
     sessions: HashMap<String, crate::account::Session>,
 }
 

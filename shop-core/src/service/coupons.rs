@@ -45,11 +45,21 @@ impl Shop {
         }
     }
 
-    /// Changes a coupon's settings (its use count is untouched).
-    pub async fn update_coupon(&self, id: CouponId, mut draft: CouponDraft) -> Result<Coupon> {
+    /// Changes a coupon's settings (its use count is untouched). `code` is
+    /// the code the caller names, if any: a coupon's code never changes
+    /// (`Refused { field: "code" }` when it differs).
+    pub async fn update_coupon(
+        &self,
+        id: CouponId,
+        code: Option<&str>,
+        mut draft: CouponDraft,
+    ) -> Result<Coupon> {
         draft.validate()?;
         draft.value = draft.canonical_value();
         let mut coupon = self.coupon(id).await?;
+        if code.is_some_and(|code| code != coupon.code) {
+            return Err(Error::refused("code", "a coupon's code cannot change"));
+        }
         if draft.min_amount.currency() != coupon.draft.min_amount.currency() {
             return Err(Error::validation(
                 "min_amount",

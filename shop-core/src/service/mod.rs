@@ -5,6 +5,7 @@
 //! [`Shop`] is cheap to clone and safe to share between tasks.
 
 mod account;
+mod auth;
 mod cart;
 mod catalog;
 mod checkout;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 pub use account::MAX_ADDRESSES;
+pub use auth::{AccountMailText, LoggedIn, RESET_TOKEN_LINE, VERIFICATION_TOKEN_LINE};
 pub use cart::CartLine;
 pub use catalog::ProductDetail;
 pub use checkout::{merge_lines, OrderLineRequest, PlaceOrderRequest};
@@ -30,6 +32,7 @@ pub use payments::NotificationOutcome;
 pub use refunds::{RefundRetryReport, MAX_REASON_CHARS};
 pub use views::{OrderLineView, OrderView};
 
+use crate::account::{AccountStore, Secrets, SessionStore};
 use crate::cart::CartStore;
 use crate::catalog::CatalogStore;
 use crate::clock::{Clock, SystemClock};
@@ -38,6 +41,7 @@ use crate::error::{Entity, Error, Result};
 use crate::events::{DomainEvent, EventListener};
 use crate::ids::{IdGenerator, OrderNoGenerator, SnowflakeIds};
 use crate::money::Currency;
+use crate::notify::Notifier;
 use crate::order::{Order, OrderAction, OrderPatch, OrderStore, SubmitTokenStore};
 use crate::payment::PaymentGateway;
 use crate::refund::RefundStore;
@@ -61,6 +65,10 @@ pub struct Stores {
     pub refunds: Arc<dyn RefundStore>,
     /// Checkout submit tokens (the idempotency keys of submissions).
     pub submit_tokens: Arc<dyn SubmitTokenStore>,
+    /// Accounts and their one-time tokens.
+    pub accounts: Arc<dyn AccountStore>,
+    /// Logged-in sessions.
+    pub sessions: Arc<dyn SessionStore>,
     carts: Arc<dyn CartStore>,
     carts_cleared_by_placement: bool,
 }
@@ -77,7 +85,9 @@ impl Stores {
             + CouponStore
             + OrderStore
             + RefundStore
-            + SubmitTokenStore,
+            + SubmitTokenStore
+            + AccountStore
+            + SessionStore,
     {
         Stores {
             catalog: backend.clone(),
@@ -86,7 +96,9 @@ impl Stores {
             coupons: backend.clone(),
             orders: backend.clone(),
             refunds: backend.clone(),
-            submit_tokens: backend,
+            submit_tokens: backend.clone(),
+            accounts: backend.clone(),
+            sessions: backend,
             carts_cleared_by_placement: true,
         }
     }
@@ -153,6 +165,14 @@ pub struct ShopConfig {
     pub submit_token_ttl: Duration,
     /// How many expired orders one chunk of `close_expired_orders` loads.
     pub close_batch_size: u32,
+    /// How long a login session lasts.
+    pub session_ttl: Duration,
+    /// How long an e-mail verification token stays valid.
+    pub verification_ttl: Duration,
+    /// How long a password reset token stays valid.
+    pub password_reset_ttl: Duration,
+    /// What the account e-mails say beside their token.
+    pub account_mail: AccountMailText,
 }
 
 impl Default for ShopConfig {
@@ -161,6 +181,10 @@ impl Default for ShopConfig {
             currency: Currency::Cny,
             submit_token_ttl: Duration::minutes(30),
             close_batch_size: 100,
+            session_ttl: Duration::days(30),
+            verification_ttl: Duration::hours(24),
+            password_reset_ttl: Duration::hours(1),
+            account_mail: AccountMailText::default(),
         }
     }
 }
@@ -178,17 +202,24 @@ struct Inner {
     order_nos: OrderNoGenerator,
     gateways: HashMap<String, Arc<dyn PaymentGateway>>,
     listeners: Vec<Arc<dyn EventListener>>,
+    secrets: Option<Arc<dyn Secrets>>,
+    notifier: Option<Arc<dyn Notifier>>,
     config: ShopConfig,
 }
 
 /// Builds a [`Shop`]: stores are required, everything else has a default
-/// (system clock, snowflake ids, no gateways, no listeners, CNY).
+/// (system clock, snowflake ids, no gateways, no listeners, CNY). The
+/// account use cases also need [`ShopBuilder::secrets`] (password hashing)
+/// and [`ShopBuilder::notifier`] (the verification and reset e-mails);
+/// without them those calls fail with an error that names the setting.
 pub struct ShopBuilder {
     stores: Stores,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     gateways: HashMap<String, Arc<dyn PaymentGateway>>,
     listeners: Vec<Arc<dyn EventListener>>,
+    secrets: Option<Arc<dyn Secrets>>,
+    notifier: Option<Arc<dyn Notifier>>,
     config: ShopConfig,
 }
 
@@ -217,6 +248,19 @@ impl ShopBuilder {
         self
     }
 
+    /// Uses `secrets` to hash passwords and digest tokens.
+    pub fn secrets(mut self, secrets: Arc<dyn Secrets>) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// Sends the account e-mails (verification, password reset) through
+    /// `notifier`.
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// Replaces the settings.
     pub fn config(mut self, config: ShopConfig) -> Self {
         self.config = config;
@@ -233,6 +277,8 @@ impl ShopBuilder {
                 order_nos: OrderNoGenerator::default(),
                 gateways: self.gateways,
                 listeners: self.listeners,
+                secrets: self.secrets,
+                notifier: self.notifier,
                 config: self.config,
             }),
         }
@@ -248,6 +294,8 @@ impl Shop {
             ids: Arc::new(SnowflakeIds::random_node()),
             gateways: HashMap::new(),
             listeners: Vec::new(),
+            secrets: None,
+            notifier: None,
             config: ShopConfig::default(),
         }
     }

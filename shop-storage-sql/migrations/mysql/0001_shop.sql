@@ -190,7 +190,7 @@ CREATE TABLE shop_refund_lines (
     FOREIGN KEY (refund_id) REFERENCES shop_refunds(id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Accounts, e-mail verification tokens and sessions.
+-- Accounts, their one-time tokens and sessions.
 CREATE TABLE shop_accounts (
     id                BIGINT       PRIMARY KEY,
     email             VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL UNIQUE,
@@ -198,12 +198,16 @@ CREATE TABLE shop_accounts (
     password_hash     VARCHAR(255) NOT NULL,
     role              VARCHAR(32)  NOT NULL,
     email_verified_at DATETIME(6),
-    created_at        DATETIME(6)  NOT NULL
+    created_at        DATETIME(6)  NOT NULL,
+    deactivated_at    DATETIME(6)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
-CREATE TABLE shop_verification_tokens (
+-- One-time tokens e-mailed to an account (verify the address, reset the
+-- password), as digests.
+CREATE TABLE shop_account_tokens (
     token_hash VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin PRIMARY KEY,
     user_id    BIGINT       NOT NULL,
+    purpose    VARCHAR(32)  NOT NULL,
     expires_at DATETIME(6)  NOT NULL,
     used_at    DATETIME(6),
     FOREIGN KEY (user_id) REFERENCES shop_accounts(id)

@@ -183,7 +183,7 @@ CREATE TABLE shop_refund_lines (
     PRIMARY KEY (refund_id, line_no)
 );
 
--- Accounts, e-mail verification tokens and sessions.
+-- Accounts, their one-time tokens and sessions.
 CREATE TABLE shop_accounts (
     id                BIGINT      PRIMARY KEY,
     email             TEXT        NOT NULL UNIQUE,
@@ -191,12 +191,16 @@ CREATE TABLE shop_accounts (
     password_hash     TEXT        NOT NULL,
     role              TEXT        NOT NULL,
     email_verified_at TIMESTAMPTZ,
-    created_at        TIMESTAMPTZ NOT NULL
+    created_at        TIMESTAMPTZ NOT NULL,
+    deactivated_at    TIMESTAMPTZ
 );
 
-CREATE TABLE shop_verification_tokens (
+-- One-time tokens e-mailed to an account (verify the address, reset the
+-- password), as digests.
+CREATE TABLE shop_account_tokens (
     token_hash TEXT        PRIMARY KEY,
     user_id    BIGINT      NOT NULL REFERENCES shop_accounts(id),
+    purpose    TEXT        NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
     used_at    TIMESTAMPTZ
 );

@@ -181,7 +181,7 @@ CREATE TABLE shop_refund_lines (
     PRIMARY KEY (refund_id, line_no)
 );
 
--- Accounts, e-mail verification tokens and sessions.
+-- Accounts, their one-time tokens and sessions.
 CREATE TABLE shop_accounts (
     id                INTEGER PRIMARY KEY,
     email             TEXT    NOT NULL UNIQUE,
@@ -189,12 +189,16 @@ CREATE TABLE shop_accounts (
     password_hash     TEXT    NOT NULL,
     role              TEXT    NOT NULL,
     email_verified_at INTEGER,
-    created_at        INTEGER NOT NULL
+    created_at        INTEGER NOT NULL,
+    deactivated_at    INTEGER
 );
 
-CREATE TABLE shop_verification_tokens (
+-- One-time tokens e-mailed to an account (verify the address, reset the
+-- password), as digests.
+CREATE TABLE shop_account_tokens (
     token_hash TEXT    PRIMARY KEY,
     user_id    INTEGER NOT NULL REFERENCES shop_accounts(id),
+    purpose    TEXT    NOT NULL,
     expires_at INTEGER NOT NULL,
     used_at    INTEGER
 );

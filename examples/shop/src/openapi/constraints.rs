@@ -71,18 +71,16 @@ pub fn request_bodies(doc: &mut Value, currency: Currency) {
     let any_amount = amount_pattern(currency, false);
     let quantity = range(1, i64::from(MAX_LINE_QUANTITY));
     let key = json!({"minLength": 1, "maxLength": MAX_KEY_CHARS, "pattern": LINE_PATTERN});
+    let password =
+        json!({"minLength": MIN_PASSWORD_CHARS, "maxLength": MAX_PASSWORD_CHARS, "pattern": r"\S"});
+    let email = json!({"format": "email", "maxLength": MAX_EMAIL_BYTES});
     let rules: Vec<(&str, &str, Value)> = vec![
         ("RegisterRequest", "name", required_line(MAX_NAME_CHARS)),
-        (
-            "RegisterRequest",
-            "email",
-            json!({"format": "email", "maxLength": MAX_EMAIL_BYTES}),
-        ),
-        (
-            "RegisterRequest",
-            "password",
-            json!({"minLength": MIN_PASSWORD_CHARS, "maxLength": MAX_PASSWORD_CHARS, "pattern": r"\S"}),
-        ),
+        ("RegisterRequest", "email", email.clone()),
+        ("RegisterRequest", "password", password.clone()),
+        ("ChangePasswordRequest", "new_password", password.clone()),
+        ("ResetConfirmation", "password", password),
+        ("ResetRequest", "email", email),
         ("AddressRequest", "province", required_line(255)),
         ("AddressRequest", "city", required_line(255)),
         ("AddressRequest", "district", line(255)),

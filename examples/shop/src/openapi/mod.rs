@@ -32,6 +32,9 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, str
         auth::login,
         auth::logout,
         auth::me,
+        auth::change_password,
+        auth::request_password_reset,
+        auth::confirm_password_reset,
         catalog::categories,
         catalog::products,
         catalog::product,
@@ -77,6 +80,8 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, str
         admin::update_coupon,
         admin::delete_coupon,
         admin::users,
+        admin::deactivate_user,
+        admin::reactivate_user,
     ),
     components(schemas(
         crate::error::ErrorResponse,

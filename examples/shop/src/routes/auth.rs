@@ -1,28 +1,19 @@
-//! Accounts: register, verify the e-mail address, log in and out, who am I.
+//! Accounts: register, verify the e-mail address, log in and out, who am
+//! I, change the password, reset a forgotten one. Each handler maps HTTP to
+//! one of `Shop`'s account use cases.
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
 use axum::response::{AppendHeaders, IntoResponse};
-use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
-use shop_core::account::{
-    normalize_email, validate_name, validate_password, Account, Role, Session, MAX_PASSWORD_CHARS,
-};
+use shop_core::account::Account;
 use shop_core::ids::UserId;
-use shop_core::notify::Notification;
 use utoipa::ToSchema;
 
-use crate::error::{ApiResult, AppError};
+use crate::error::ApiResult;
 use crate::extract::{AppJson, ClientIp, CurrentUser, SESSION_COOKIE};
-use crate::notifier::TOKEN_LINE_PREFIX;
-use crate::security::{new_token, token_digest};
 use crate::state::AppState;
-
-/// How long a session lasts.
-pub const SESSION_DAYS: i64 = 30;
-/// How long a verification token stays valid.
-pub const VERIFICATION_HOURS: i64 = 24;
 
 /// `POST /api/auth/register`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,6 +42,31 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// `POST /api/me/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    pub current_password: String,
+    /// The new password (8–128 characters).
+    pub new_password: String,
+}
+
+/// `POST /api/auth/password-reset`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetRequest {
+    /// The account's e-mail address.
+    pub email: String,
+}
+
+/// `POST /api/auth/password-reset/confirm`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetConfirmation {
+    /// The token from the reset e-mail.
+    pub token: String,
+    /// The new password (8–128 characters).
+    pub password: String,
+}
+
 /// An account as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
@@ -64,6 +80,8 @@ pub struct AccountView {
     pub role: String,
     /// Whether the e-mail address is verified.
     pub email_verified: bool,
+    /// Whether an administrator deactivated the account.
+    pub deactivated: bool,
 }
 
 impl From<&Account> for AccountView {
@@ -74,6 +92,7 @@ impl From<&Account> for AccountView {
             name: a.name.clone(),
             role: a.role.as_str().to_owned(),
             email_verified: a.email_verified_at.is_some(),
+            deactivated: a.deactivated_at.is_some(),
         }
     }
 }
@@ -99,40 +118,9 @@ pub async fn register(
     AppJson(req): AppJson<RegisterRequest>,
 ) -> ApiResult<impl IntoResponse> {
     state.limiter.check("register", ip).await?;
-    let name = validate_name(&req.name)?;
-    let email = normalize_email(&req.email)?;
-    validate_password(&req.password)?;
-    let password_hash = state.passwords.hash(req.password).await?;
-    let now = Utc::now();
-    let account = Account {
-        id: UserId(state.ids.next_id()),
-        email,
-        name,
-        password_hash,
-        role: Role::Customer,
-        email_verified_at: None,
-        created_at: now,
-    };
-    state.accounts.create_account(&account).await?;
-    let token = new_token();
-    state
-        .accounts
-        .issue_verification(
-            &token_digest(&token),
-            account.id,
-            now + Duration::hours(VERIFICATION_HOURS),
-        )
-        .await?;
-    state
-        .notifier
-        .send(&Notification {
-            to: account.email.clone(),
-            subject: "Verify your e-mail address".to_owned(),
-            body: format!(
-                "Welcome, {}!\n\n{TOKEN_LINE_PREFIX}{token}\n\nPOST it as {{\"token\": \"…\"}} to {}/api/auth/verify within {VERIFICATION_HOURS} hours.\n",
-                account.name, state.public_url
-            ),
-        })
+    let account = state
+        .shop
+        .register(&req.name, &req.email, req.password)
         .await?;
     Ok((StatusCode::CREATED, AppJson(AccountView::from(&account))))
 }
@@ -144,15 +132,7 @@ pub async fn verify(
     State(state): State<AppState>,
     AppJson(req): AppJson<VerifyRequest>,
 ) -> ApiResult<AppJson<AccountView>> {
-    let user = state
-        .accounts
-        .verify_email(&token_digest(req.token.trim()), Utc::now())
-        .await?;
-    let account = state
-        .accounts
-        .get_account(user)
-        .await?
-        .ok_or_else(AppError::unauthenticated)?;
+    let account = state.shop.verify_email(&req.token).await?;
     Ok(AppJson(AccountView::from(&account)))
 }
 
@@ -160,60 +140,31 @@ fn session_cookie(token: &str, max_age: i64) -> String {
     format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}")
 }
 
+/// The cookie that ends the browser's session.
+fn no_session() -> AppendHeaders<[(axum::http::HeaderName, String); 1]> {
+    AppendHeaders([(SET_COOKIE, session_cookie("", 0))])
+}
+
 /// Logs in with e-mail and password: a new server-side session.
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong e-mail or password", body = crate::error::ErrorResponse),
-        (status = 403, description = "e-mail not verified (`email_not_verified`)", body = crate::error::ErrorResponse), (status = 429, description = "rate limited", body = crate::error::ErrorResponse)))]
+    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong e-mail or password (`invalid_credentials`)", body = crate::error::ErrorResponse),
+        (status = 403, description = "e-mail not verified (`email_not_verified`) or account deactivated (`account_deactivated`)", body = crate::error::ErrorResponse), (status = 429, description = "rate limited", body = crate::error::ErrorResponse)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     AppJson(req): AppJson<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
     state.limiter.check("login", ip).await?;
-    let wrong = || {
-        AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "wrong e-mail address or password",
-        )
-    };
-    // No password this long was ever accepted: refuse without spending a
-    // hash on it (bodies are capped, but argon2 on 64 KiB is still work).
-    if req.password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(wrong());
-    }
-    let email = normalize_email(&req.email).map_err(|_| wrong())?;
-    let Some(account) = state.accounts.get_account_by_email(&email).await? else {
-        state.passwords.verify_nothing(req.password).await?;
-        return Err(wrong());
-    };
-    let hash = account.password_hash.clone();
-    if !state.passwords.verify(req.password, hash).await? {
-        return Err(wrong());
-    }
-    if account.email_verified_at.is_none() {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "email_not_verified",
-            "verify your e-mail address first",
-        ));
-    }
-    let token = new_token();
-    let now = state.shop.now();
-    let session = Session {
-        token_hash: token_digest(&token),
-        user_id: account.id,
-        created_at: now,
-        expires_at: now + Duration::days(SESSION_DAYS),
-    };
-    state.sessions.create_session(&session).await?;
-    let cookie = session_cookie(&token, SESSION_DAYS * 24 * 3600);
+    let logged_in = state.shop.log_in(&req.email, req.password).await?;
+    let session = &logged_in.session;
+    let max_age = (session.expires_at - session.created_at).num_seconds();
+    let cookie = session_cookie(&logged_in.token, max_age);
     Ok((
         AppendHeaders([(SET_COOKIE, cookie)]),
         AppJson(LoginResponse {
-            token,
             expires_at: session.expires_at.to_rfc3339(),
-            account: AccountView::from(&account),
+            account: AccountView::from(&logged_in.account),
+            token: logged_in.token,
         }),
     ))
 }
@@ -224,15 +175,61 @@ pub async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> ApiResult<impl IntoResponse> {
-    state.sessions.delete_session(&user.token_hash).await?;
-    Ok((
-        StatusCode::NO_CONTENT,
-        AppendHeaders([(SET_COOKIE, session_cookie("", 0))]),
-    ))
+    state.shop.log_out(&user.token).await?;
+    Ok((StatusCode::NO_CONTENT, no_session()))
 }
 
 /// The logged-in account.
 #[utoipa::path(get, path = "/api/me", responses((status = 200, body = AccountView), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn me(user: CurrentUser) -> AppJson<AccountView> {
     AppJson(AccountView::from(&user.account))
+}
+
+/// Changes the password, given the current one; every session of the
+/// account ends (this one too: log in again).
+#[utoipa::path(post, path = "/api/me/password", request_body = ChangePasswordRequest,
+    responses((status = 204, description = "changed; every session ended"), (status = 400, description = "invalid new password, or wrong current password (field `current_password`)", body = crate::error::ErrorResponse),
+        (status = 401, body = crate::error::ErrorResponse), (status = 429, description = "rate limited", body = crate::error::ErrorResponse)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    user: CurrentUser,
+    AppJson(req): AppJson<ChangePasswordRequest>,
+) -> ApiResult<impl IntoResponse> {
+    state.limiter.check("password", ip).await?;
+    state
+        .shop
+        .change_password(user.account.id, req.current_password, req.new_password)
+        .await?;
+    Ok((StatusCode::NO_CONTENT, no_session()))
+}
+
+/// E-mails a password reset token to the account with this address. The
+/// answer is the same whether or not the address has an account.
+#[utoipa::path(post, path = "/api/auth/password-reset", request_body = ResetRequest,
+    responses((status = 204, description = "a token was e-mailed if the address has an active account"), (status = 400, description = "not an e-mail address", body = crate::error::ErrorResponse),
+        (status = 429, description = "rate limited", body = crate::error::ErrorResponse)))]
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(req): AppJson<ResetRequest>,
+) -> ApiResult<StatusCode> {
+    state.limiter.check("password", ip).await?;
+    state.shop.request_password_reset(&req.email).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets a new password with an e-mailed reset token; every session of the
+/// account ends.
+#[utoipa::path(post, path = "/api/auth/password-reset/confirm", request_body = ResetConfirmation,
+    responses((status = 204, description = "the new password is set"), (status = 400, description = "invalid password", body = crate::error::ErrorResponse),
+        (status = 404, description = "unknown, used or expired token", body = crate::error::ErrorResponse), (status = 429, description = "rate limited", body = crate::error::ErrorResponse)))]
+pub async fn confirm_password_reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(req): AppJson<ResetConfirmation>,
+) -> ApiResult<StatusCode> {
+    state.limiter.check("password", ip).await?;
+    state.shop.reset_password(&req.token, req.password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -40,6 +40,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
+        .route("/api/me/password", post(auth::change_password))
+        .route(
+            "/api/auth/password-reset",
+            post(auth::request_password_reset),
+        )
+        .route(
+            "/api/auth/password-reset/confirm",
+            post(auth::confirm_password_reset),
+        )
         .route("/api/categories", get(catalog::categories))
         .route("/api/products", get(catalog::products))
         .route("/api/products/{id}", get(catalog::product))
@@ -104,7 +113,15 @@ pub fn router(state: AppState) -> Router {
             "/api/admin/coupons/{id}",
             put(admin::update_coupon).delete(admin::delete_coupon),
         )
-        .route("/api/admin/users", get(admin::users));
+        .route("/api/admin/users", get(admin::users))
+        .route(
+            "/api/admin/users/{id}/deactivate",
+            post(admin::deactivate_user),
+        )
+        .route(
+            "/api/admin/users/{id}/reactivate",
+            post(admin::reactivate_user),
+        );
     let storefront = if state.sandbox.is_some() {
         storefront.route("/sandbox/pay", get(payments::pay_page).post(payments::pay))
     } else {

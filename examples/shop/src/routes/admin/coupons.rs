@@ -11,10 +11,11 @@ use crate::extract::{AdminUser, AppJson, AppPath, AppQuery};
 use crate::state::AppState;
 use shop_core::account::Account;
 use shop_core::coupon::{Coupon, CouponDraft, CouponKind};
-use shop_core::ids::CouponId;
+use shop_core::ids::{CouponId, UserId};
 use shop_core::page::Page;
 use shop_core::{Error, Money, Shop};
 
+use crate::routes::auth::AccountView;
 use crate::routes::orders::PageQuery;
 
 /// A coupon's settings (`POST`/`PUT /api/admin/coupons…`).
@@ -98,13 +99,9 @@ pub async fn update_coupon(
     AppJson(body): AppJson<CouponBody>,
 ) -> ApiResult<AppJson<Coupon>> {
     let draft = body.draft(&state.shop)?;
-    if let Some(code) = &body.code {
-        if state.shop.coupon(CouponId(id)).await?.code != *code {
-            return Err(Error::refused("code", "a coupon's code cannot change").into());
-        }
-    }
+    let code = body.code.as_deref();
     Ok(AppJson(
-        state.shop.update_coupon(CouponId(id), draft).await?,
+        state.shop.update_coupon(CouponId(id), code, draft).await?,
     ))
 }
 
@@ -129,6 +126,32 @@ pub async fn users(
     AppQuery(q): AppQuery<PageQuery>,
 ) -> ApiResult<AppJson<Page<Account>>> {
     let (page, per_page) = q.get();
-    shop_core::page::check_page(page, per_page)?;
-    Ok(AppJson(state.accounts.list_accounts(page, per_page).await?))
+    Ok(AppJson(state.shop.list_accounts(page, per_page).await?))
+}
+
+/// Deactivates an account: it cannot log in, and its sessions end.
+#[utoipa::path(post, path = "/api/admin/users/{id}/deactivate", params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = crate::routes::auth::AccountView), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse), (status = 409, description = "an administrator cannot deactivate their own account", body = crate::error::ErrorResponse)))]
+pub async fn deactivate_user(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    AppPath(id): AppPath<i64>,
+) -> ApiResult<AppJson<AccountView>> {
+    let account = state
+        .shop
+        .deactivate_account(admin.account.id, UserId(id))
+        .await?;
+    Ok(AppJson(AccountView::from(&account)))
+}
+
+/// Reactivates a deactivated account.
+#[utoipa::path(post, path = "/api/admin/users/{id}/reactivate", params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = crate::routes::auth::AccountView), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn reactivate_user(
+    State(state): State<AppState>,
+    _: AdminUser,
+    AppPath(id): AppPath<i64>,
+) -> ApiResult<AppJson<AccountView>> {
+    let account = state.shop.reactivate_account(UserId(id)).await?;
+    Ok(AppJson(AccountView::from(&account)))
 }
