@@ -1252,3 +1252,89 @@ async fn closing_stops_at_the_chunk_boundary_after_a_stop_is_asked() {
     assert_eq!(w.shop.close_expired_orders().await.unwrap(), 150);
     assert_eq!(w.stock(&sku).await, 500);
 }
+
+/// A gateway named `name` that does what `FakeGateway` does.
+struct Named(&'static str, FakeGateway);
+
+#[async_trait::async_trait]
+impl shop_core::payment::PaymentGateway for Named {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn merchant_id(&self) -> &str {
+        self.1.merchant_id()
+    }
+    async fn create_payment(
+        &self,
+        req: &shop_core::payment::PaymentRequest,
+    ) -> Result<shop_core::payment::PaymentAction, shop_core::payment::PaymentError> {
+        self.1.create_payment(req).await
+    }
+    async fn verify_notification(
+        &self,
+        raw: &RawNotification,
+    ) -> Result<shop_core::payment::GatewayEvent, shop_core::payment::PaymentError> {
+        self.1.verify_notification(raw).await
+    }
+    async fn refund(
+        &self,
+        req: &shop_core::payment::GatewayRefund,
+    ) -> Result<GatewayRefundStatus, shop_core::payment::PaymentError> {
+        self.1.refund(req).await
+    }
+}
+
+/// A payment that names no gateway uses the builder's default when it is
+/// registered, else the only gateway; with none it is `NotFound`, with
+/// several and no default the caller must choose.
+#[tokio::test]
+async fn the_default_gateway_is_the_named_one_or_the_only_one() {
+    let build = |names: &[&'static str], default: Option<&str>| {
+        let mut b = Shop::builder(Stores::from_backend(Arc::new(MemoryStore::new())));
+        for name in names {
+            b = b.gateway(Arc::new(Named(name, FakeGateway::new())));
+        }
+        if let Some(d) = default {
+            b = b.default_gateway(d);
+        }
+        b.build()
+    };
+    assert!(matches!(
+        build(&[], None).default_gateway(),
+        Err(Error::NotFound {
+            entity: Entity::PaymentGateway,
+            ..
+        })
+    ));
+    assert_eq!(
+        build(&["alipay"], None).default_gateway().unwrap(),
+        "alipay"
+    );
+    let err = build(&["alipay", "wechat"], None)
+        .default_gateway()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Validation {
+                field: "gateway",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("alipay, wechat"), "{err}");
+    assert_eq!(
+        build(&["alipay", "sandbox"], Some("sandbox"))
+            .default_gateway()
+            .unwrap(),
+        "sandbox"
+    );
+    // A default that is not registered does not count.
+    assert_eq!(
+        build(&["alipay"], Some("sandbox"))
+            .default_gateway()
+            .unwrap(),
+        "alipay"
+    );
+}

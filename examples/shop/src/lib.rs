@@ -356,7 +356,10 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         ))
     });
     if let Some(sandbox) = &sandbox {
-        builder = builder.gateway(sandbox.clone());
+        // With the sandbox on, a pay call that names no gateway uses it.
+        builder = builder
+            .gateway(sandbox.clone())
+            .default_gateway(SandboxGateway::NAME);
     }
     for gateway in real {
         builder = builder.gateway(gateway);

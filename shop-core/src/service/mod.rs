@@ -204,6 +204,7 @@ struct Inner {
     listeners: Vec<Arc<dyn EventListener>>,
     secrets: Option<Arc<dyn Secrets>>,
     notifier: Option<Arc<dyn Notifier>>,
+    default_gateway: Option<String>,
     config: ShopConfig,
 }
 
@@ -220,6 +221,7 @@ pub struct ShopBuilder {
     listeners: Vec<Arc<dyn EventListener>>,
     secrets: Option<Arc<dyn Secrets>>,
     notifier: Option<Arc<dyn Notifier>>,
+    default_gateway: Option<String>,
     config: ShopConfig,
 }
 
@@ -245,6 +247,13 @@ impl ShopBuilder {
     /// Adds an event listener.
     pub fn listener(mut self, listener: Arc<dyn EventListener>) -> Self {
         self.listeners.push(listener);
+        self
+    }
+
+    /// Names the gateway a payment that names none uses
+    /// ([`Shop::default_gateway`]).
+    pub fn default_gateway(mut self, name: &str) -> Self {
+        self.default_gateway = Some(name.to_owned());
         self
     }
 
@@ -279,6 +288,7 @@ impl ShopBuilder {
                 listeners: self.listeners,
                 secrets: self.secrets,
                 notifier: self.notifier,
+                default_gateway: self.default_gateway,
                 config: self.config,
             }),
         }
@@ -296,6 +306,7 @@ impl Shop {
             listeners: Vec::new(),
             secrets: None,
             notifier: None,
+            default_gateway: None,
             config: ShopConfig::default(),
         }
     }
@@ -315,6 +326,30 @@ impl Shop {
         let mut names: Vec<String> = self.inner.gateways.keys().cloned().collect();
         names.sort();
         names
+    }
+
+    /// The gateway a payment that names none uses: the builder's
+    /// [`ShopBuilder::default_gateway`] when it is registered, else the only
+    /// registered gateway. With none it is `NotFound { PaymentGateway }`;
+    /// with several and no default the caller must choose
+    /// (`Validation { field: "gateway" }`, naming them).
+    pub fn default_gateway(&self) -> Result<String> {
+        if let Some(name) = self
+            .inner
+            .default_gateway
+            .as_ref()
+            .filter(|n| self.inner.gateways.contains_key(*n))
+        {
+            return Ok(name.clone());
+        }
+        match self.gateway_names().as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err(Error::not_found(Entity::PaymentGateway, "any")),
+            several => Err(Error::validation(
+                "gateway",
+                format!("choose one of: {}", several.join(", ")),
+            )),
+        }
     }
 
     /// The current time on the shop's clock (the one every rule uses).

@@ -6,10 +6,12 @@
 use serde_json::{json, Value};
 
 /// Operations anybody may call (everything else needs a session).
-const PUBLIC: [(&str, &str); 10] = [
+const PUBLIC: [(&str, &str); 12] = [
     ("post", "/api/auth/register"),
     ("post", "/api/auth/verify"),
     ("post", "/api/auth/login"),
+    ("post", "/api/auth/password-reset"),
+    ("post", "/api/auth/password-reset/confirm"),
     ("get", "/api/categories"),
     ("get", "/api/products"),
     ("get", "/api/products/{id}"),

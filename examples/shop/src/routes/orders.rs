@@ -9,7 +9,6 @@ use shop_core::order::Order;
 use shop_core::page::Page;
 use shop_core::payment::PaymentAction;
 use shop_core::service::{OrderLineRequest, OrderView, PlaceOrderRequest, ReviewRequest};
-use shop_payments::SandboxGateway;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
@@ -208,7 +207,7 @@ pub async fn pay(
 ) -> ApiResult<AppJson<PayResponse>> {
     let gateway = match q.gateway {
         Some(name) => name,
-        None => default_gateway(&state)?,
+        None => state.shop.default_gateway()?,
     };
     let action = state
         .shop
@@ -226,25 +225,6 @@ pub async fn pay(
             qr_code: Some(code),
         },
     }))
-}
-
-/// The gateway a pay call without `gateway` uses: the sandbox when it is
-/// on, else the only configured provider; with several, the caller must
-/// choose (`400`, naming them).
-fn default_gateway(state: &AppState) -> Result<String, crate::error::AppError> {
-    if state.sandbox.is_some() {
-        return Ok(SandboxGateway::NAME.to_owned());
-    }
-    let names = state.shop.gateway_names();
-    match names.as_slice() {
-        [only] => Ok(only.clone()),
-        [] => Err(shop_core::Error::not_found(shop_core::Entity::PaymentGateway, "any").into()),
-        several => Err(shop_core::Error::validation(
-            "gateway",
-            format!("choose one of: {}", several.join(", ")),
-        )
-        .into()),
-    }
 }
 
 /// Confirms receipt of a shipped order.
