@@ -22,6 +22,22 @@ use crate::page::Page;
 pub use crate::state::{OrderAction, OrderState, OrderStatus, RefundStatus};
 use crate::user::AddressSnapshot;
 
+/// The characters of an order number ([`OrderNoGenerator`]
+/// (crate::ids::OrderNoGenerator) writes 20 digits): 1–64 ASCII letters and
+/// digits.
+pub const ORDER_NO_PATTERN: &str = "^[A-Za-z0-9]{1,64}$";
+
+/// The order-number rule ([`ORDER_NO_PATTERN`]): `Validation { field:
+/// "order_no" }` for anything else, so a page or link that carries one can
+/// show and forward it safely.
+pub fn check_order_no(no: &str) -> Result<()> {
+    if (1..=64).contains(&no.len()) && no.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(Error::validation("order_no", "not an order number"))
+    }
+}
+
 impl OrderState {
     /// The state machine: the next state after `action`, or
     /// `InvalidTransition`. Pure; every store write is a compare-and-set from

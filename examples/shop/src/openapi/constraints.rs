@@ -12,6 +12,7 @@ use shop_core::catalog::{
 };
 use shop_core::coupon::{CODE_PATTERN, MAX_COUPON_TOTAL, PERCENT_PATTERN};
 use shop_core::money::amount_pattern;
+use shop_core::order::ORDER_NO_PATTERN;
 use shop_core::page::MAX_PER_PAGE;
 use shop_core::service::{
     MAX_ORDER_LINES, MAX_REASON_CHARS, MAX_REMARK_CHARS, MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS,
@@ -211,6 +212,24 @@ pub fn parameters(doc: &mut Value) {
                     (Some("query"), Some("keyword")) => {
                         json!({"type": "string", "maxLength": MAX_KEYWORD_CHARS, "pattern": LINE_PATTERN})
                     }
+                    // The payment pages' parameters: what a gateway's
+                    // redirect carries.
+                    (Some("query"), Some("order_no")) => {
+                        json!({"type": "string", "pattern": ORDER_NO_PATTERN})
+                    }
+                    (Some("query"), Some("amount" | "currency" | "subject")) => {
+                        json!({"type": "string", "maxLength": MAX_KEY_CHARS, "pattern": LINE_PATTERN})
+                    }
+                    (Some("query"), Some("redirect_status")) => {
+                        json!({"type": "string", "maxLength": 64, "pattern": LINE_PATTERN})
+                    }
+                    (Some("query"), Some("payment_intent")) => {
+                        json!({"type": "string", "pattern": "^pi_[A-Za-z0-9]{1,255}$"})
+                    }
+                    (Some("query"), Some("client_secret")) => json!({
+                        "type": "string",
+                        "pattern": "^pi_[A-Za-z0-9]{1,255}_secret_[A-Za-z0-9]{1,255}$"
+                    }),
                     _ => continue,
                 };
                 param["schema"] = rule;

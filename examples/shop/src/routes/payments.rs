@@ -72,7 +72,7 @@ fn page(title: &str, body: &str) -> Html<String> {
     responses((status = 200, description = "an HTML page with a Pay button", content_type = "text/html"),
         (status = 400, description = "a parameter is not text the shop writes (`validation`)", body = crate::error::ErrorResponse)))]
 pub async fn pay_page(AppQuery(q): AppQuery<PayPageQuery>) -> ApiResult<Html<String>> {
-    shop_core::text::check_key("order_no", &q.order_no)?;
+    shop_core::order::check_order_no(&q.order_no)?;
     for (field, value) in [
         ("amount", &q.amount),
         ("currency", &q.currency),

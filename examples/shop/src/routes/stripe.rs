@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse};
 use serde::Deserialize;
+use shop_core::order::check_order_no;
 use utoipa::IntoParams;
 
 use crate::error::{ApiResult, AppError};
@@ -63,10 +64,6 @@ fn js_string(s: &str) -> String {
 }
 
 /// Whether `s` looks like an order number: 1–64 ASCII letters and digits.
-fn order_number(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 fn invalid(field: &'static str, message: &str) -> AppError {
     AppError::from(shop_core::Error::validation(field, message))
 }
@@ -75,7 +72,7 @@ fn invalid(field: &'static str, message: &str) -> AppError {
 #[utoipa::path(get, path = "/stripe/checkout", params(CheckoutQuery),
     responses((status = 200, description = "an HTML page mounting Stripe's Payment Element", content_type = "text/html"),
         (status = 400, description = "a parameter is not what Stripe issues", body = crate::error::ErrorResponse),
-        (status = 404, description = "Stripe is not configured", body = crate::error::ErrorResponse)))]
+        (status = 404, description = "Stripe is not configured, or the client secret is not the PaymentIntent's", body = crate::error::ErrorResponse)))]
 pub async fn checkout_page(
     State(state): State<AppState>,
     AppQuery(q): AppQuery<CheckoutQuery>,
@@ -95,14 +92,14 @@ pub async fn checkout_page(
         .strip_prefix(&q.payment_intent)
         .is_some_and(|rest| stripe_id(rest, "_secret_"));
     if !secret_ok {
-        return Err(invalid(
-            "client_secret",
-            "not the client secret of this PaymentIntent",
+        // Well-formed, but not this PaymentIntent's: no such page.
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the client secret is not this PaymentIntent's",
         ));
     }
-    if !order_number(&q.order_no) {
-        return Err(invalid("order_no", "not an order number"));
-    }
+    check_order_no(&q.order_no)?;
     let ours = format!("{}/", state.public_url);
     let return_url = q
         .return_url
@@ -150,8 +147,8 @@ pub async fn checkout_page(
     responses((status = 200, description = "an HTML page", content_type = "text/html"),
         (status = 400, description = "a parameter is not what Stripe sends (`validation`)", body = crate::error::ErrorResponse)))]
 pub async fn done_page(AppQuery(q): AppQuery<DoneQuery>) -> ApiResult<Html<String>> {
-    if !q.order_no.is_empty() && !order_number(&q.order_no) {
-        return Err(invalid("order_no", "not an order number"));
+    if !q.order_no.is_empty() {
+        check_order_no(&q.order_no)?;
     }
     shop_core::text::check_line("redirect_status", &q.redirect_status, 64)?;
     let said = match q.redirect_status.as_str() {
