@@ -22,9 +22,8 @@ use crate::page::Page;
 pub use crate::state::{OrderAction, OrderState, OrderStatus, RefundStatus};
 use crate::user::AddressSnapshot;
 
-/// The characters of an order number ([`OrderNoGenerator`]
-/// (crate::ids::OrderNoGenerator) writes 20 digits): 1–64 ASCII letters and
-/// digits.
+/// The characters of an order number: 1–64 ASCII letters and digits
+/// ([`OrderNoGenerator`](crate::ids::OrderNoGenerator) writes 20 digits).
 pub const ORDER_NO_PATTERN: &str = "^[A-Za-z0-9]{1,64}$";
 
 /// The order-number rule ([`ORDER_NO_PATTERN`]): `Validation { field:
