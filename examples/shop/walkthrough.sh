@@ -54,15 +54,23 @@ except (KeyError, IndexError, TypeError):
 step "Register $EMAIL; the verification e-mail appears in the server's log"
 call POST /api/auth/register "{\"name\":\"Ann\",\"email\":\"$EMAIL\",\"password\":\"correct horse battery\"}" >/dev/null
 if [ -z "${VERIFY_TOKEN:-}" ] && [ -n "${SHOP_LOG:-}" ]; then
+    # The e-mail is sent from the outbox within a second or two.
     VERIFY_TOKEN=$(python3 - "$SHOP_LOG" "$EMAIL" <<'PY'
-import sys
-mail_to = None
+import re, sys, time
+marker = "mail to %s (verify_email," % sys.argv[2]
 token = ""
-for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    if line.startswith("--- mail to "):
-        mail_to = line[len("--- mail to "):].rstrip().removesuffix(" ---")
-    elif line.startswith("Verification token: ") and mail_to == sys.argv[2]:
-        token = line[len("Verification token: "):].strip()
+for _ in range(100):
+    inside = False
+    for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+        if marker in line:
+            inside = True
+        elif line.startswith("--- end of mail ---"):
+            inside = False
+        elif inside and re.fullmatch(r"[0-9a-f]{64}", line.strip()):
+            token = line.strip()
+    if token:
+        break
+    time.sleep(0.1)
 print(token)
 PY
 )

@@ -15,7 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Entity, Error, Result};
+use crate::events::EventRecord;
 use crate::ids::UserId;
+use crate::notify::Locale;
 use crate::page::Page;
 
 /// Shortest password accepted.
@@ -78,6 +80,9 @@ pub struct Account {
     /// log in and has no sessions.
     #[serde(default)]
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// The language the shop writes to this person in.
+    #[serde(default)]
+    pub locale: Locale,
 }
 
 /// What a one-time account token is for.
@@ -216,8 +221,10 @@ pub trait AccountStore: Send + Sync + 'static {
     /// (`NotFound` when absent).
     async fn set_deactivated(&self, id: UserId, at: Option<DateTime<Utc>>) -> Result<()>;
 
-    /// Stores a one-time token's digest (`AlreadyExists` when it is taken).
-    async fn issue_token(&self, token: &AccountToken) -> Result<()>;
+    /// Stores a one-time token's digest (`AlreadyExists` when it is taken)
+    /// and records `events` (the e-mail carrying the token) in the outbox
+    /// in the same step.
+    async fn issue_token(&self, token: &AccountToken, events: &[EventRecord]) -> Result<()>;
     /// Consumes a [`TokenPurpose::VerifyEmail`] token atomically and marks
     /// its account's e-mail verified at `at` (an earlier verification
     /// stays); `NotFound { VerificationToken }` when the token is unknown,

@@ -51,6 +51,10 @@ pub enum Entity {
     PasswordResetToken,
     /// A login session.
     Session,
+    /// An outbox listener's progress.
+    EventListener,
+    /// A scheduled job.
+    Job,
 }
 
 impl fmt::Display for Entity {
@@ -72,6 +76,8 @@ impl fmt::Display for Entity {
             Entity::VerificationToken => "verification token",
             Entity::PasswordResetToken => "password reset token",
             Entity::Session => "session",
+            Entity::EventListener => "event listener",
+            Entity::Job => "job",
         };
         f.write_str(name)
     }

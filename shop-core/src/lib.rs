@@ -128,11 +128,13 @@ pub mod coupon;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod jobs;
 #[cfg(feature = "memory")]
 pub mod memory;
 pub mod money;
 pub mod notify;
 pub mod order;
+pub mod outbox;
 pub mod page;
 pub mod payment;
 pub mod refund;

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::events::EventRecord;
 use crate::ids::{OrderId, OrderItemId, RefundId};
 use crate::money::Money;
 use crate::order::{Order, OrderState};
@@ -283,10 +284,10 @@ pub trait RefundStore: Send + Sync + 'static {
     /// must be in `cmd.expected` (`Conflict`), the refund number unused
     /// (`AlreadyExists`), each line's refunded quantity within what was bought
     /// and the refunded total within what was paid (`Validation`).
-    async fn create_refund(&self, cmd: &NewRefund) -> Result<()>;
+    async fn create_refund(&self, cmd: &NewRefund, events: &[EventRecord]) -> Result<()>;
     /// Finishes a pending refund and moves the order's state, atomically and
     /// exactly once per refund number (`Conflict` when already finished).
-    async fn finish_refund(&self, cmd: &FinishRefund) -> Result<()>;
+    async fn finish_refund(&self, cmd: &FinishRefund, events: &[EventRecord]) -> Result<()>;
     /// Loads a refund by its number.
     async fn get_refund(&self, refund_no: &str) -> Result<Option<Refund>>;
     /// An order's refunds, oldest first.

@@ -13,8 +13,7 @@ use shop_core::account::{Role, Secrets};
 use shop_core::clock::ManualClock;
 use shop_core::ids::SequentialIds;
 use shop_core::memory::MemoryStore;
-use shop_core::notify::{Notification, Notifier};
-use shop_core::service::{RESET_TOKEN_LINE, VERIFICATION_TOKEN_LINE};
+use shop_core::notify::{Locale, Message, Notification, Notifier};
 use shop_core::{Entity, Error, Result, Shop, StoreError, Stores};
 
 /// "Hashes" by prefixing, counts verifications.
@@ -52,17 +51,30 @@ impl Notifier for Mailbox {
     }
 }
 
-impl Mailbox {
-    fn token(&self, to: &str, line: &str) -> String {
-        self.0
+impl Setup {
+    /// Dispatches the outbox, then reads the token of the newest mail of
+    /// `kind` to `to`.
+    async fn token(&self, to: &str, kind: &str) -> String {
+        self.shop.dispatch_events().await.unwrap();
+        self.mail
+            .0
             .lock()
             .unwrap()
             .iter()
             .rev()
-            .filter(|n| n.to == to)
-            .find_map(|n| n.body.lines().find_map(|l| l.strip_prefix(line)))
+            .filter(|n| n.to == to && n.message.kind() == kind)
+            .find_map(|n| match &n.message {
+                Message::VerifyEmail { token, .. } | Message::ResetPassword { token, .. } => {
+                    Some(token.clone())
+                }
+                _ => None,
+            })
             .expect("a mail with the token")
-            .to_owned()
+    }
+
+    async fn mails(&self) -> usize {
+        self.shop.dispatch_events().await.unwrap();
+        self.mail.0.lock().unwrap().len()
     }
 }
 
@@ -100,7 +112,12 @@ async fn registration_verification_and_login_follow_the_clock() {
     let s = setup();
     let account = s
         .shop
-        .register(" Li Lei ", " Li@Example.COM ", PW.into())
+        .register(
+            " Li Lei ",
+            " Li@Example.COM ",
+            PW.into(),
+            Some(Locale::ZhCn),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -109,7 +126,7 @@ async fn registration_verification_and_login_follow_the_clock() {
     );
     let err = s
         .shop
-        .register("Han", "li@example.com", PW.into())
+        .register("Han", "li@example.com", PW.into(), None)
         .await
         .unwrap_err();
     assert!(
@@ -122,7 +139,10 @@ async fn registration_verification_and_login_follow_the_clock() {
     ));
 
     // The token lasts 24 hours on the shop's clock.
-    let token = s.mail.token("li@example.com", VERIFICATION_TOKEN_LINE);
+    assert_eq!(account.locale, Locale::ZhCn);
+    let token = s.token("li@example.com", "verify_email").await;
+    let mail = s.mail.0.lock().unwrap()[0].clone();
+    assert_eq!((mail.name.as_str(), mail.locale), ("Li Lei", Locale::ZhCn));
     s.clock.advance(Duration::hours(24));
     let err = s.shop.verify_email(&token).await.unwrap_err();
     assert!(
@@ -140,7 +160,7 @@ async fn registration_verification_and_login_follow_the_clock() {
         .request_password_reset("li@example.com")
         .await
         .unwrap();
-    let reset = s.mail.token("li@example.com", RESET_TOKEN_LINE);
+    let reset = s.token("li@example.com", "reset_password").await;
     s.shop
         .reset_password(&reset, "another horse".into())
         .await
@@ -268,16 +288,12 @@ async fn password_changes_and_deactivation_end_every_session() {
         s.shop.log_in("mei@example.com", "new horse 1".into()).await,
         Err(Error::AccountDeactivated)
     ));
-    let mails = s.mail.0.lock().unwrap().len();
+    let mails = s.mails().await;
     s.shop
         .request_password_reset("mei@example.com")
         .await
         .unwrap();
-    assert_eq!(
-        s.mail.0.lock().unwrap().len(),
-        mails,
-        "no reset mail while deactivated"
-    );
+    assert_eq!(s.mails().await, mails, "no reset mail while deactivated");
     s.shop.reactivate_account(account.id).await.unwrap();
     s.shop
         .log_in("mei@example.com", "new horse 1".into())
@@ -290,7 +306,7 @@ async fn password_changes_and_deactivation_end_every_session() {
 async fn a_shop_without_the_account_ports_names_the_missing_setting() {
     let shop = Shop::builder(Stores::from_backend(Arc::new(MemoryStore::new()))).build();
     let err = shop
-        .register("A", "a@example.com", PW.into())
+        .register("A", "a@example.com", PW.into(), None)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("ShopBuilder::notifier"), "{err}");

@@ -4,18 +4,21 @@
 
 mod common;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use common::*;
 use rust_decimal_macros::dec;
 use shop_core::cart::CartStore;
 use shop_core::clock::ManualClock;
 use shop_core::coupon::{CouponKind, CouponRejection};
-use shop_core::events::DomainEvent;
+use shop_core::events::{DomainEvent, EventRecord};
 use shop_core::ids::SequentialIds;
 use shop_core::ids::{AddressId, OrderId, ProductId, SkuId, UserId};
 use shop_core::memory::MemoryStore;
-use shop_core::order::OrderStore;
+use shop_core::order::{
+    Order, OrderPatch, OrderQuery, OrderState, OrderStore, PlaceOrder, ProductReview, ReviewOrder,
+};
 use shop_core::order::{OrderAction, OrderStatus, RefundStatus};
+use shop_core::page::Page;
 use shop_core::payment::{GatewayRefundStatus, RawNotification};
 use shop_core::refund::{RefundLine, RefundRecordStatus, RefundStore};
 use shop_core::service::{NotificationOutcome, OrderLineRequest, PlaceOrderRequest, ReviewRequest};
@@ -104,8 +107,8 @@ async fn a_whole_purchase_from_cart_to_partial_and_full_refund() {
         NotificationOutcome::AlreadyPaid(order.id)
     );
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::OrderPaid { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::OrderPaid { .. }))
+            .await,
         1
     );
     assert_eq!(w.shop.product(sku.product_id).await.unwrap().sold_count, 3);
@@ -127,6 +130,7 @@ async fn a_whole_purchase_from_cart_to_partial_and_full_refund() {
         .collect();
     let reviewed = w.shop.review_order(ALICE, order.id, reviews).await.unwrap();
     assert_eq!(reviewed.state.status, OrderStatus::Reviewed);
+    w.shop.dispatch_events().await.unwrap();
     let product = w.shop.product(sku.product_id).await.unwrap();
     assert_eq!((product.rating, product.review_count), (dec!(5), 1));
     assert_eq!(
@@ -170,8 +174,8 @@ async fn a_whole_purchase_from_cart_to_partial_and_full_refund() {
     let done = w.shop.order(ALICE, order.id).await.unwrap();
     assert_eq!(done.state.refund, RefundStatus::Refunded);
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::RefundSucceeded { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::RefundSucceeded { .. }))
+            .await,
         2
     );
     assert_eq!(w.gateway.refunds.lock().unwrap().len(), 2);
@@ -632,8 +636,8 @@ async fn payment_notifications_must_match_signature_merchant_order_and_amount() 
     );
     assert_eq!(w.shop.order(ALICE, order.id).await.unwrap(), order);
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::OrderPaid { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::OrderPaid { .. }))
+            .await,
         0
     );
 
@@ -670,10 +674,11 @@ async fn fifty_concurrent_identical_notifications_pay_once() {
     }
     assert_eq!((paid, duplicates), (1, 49));
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::OrderPaid { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::OrderPaid { .. }))
+            .await,
         1
     );
+    w.shop.dispatch_events().await.unwrap();
     assert_eq!(w.shop.product(sku.product_id).await.unwrap().sold_count, 1);
 }
 
@@ -700,8 +705,8 @@ async fn expired_orders_close_once_and_give_back_stock_and_coupon() {
         OrderStatus::Pending
     );
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::OrderClosed { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::OrderClosed { .. }))
+            .await,
         1
     );
     // A payment arriving after the close is refused and changes nothing.
@@ -739,8 +744,8 @@ async fn many_expired_orders_close_in_chunks_with_two_workers() {
     assert_eq!(a.unwrap() + b.unwrap(), 250);
     assert_eq!(w.stock(&sku).await, 500);
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::OrderClosed { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::OrderClosed { .. }))
+            .await,
         250
     );
 }
@@ -1041,8 +1046,8 @@ async fn refunds_the_gateway_missed_are_resent_and_settle_once() {
         );
     }
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::RefundSucceeded { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::RefundSucceeded { .. }))
+            .await,
         3,
         "each refund succeeds once"
     );
@@ -1220,13 +1225,68 @@ async fn catalog_input_past_its_limits_is_refused_and_changes_nothing() {
     );
 }
 
-/// Raises a stop signal at the first event it sees.
-struct StopAtFirstEvent(shop_core::service::StopSignal);
+/// The memory store's orders, raising a stop signal at the first order
+/// closed.
+struct StopAtFirstClose(Arc<MemoryStore>, shop_core::service::StopSignal);
 
 #[async_trait::async_trait]
-impl shop_core::events::EventListener for StopAtFirstEvent {
-    async fn on_event(&self, _: &DomainEvent) {
-        self.0.raise();
+impl OrderStore for StopAtFirstClose {
+    async fn place_order(
+        &self,
+        cmd: &PlaceOrder,
+        events: &[EventRecord],
+    ) -> shop_core::Result<Order> {
+        self.0.place_order(cmd, events).await
+    }
+    async fn get_order(&self, id: OrderId) -> shop_core::Result<Option<Order>> {
+        self.0.get_order(id).await
+    }
+    async fn get_order_by_no(&self, no: &str) -> shop_core::Result<Option<Order>> {
+        self.0.get_order_by_no(no).await
+    }
+    async fn list_orders(&self, query: &OrderQuery) -> shop_core::Result<Page<Order>> {
+        self.0.list_orders(query).await
+    }
+    async fn transition(
+        &self,
+        id: OrderId,
+        expected: OrderState,
+        next: OrderState,
+        patch: &OrderPatch,
+        events: &[EventRecord],
+    ) -> shop_core::Result<()> {
+        self.0.transition(id, expected, next, patch, events).await
+    }
+    async fn close_order(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> shop_core::Result<()> {
+        self.1.raise();
+        self.0.close_order(id, at, events).await
+    }
+    async fn list_expired_orders(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> shop_core::Result<Vec<OrderId>> {
+        self.0.list_expired_orders(now, after, limit).await
+    }
+    async fn review_order(
+        &self,
+        cmd: &ReviewOrder,
+        events: &[EventRecord],
+    ) -> shop_core::Result<()> {
+        self.0.review_order(cmd, events).await
+    }
+    async fn list_product_reviews(
+        &self,
+        product: ProductId,
+        limit: u32,
+    ) -> shop_core::Result<Vec<ProductReview>> {
+        self.0.list_product_reviews(product, limit).await
     }
 }
 
@@ -1239,9 +1299,10 @@ async fn closing_stops_at_the_chunk_boundary_after_a_stop_is_asked() {
     }
     w.clock.advance(Duration::minutes(31));
     let stop = shop_core::service::StopSignal::new();
-    let shop = shop_core::Shop::builder(shop_core::Stores::from_backend(w.store.clone()))
+    let mut stores = shop_core::Stores::from_backend(w.store.clone());
+    stores.orders = Arc::new(StopAtFirstClose(w.store.clone(), stop.clone()));
+    let shop = shop_core::Shop::builder(stores)
         .clock(w.clock.clone())
-        .listener(Arc::new(StopAtFirstEvent(stop.clone())))
         .build();
     // The stop is asked during the first chunk: that chunk is finished,
     // the next is not started.

@@ -59,9 +59,9 @@ async fn wechat() -> Wechat {
     }
 }
 
-fn paid_orders(w: &World) -> usize {
-    w.events
-        .count(|e| matches!(e, DomainEvent::OrderPaid { .. }))
+async fn paid_orders(w: &World) -> usize {
+    w.count_events(|e| matches!(e, DomainEvent::OrderPaid { .. }))
+        .await
 }
 
 const TRANSACTION: &str = "4200002026030112345678901";
@@ -117,7 +117,7 @@ async fn the_buyer_scans_a_qr_code_and_a_notification_pays_the_order_once() {
             NotificationOutcome::AlreadyPaid(s.order.id)
         );
     }
-    assert_eq!(paid_orders(&s.w), 1);
+    assert_eq!(paid_orders(&s.w).await, 1);
     assert_eq!(
         s.w.shop.product(s.sku.product_id).await.unwrap().sold_count,
         2
@@ -129,7 +129,7 @@ async fn refused_notifications_change_nothing() {
     let s = wechat().await;
     let n = &s.notifier;
     let order = &s.order;
-    let events_before = s.w.events.len();
+    let events_before = s.w.count_events(|_| true).await;
     let genuine_resource = paid(MCHID, &order.no, 2000, TRANSACTION);
     let genuine_body = n.body("TRANSACTION.SUCCESS", "transaction", &genuine_resource);
     let now = start().timestamp();
@@ -213,7 +213,7 @@ async fn refused_notifications_change_nothing() {
     // Nothing changed: the order, the stock, the events.
     assert_eq!(s.w.shop.order(ALICE, order.id).await.unwrap(), *order);
     assert_eq!(s.w.stock(&s.sku).await, 3);
-    assert_eq!(s.w.events.len(), events_before);
+    assert_eq!(s.w.count_events(|_| true).await, events_before);
 
     // A genuine notification still pays, even after the forgeries.
     s.pay().await;
@@ -224,7 +224,7 @@ async fn refused_notifications_change_nothing() {
         s.handle(&late).await,
         Err(Error::Payment(PaymentError::Replayed))
     ));
-    assert_eq!(paid_orders(&s.w), 1);
+    assert_eq!(paid_orders(&s.w).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,7 +247,7 @@ async fn fifty_concurrent_identical_notifications_pay_once() {
         }
     }
     assert_eq!((paid_once, duplicates), (1, 49));
-    assert_eq!(paid_orders(&s.w), 1);
+    assert_eq!(paid_orders(&s.w).await, 1);
 }
 
 #[tokio::test]
@@ -315,8 +315,8 @@ async fn a_refund_notification_finishes_a_pending_refund() {
     let order = s.w.shop.order(ALICE, s.order.id).await.unwrap();
     assert_eq!(order.state.refund, RefundStatus::Refunded);
     assert_eq!(
-        s.w.events
-            .count(|e| matches!(e, DomainEvent::RefundSucceeded { .. })),
+        s.w.count_events(|e| matches!(e, DomainEvent::RefundSucceeded { .. }))
+            .await,
         1
     );
 }
@@ -342,8 +342,8 @@ async fn an_abnormal_refund_fails_and_the_buyer_may_apply_again() {
     let order = s.w.shop.order(ALICE, s.order.id).await.unwrap();
     assert_eq!(order.state.refund, RefundStatus::Failed);
     assert_eq!(
-        s.w.events
-            .count(|e| matches!(e, DomainEvent::RefundSucceeded { .. })),
+        s.w.count_events(|e| matches!(e, DomainEvent::RefundSucceeded { .. }))
+            .await,
         0
     );
 

@@ -378,13 +378,13 @@ async fn a_purchase_paid_and_refunded_through_stripe() {
     let done = w.shop.order(ALICE, order.id).await.unwrap();
     assert_eq!(done.state.refund, RefundStatus::Refunded);
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::RefundSucceeded { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::RefundSucceeded { .. }))
+            .await,
         1
     );
     assert_eq!(
-        w.events
-            .count(|e| matches!(e, DomainEvent::OrderPaid { .. })),
+        w.count_events(|e| matches!(e, DomainEvent::OrderPaid { .. }))
+            .await,
         1
     );
 }

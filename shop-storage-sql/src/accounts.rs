@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use shop_core::account::{
     Account, AccountStore, AccountToken, Role, Session, SessionStore, TokenPurpose,
 };
+use shop_core::events::EventRecord;
 use shop_core::ids::UserId;
 use shop_core::page::Page;
 use shop_core::{Entity, Error, Result};
@@ -81,7 +82,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
     async fn create_account(&self, a: &Account) -> Result<()> {
         let insert = Sql::new(
             "INSERT INTO shop_accounts (id, email, name, password_hash, role, \
-             email_verified_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             email_verified_at, created_at, locale) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(a.id.0)
         .bind(&a.email)
@@ -89,7 +90,8 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         .bind(&a.password_hash)
         .bind(a.role.as_str())
         .bind(a.email_verified_at)
-        .bind(a.created_at);
+        .bind(a.created_at)
+        .bind(a.locale.tag());
         self.execute(insert)
             .await
             .map_err(|e| e.or_exists(Entity::Account, &a.email))?;
@@ -152,7 +154,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         Ok(())
     }
 
-    async fn issue_token(&self, token: &AccountToken) -> Result<()> {
+    async fn issue_token(&self, token: &AccountToken, events: &[EventRecord]) -> Result<()> {
         let insert = Sql::new(
             "INSERT INTO shop_account_tokens (token_hash, user_id, purpose, expires_at) \
              VALUES (?, ?, ?, ?)",
@@ -161,7 +163,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         .bind(token.user_id.0)
         .bind(token.purpose.as_str())
         .bind(token.expires_at);
-        self.execute(insert)
+        self.execute_with(insert, events)
             .await
             .map_err(|e| e.or_exists(token.purpose.entity(), &token.token_hash))?;
         Ok(())

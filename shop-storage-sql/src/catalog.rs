@@ -5,6 +5,7 @@ use shop_core::catalog::{
     check_stock_delta, mean_rating, search_text, stock_refusal, CatalogStore, Category, Product,
     ProductQuery, ProductSort, Sku, MAX_STOCK,
 };
+use shop_core::events::EventRecord;
 use shop_core::ids::{CategoryId, ProductId, SkuId};
 use shop_core::order::OrderStatus;
 use shop_core::page::Page;
@@ -13,7 +14,7 @@ use shop_core::{Entity, Error, Result};
 use crate::error::{retry_rolled_back, Violation};
 use crate::rows::{category_from, product_from, properties_json, sku_from, Cols};
 use crate::sql::Sql;
-use crate::{commit, Dialect, SqlStore};
+use crate::{commit, commit_with, Dialect, SqlStore};
 
 const PRODUCT_COLS: &str = "id, kind, title, long_title, description, image, on_sale, \
     category_id, properties, rating, sold_count, review_count, price, currency, created_at, \
@@ -52,7 +53,12 @@ fn order_by<D: Dialect>(sort: ProductSort) -> String {
 }
 
 impl<D: Dialect> SqlStore<D> {
-    async fn create_product_tx(&self, p: &Product, skus: &[Sku]) -> Result<()> {
+    async fn create_product_tx(
+        &self,
+        p: &Product,
+        skus: &[Sku],
+        events: &[EventRecord],
+    ) -> Result<()> {
         let mut tx = self.write().await?;
         let insert = Sql::new(
             "INSERT INTO shop_products (kind, title, long_title, description, image, on_sale, \
@@ -74,10 +80,10 @@ impl<D: Dialect> SqlStore<D> {
                 .await
                 .map_err(|e| sku_insert_err(e.or_exists(Entity::Sku, sku.id), sku))?;
         }
-        commit::<D>(tx).await
+        commit_with::<D>(tx, events).await
     }
 
-    async fn adjust_stock_tx(&self, sku: SkuId, delta: i64) -> Result<u32> {
+    async fn adjust_stock_tx(&self, sku: SkuId, delta: i64, events: &[EventRecord]) -> Result<u32> {
         let mut tx = self.write().await?;
         let update = Sql::new(
             "UPDATE shop_skus SET stock = stock + ? WHERE id = ? AND stock + ? >= 0 \
@@ -98,7 +104,7 @@ impl<D: Dialect> SqlStore<D> {
         if done == 0 {
             return Err(stock_refusal(sku, stock, delta));
         }
-        commit::<D>(tx).await?;
+        commit_with::<D>(tx, events).await?;
         Ok(stock)
     }
 
@@ -224,18 +230,23 @@ impl<D: Dialect> CatalogStore for SqlStore<D> {
         .await
     }
 
-    async fn create_product(&self, p: &Product, skus: &[Sku]) -> Result<()> {
-        retry_rolled_back(|| self.create_product_tx(p, skus)).await
+    async fn create_product(
+        &self,
+        p: &Product,
+        skus: &[Sku],
+        events: &[EventRecord],
+    ) -> Result<()> {
+        retry_rolled_back(|| self.create_product_tx(p, skus, events)).await
     }
 
-    async fn update_product(&self, p: &Product) -> Result<()> {
+    async fn update_product(&self, p: &Product, events: &[EventRecord]) -> Result<()> {
         let update = Sql::new(
             "UPDATE shop_products SET kind = ?, title = ?, long_title = ?, description = ?, \
              image = ?, on_sale = ?, category_id = ?, properties = ?, price = ?, currency = ?, \
              updated_at = ?, search_text = ? WHERE id = ?",
         );
         let done = self
-            .execute(bind_product(update, p))
+            .execute_with(bind_product(update, p), events)
             .await
             .map_err(|e| e.or_missing(missing_category(p.category_id)))?;
         if done == 0 {
@@ -318,14 +329,14 @@ impl<D: Dialect> CatalogStore for SqlStore<D> {
         ))
     }
 
-    async fn create_sku(&self, sku: &Sku) -> Result<()> {
-        self.execute(insert_sku(sku))
+    async fn create_sku(&self, sku: &Sku, events: &[EventRecord]) -> Result<()> {
+        self.execute_with(insert_sku(sku), events)
             .await
             .map_err(|e| sku_insert_err(e.or_exists(Entity::Sku, sku.id), sku))?;
         Ok(())
     }
 
-    async fn update_sku(&self, sku: &Sku) -> Result<()> {
+    async fn update_sku(&self, sku: &Sku, events: &[EventRecord]) -> Result<()> {
         let update = Sql::new(
             "UPDATE shop_skus SET title = ?, description = ?, price = ?, currency = ? \
              WHERE id = ?",
@@ -335,7 +346,7 @@ impl<D: Dialect> CatalogStore for SqlStore<D> {
         .bind(sku.price)
         .bind(sku.price.currency().code())
         .bind(sku.id.0);
-        if self.execute(update).await? == 0 {
+        if self.execute_with(update, events).await? == 0 {
             return Err(Error::not_found(Entity::Sku, sku.id));
         }
         Ok(())
@@ -359,9 +370,9 @@ impl<D: Dialect> CatalogStore for SqlStore<D> {
         self.all(sql, sku_from).await
     }
 
-    async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32> {
+    async fn adjust_stock(&self, sku: SkuId, delta: i64, events: &[EventRecord]) -> Result<u32> {
         check_stock_delta(delta)?;
-        retry_rolled_back(|| self.adjust_stock_tx(sku, delta)).await
+        retry_rolled_back(|| self.adjust_stock_tx(sku, delta, events)).await
     }
 
     async fn refresh_product_stats(&self, product: ProductId) -> Result<()> {

@@ -66,6 +66,7 @@ mod carts;
 mod catalog;
 mod coupons;
 mod orders;
+mod outbox;
 mod placement;
 mod refunds;
 mod users;
@@ -91,6 +92,7 @@ pub use sqlx;
 
 use crate::error::db_err;
 use crate::sql::Sql;
+use shop_core::events::EventRecord;
 use shop_core::Result;
 
 /// Every storage port of `shop_core` on one database of dialect `D`.
@@ -150,6 +152,20 @@ impl<D: Dialect> SqlStore<D> {
         D::execute(&mut *self.conn().await?, &sql).await
     }
 
+    /// Runs one statement and records `events` with it, in one transaction
+    /// (events only when it matched a row); the rows it matched.
+    async fn execute_with(&self, sql: Sql, events: &[EventRecord]) -> Result<u64> {
+        if events.is_empty() {
+            return self.execute(sql).await;
+        }
+        let mut tx = self.write().await?;
+        let done = D::execute(&mut tx, &sql).await?;
+        if done > 0 {
+            commit_with::<D>(tx, events).await?;
+        }
+        Ok(done)
+    }
+
     /// Runs one query on a pooled connection; every row, mapped.
     async fn all<T>(&self, sql: Sql, map: impl Fn(&D::Row) -> Result<T>) -> Result<Vec<T>> {
         let rows = D::fetch_all(&mut *self.conn().await?, &sql).await?;
@@ -195,4 +211,13 @@ impl<D: Dialect> SqlStore<D> {
 /// Commits a transaction.
 async fn commit<D: Dialect>(tx: Tx<D>) -> Result<()> {
     tx.commit().await.map_err(db_err)
+}
+
+/// Records `events` in the outbox inside `tx`, then commits: the last
+/// statement of every write that records events, so a transaction holds an
+/// uncommitted outbox number only for the time of its commit (see
+/// `shop_core::outbox` on gaps).
+async fn commit_with<D: Dialect>(mut tx: Tx<D>, events: &[EventRecord]) -> Result<()> {
+    outbox::append::<D>(&mut tx, events).await?;
+    commit::<D>(tx).await
 }

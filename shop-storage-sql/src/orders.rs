@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use shop_core::events::EventRecord;
 use shop_core::ids::{OrderId, ProductId, SkuId, UserId};
 use shop_core::order::{
     check_line_reviews, Order, OrderAction, OrderPatch, OrderQuery, OrderState, OrderStore,
@@ -18,7 +19,7 @@ use crate::dialect::Conn;
 use crate::error::{conflict, retry_rolled_back, Violation};
 use crate::rows::{group_lines, order_from, order_item_from, product_review_from, Cols};
 use crate::sql::Sql;
-use crate::{commit, Dialect, SqlStore};
+use crate::{commit_with, Dialect, SqlStore};
 
 const ITEM_COLS: &str = "oi.id, oi.order_id, oi.product_id, oi.sku_id, oi.quantity, \
     oi.unit_price, oi.rating, oi.review, oi.reviewed_at, o.currency";
@@ -130,13 +131,19 @@ impl<D: Dialect> SqlStore<D> {
         id: OrderId,
         states: (OrderState, OrderState),
         patch: &OrderPatch,
+        events: &[EventRecord],
     ) -> Result<()> {
         let mut tx = self.write().await?;
         set_state::<D>(&mut tx, id, states, patch, None).await?;
-        commit::<D>(tx).await
+        commit_with::<D>(tx, events).await
     }
 
-    async fn close_order_tx(&self, id: OrderId, at: DateTime<Utc>) -> Result<()> {
+    async fn close_order_tx(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> Result<()> {
         let expected = OrderState::PENDING;
         let next = expected.apply(OrderAction::Close)?;
         let mut tx = self.write().await?;
@@ -167,10 +174,10 @@ impl<D: Dialect> SqlStore<D> {
         )
         .bind(id.0);
         D::execute(&mut tx, &coupon).await?;
-        commit::<D>(tx).await
+        commit_with::<D>(tx, events).await
     }
 
-    async fn review_order_tx(&self, cmd: &ReviewOrder) -> Result<()> {
+    async fn review_order_tx(&self, cmd: &ReviewOrder, events: &[EventRecord]) -> Result<()> {
         let next = cmd.next_state()?;
         let mut tx = self.write().await?;
         set_state::<D>(
@@ -198,14 +205,14 @@ impl<D: Dialect> SqlStore<D> {
             .bind(cmd.order_id.0);
             D::execute(&mut tx, &write).await?;
         }
-        commit::<D>(tx).await
+        commit_with::<D>(tx, events).await
     }
 }
 
 #[async_trait]
 impl<D: Dialect> OrderStore for SqlStore<D> {
-    async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {
-        retry_rolled_back(|| self.place_order_tx(cmd)).await?;
+    async fn place_order(&self, cmd: &PlaceOrder, events: &[EventRecord]) -> Result<Order> {
+        retry_rolled_back(|| self.place_order_tx(cmd, events)).await?;
         Ok(cmd.order.clone())
     }
 
@@ -265,12 +272,18 @@ impl<D: Dialect> OrderStore for SqlStore<D> {
         expected: OrderState,
         next: OrderState,
         patch: &OrderPatch,
+        events: &[EventRecord],
     ) -> Result<()> {
-        retry_rolled_back(|| self.transition_tx(id, (expected, next), patch)).await
+        retry_rolled_back(|| self.transition_tx(id, (expected, next), patch, events)).await
     }
 
-    async fn close_order(&self, id: OrderId, at: DateTime<Utc>) -> Result<()> {
-        retry_rolled_back(|| self.close_order_tx(id, at)).await
+    async fn close_order(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> Result<()> {
+        retry_rolled_back(|| self.close_order_tx(id, at, events)).await
     }
 
     async fn list_expired_orders(
@@ -290,8 +303,8 @@ impl<D: Dialect> OrderStore for SqlStore<D> {
         self.all(sql, |r| r.int("id").map(OrderId)).await
     }
 
-    async fn review_order(&self, cmd: &ReviewOrder) -> Result<()> {
-        retry_rolled_back(|| self.review_order_tx(cmd)).await
+    async fn review_order(&self, cmd: &ReviewOrder, events: &[EventRecord]) -> Result<()> {
+        retry_rolled_back(|| self.review_order_tx(cmd, events)).await
     }
 
     async fn list_product_reviews(

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use shop_core::coupon::CouponRejection;
+use shop_core::events::EventRecord;
 use shop_core::ids::SkuId;
 use shop_core::order::{stock_shortage, Order, OrderItem, PlaceOrder};
 use shop_core::{Entity, Error, Result};
@@ -13,7 +14,7 @@ use crate::dialect::Conn;
 use crate::error::Violation;
 use crate::rows::{coupon_from, Cols};
 use crate::sql::Sql;
-use crate::{commit, Dialect, SqlStore};
+use crate::{commit_with, Dialect, SqlStore};
 
 async fn insert_order<D: Dialect>(c: &mut Conn<D>, o: &Order) -> Result<()> {
     let order = Sql::new(
@@ -138,7 +139,11 @@ async fn take_coupon<D: Dialect>(c: &mut Conn<D>, o: &Order, coupon: i64) -> Res
 }
 
 impl<D: Dialect> SqlStore<D> {
-    pub(crate) async fn place_order_tx(&self, cmd: &PlaceOrder) -> Result<()> {
+    pub(crate) async fn place_order_tx(
+        &self,
+        cmd: &PlaceOrder,
+        events: &[EventRecord],
+    ) -> Result<()> {
         let o = &cmd.order;
         let mut tx = self.write().await?;
         if let Some(token) = &cmd.submit_token {
@@ -171,6 +176,6 @@ impl<D: Dialect> SqlStore<D> {
         if let Some(coupon) = o.coupon_id {
             take_coupon::<D>(&mut tx, o, coupon.0).await?;
         }
-        commit::<D>(tx).await
+        commit_with::<D>(tx, events).await
     }
 }

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use shop_core::events::EventRecord;
 use shop_core::ids::{OrderId, RefundId};
 use shop_core::order::OrderPatch;
 use shop_core::refund::{
@@ -18,7 +19,7 @@ use crate::error::{already_exists, conflict, Violation};
 use crate::orders::{load_orders, lock_order, set_state};
 use crate::rows::{group_lines, refund_from, refund_line_from, Cols};
 use crate::sql::Sql;
-use crate::{commit, Dialect, SqlStore};
+use crate::{commit, commit_with, Dialect, SqlStore};
 
 const REFUND_COLS: &str = "r.id, r.refund_no, r.order_id, r.amount, r.currency, r.reason, \
     r.status, r.created_at, r.finished_at";
@@ -102,7 +103,7 @@ async fn load_refunds<D: Dialect>(c: &mut Conn<D>, which: Refunds<'_>) -> Result
 }
 
 impl<D: Dialect> SqlStore<D> {
-    async fn create_refund_tx(&self, cmd: &NewRefund) -> Result<()> {
+    async fn create_refund_tx(&self, cmd: &NewRefund, events: &[EventRecord]) -> Result<()> {
         let refund = &cmd.refund;
         let mut tx = self.write().await?;
         lock_order::<D>(&mut tx, refund.order_id).await?;
@@ -153,10 +154,10 @@ impl<D: Dialect> SqlStore<D> {
             None,
         )
         .await?;
-        commit::<D>(tx).await
+        commit_with::<D>(tx, events).await
     }
 
-    async fn finish_refund_tx(&self, cmd: &FinishRefund) -> Result<()> {
+    async fn finish_refund_tx(&self, cmd: &FinishRefund, events: &[EventRecord]) -> Result<()> {
         let mut tx = self.write().await?;
         // Lock the refund, then its order; every read after that sees the
         // latest committed rows.
@@ -196,18 +197,18 @@ impl<D: Dialect> SqlStore<D> {
             .bind(cmd.at)
             .bind(refund.id.0);
         D::execute(&mut tx, &finish).await?;
-        commit::<D>(tx).await
+        commit_with::<D>(tx, events).await
     }
 }
 
 #[async_trait]
 impl<D: Dialect> RefundStore for SqlStore<D> {
-    async fn create_refund(&self, cmd: &NewRefund) -> Result<()> {
-        retry_rolled_back(|| self.create_refund_tx(cmd)).await
+    async fn create_refund(&self, cmd: &NewRefund, events: &[EventRecord]) -> Result<()> {
+        retry_rolled_back(|| self.create_refund_tx(cmd, events)).await
     }
 
-    async fn finish_refund(&self, cmd: &FinishRefund) -> Result<()> {
-        retry_rolled_back(|| self.finish_refund_tx(cmd)).await
+    async fn finish_refund(&self, cmd: &FinishRefund, events: &[EventRecord]) -> Result<()> {
+        retry_rolled_back(|| self.finish_refund_tx(cmd, events)).await
     }
 
     async fn get_refund(&self, refund_no: &str) -> Result<Option<Refund>> {

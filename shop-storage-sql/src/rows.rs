@@ -12,6 +12,7 @@ use shop_core::coupon::{Coupon, CouponDraft, CouponKind};
 use shop_core::ids::{
     AddressId, CategoryId, CouponId, OrderId, OrderItemId, ProductId, RefundId, SkuId, UserId,
 };
+use shop_core::notify::Locale;
 use shop_core::order::{
     LineReview, Order, OrderItem, OrderState, OrderStatus, PaymentInfo, ProductReview,
     RefundStatus, ShipmentInfo,
@@ -175,6 +176,7 @@ pub(crate) fn account_from(r: &impl Cols) -> Result<Account> {
         email_verified_at: r.opt_time("email_verified_at")?,
         created_at: r.time("created_at")?,
         deactivated_at: r.opt_time("deactivated_at")?,
+        locale: parse("locale", r.text("locale")?, |t: &str| Locale::from_tag(t))?,
     })
 }
 

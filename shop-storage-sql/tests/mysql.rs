@@ -43,10 +43,10 @@ async fn sessions_are_utc_and_updates_count_matched_rows() {
     store.update_coupon(coupon.id, &coupon.draft).await.unwrap();
     assert_eq!(store.get_coupon(coupon.id).await.unwrap(), Some(coupon));
     let (product, skus) = fx.build_product("Same", None, &[("1.00", 1)]);
-    store.create_product(&product, &skus).await.unwrap();
-    store.update_product(&product).await.unwrap();
-    store.update_sku(&skus[0]).await.unwrap();
-    assert_eq!(store.adjust_stock(skus[0].id, 0).await.unwrap(), 1);
+    store.create_product(&product, &skus, &[]).await.unwrap();
+    store.update_product(&product, &[]).await.unwrap();
+    store.update_sku(&skus[0], &[]).await.unwrap();
+    assert_eq!(store.adjust_stock(skus[0].id, 0, &[]).await.unwrap(), 1);
 }
 
 /// A product in a category that does not exist is refused by the foreign
@@ -58,7 +58,10 @@ async fn product_in_unknown_category_is_not_found() {
     let fx = Fixture::new(Arc::clone(&store));
     let (mut product, skus) = fx.build_product("Lost", None, &[("1.00", 1)]);
     product.category_id = Some(shop_core::ids::CategoryId(999_999));
-    let err = store.create_product(&product, &skus).await.unwrap_err();
+    let err = store
+        .create_product(&product, &skus, &[])
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -275,7 +278,7 @@ fn spawn_place(
         submit_token: None,
         clear_cart: false,
     };
-    tokio::spawn(async move { store.place_order(&cmd).await })
+    tokio::spawn(async move { store.place_order(&cmd, &[]).await })
 }
 
 /// A deadlock (1213) that InnoDB resolves by rolling `place_order` back is

@@ -55,7 +55,7 @@ async fn killed_session_mid_placement_writes_nothing() {
             submit_token: None,
             clear_cart: true,
         };
-        async move { store.place_order(&cmd).await }
+        async move { store.place_order(&cmd, &[]).await }
     });
 
     // The placement's session, blocked in the stock decrement.
@@ -152,11 +152,14 @@ async fn refusal_after_stock_decrement_writes_nothing() {
         let before = fx.observe(&[a, b], Some(coupon), buyer).await;
         let order = fx.build_order(buyer, &[(a, 2), (b, 3)], Some(coupon));
         let err = store
-            .place_order(&PlaceOrder {
-                order: order.clone(),
-                submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
-                clear_cart: true,
-            })
+            .place_order(
+                &PlaceOrder {
+                    order: order.clone(),
+                    submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
+                    clear_cart: true,
+                },
+                &[],
+            )
             .await
             .unwrap_err();
         assert!(
@@ -171,11 +174,14 @@ async fn refusal_after_stock_decrement_writes_nothing() {
     // The token and the cart are still there for an order that fits.
     let fits = fx.build_order(buyer, &[(a, 2), (b, 3)], None);
     store
-        .place_order(&PlaceOrder {
-            order: fits,
-            submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
-            clear_cart: true,
-        })
+        .place_order(
+            &PlaceOrder {
+                order: fits,
+                submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
+                clear_cart: true,
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!((fx.stock(a.id).await, fx.stock(b.id).await), (2, 1));

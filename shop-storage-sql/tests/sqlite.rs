@@ -18,7 +18,7 @@ async fn migrate_forgets_statistics_of_the_search_index() {
     let fx = Fixture::new(Arc::clone(&store));
     for i in 0..30 {
         let (product, skus) = fx.build_product(&format!("Teapot {i}"), None, &[("5.00", 1)]);
-        store.create_product(&product, &skus).await.unwrap();
+        store.create_product(&product, &skus, &[]).await.unwrap();
     }
     sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
     let shadow = || async {

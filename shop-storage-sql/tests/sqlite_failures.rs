@@ -42,7 +42,7 @@ async fn a_failure_after_the_stock_decrement_writes_nothing() {
         submit_token: Some(SubmitTokenUse::new("tok", "fingerprint")),
         clear_cart: true,
     };
-    let err = store.place_order(&cmd).await.unwrap_err();
+    let err = store.place_order(&cmd, &[]).await.unwrap_err();
     assert!(err.to_string().contains("injected"), "{err}");
     assert_eq!(
         fx.observe(&[&skus[0], &skus[1]], Some(&coupon), buyer)
@@ -56,7 +56,7 @@ async fn a_failure_after_the_stock_decrement_writes_nothing() {
         .execute(store.pool())
         .await
         .unwrap();
-    store.place_order(&cmd).await.unwrap();
+    store.place_order(&cmd, &[]).await.unwrap();
     assert_eq!(fx.stock(skus[0].id).await, 3);
     assert_eq!(fx.stock(skus[1].id).await, 2);
     assert_eq!(fx.used(coupon.id).await, 1);

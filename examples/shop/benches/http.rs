@@ -17,7 +17,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use shop_example::notifier::LogNotifier;
 use shop_example::{start, Config, Server};
 use shop_storage_sql::sqlx::{self, Connection, Executor};
 
@@ -89,7 +88,7 @@ async fn shop(database_url: &str, catalog_cache_ms: u64) -> Server {
     let mut config = Config::new(database_url);
     config.rate_limit_per_minute = 1_000_000;
     config.catalog_cache_ms = catalog_cache_ms;
-    start(&config, Arc::new(LogNotifier))
+    start(&config, Arc::new(shop_notify::LogNotifier::default()))
         .await
         .expect("start the shop")
 }

@@ -66,12 +66,16 @@ fn start_shop() -> Shop {
     let stderr = child.stderr.take().unwrap();
     let seen = tokens.clone();
     std::thread::spawn(move || {
+        // Each logged mail starts with "mail to {to} (verify_email, …"; the
+        // token is the line of 64 hex digits in its body.
         let mut to = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("--- mail to ") {
-                to = rest.trim_end_matches(" ---").to_owned();
-            } else if let Some(token) = line.strip_prefix("Verification token: ") {
-                seen.lock().unwrap().insert(to.clone(), token.to_owned());
+            if let Some((_, rest)) = line.split_once("mail to ") {
+                if let Some((address, _)) = rest.split_once(" (verify_email,") {
+                    to = address.to_owned();
+                }
+            } else if line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()) {
+                seen.lock().unwrap().insert(to.clone(), line.clone());
             }
         }
     });
@@ -161,6 +165,13 @@ fn main() {
             .count()
             .await;
         let register_s = started.elapsed().as_secs_f64();
+        // The e-mails are sent from the outbox, a second or so later.
+        for _ in 0..300 {
+            if shop.tokens.lock().unwrap().len() >= emails.len() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         let tokens = shop.tokens.lock().unwrap().clone();
         for email in &emails {
             let token = tokens.get(email).expect("a verification e-mail");

@@ -13,9 +13,11 @@
 //! ```no_run
 //! # #[tokio::main] async fn main() -> Result<(), shop_example::BoxError> {
 //! use std::sync::Arc;
-//! use shop_example::{start, Config, notifier::LogNotifier};
+//! use shop_example::{start, Config};
 //!
-//! let server = start(&Config::new("sqlite://shop.db"), Arc::new(LogNotifier)).await?;
+//! let config = Config::new("sqlite://shop.db");
+//! // E-mails go to the log unless SMTP is configured (`config.mail`).
+//! let server = start(&config, config.mail.notifier()?).await?;
 //! println!("listening on {}", server.url);
 //! server.stop().await;
 //! # Ok(()) }
@@ -44,7 +46,6 @@ use std::time::Duration;
 
 use shop_core::account::{AccountStore, SessionStore};
 use shop_core::notify::Notifier;
-use shop_core::service::AccountMailText;
 use shop_core::{Shop, ShopConfig, Stores};
 use shop_payments::SandboxGateway;
 use shop_storage_redis::RedisStore;
@@ -55,7 +56,6 @@ use tokio::task::JoinHandle;
 pub use seed::AdminCredentials;
 pub use state::AppState;
 
-pub use jobs::{REFUND_RETRY_AFTER, REFUND_RETRY_EVERY, REFUND_RETRY_WINDOW};
 pub use serve::Timeouts;
 
 /// Any startup error.
@@ -129,6 +129,13 @@ pub struct Config {
     /// Real payment providers (Stripe, Alipay, WeChat Pay), each optional.
     #[command(flatten)]
     pub providers: providers::ProviderArgs,
+    /// E-mail: an SMTP server, or the log.
+    #[command(flatten)]
+    pub mail: notifier::MailArgs,
+    /// This instance's name among several serving one shop, for the jobs'
+    /// records (default: the host name and the port).
+    #[arg(long, env = "SHOP_NODE")]
+    pub node: Option<String>,
 }
 
 impl Config {
@@ -159,6 +166,8 @@ impl Config {
             header_timeout_secs: 10,
             request_timeout_secs: 30,
             providers: providers::ProviderArgs::default(),
+            mail: notifier::MailArgs::default(),
+            node: None,
         }
     }
 }
@@ -246,7 +255,9 @@ where
         + shop_core::order::SubmitTokenStore
         + shop_core::refund::RefundStore
         + AccountStore
-        + SessionStore,
+        + SessionStore
+        + shop_core::outbox::OutboxStore
+        + shop_core::jobs::JobStore,
 {
     Stores::from_backend(Arc::new(backend))
 }
@@ -304,18 +315,6 @@ pub async fn open_storage(config: &Config) -> Result<(Stores, Option<Arc<RedisSt
     Ok((stores, Some(redis)))
 }
 
-/// What the account e-mails say beside their token: where to send it.
-fn account_mail(public_url: &str) -> AccountMailText {
-    AccountMailText {
-        verify_email: format!("POST it as {{\"token\": \"…\"}} to {public_url}/api/auth/verify."),
-        reset_password: format!(
-            "POST it with a new password as {{\"token\": \"…\", \"password\": \"…\"}} to \
-             {public_url}/api/auth/password-reset/confirm. If you did not ask for a new \
-             password, ignore this e-mail: your password stays as it is."
-        ),
-    }
-}
-
 /// Opens the database, seeds it on first start, binds and serves in the
 /// background; e-mails go to `notifier`.
 pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Server, BoxError> {
@@ -340,10 +339,7 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
     let mut builder = Shop::builder(stores)
         .secrets(Arc::new(passwords))
         .notifier(notifier)
-        .config(ShopConfig {
-            account_mail: account_mail(&public_url),
-            ..ShopConfig::default()
-        });
+        .config(ShopConfig::default());
     let real = config.providers.gateways(&public_url)?;
     let sandbox = config.sandbox.enabled(!real.is_empty()).then(|| {
         let secret = config
@@ -385,7 +381,11 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
     let serving = tokio::spawn(serve::serve(listener, app, timeouts, async {
         let _ = rx.await;
     }));
-    let jobs = Some(jobs::Jobs::start(shop, state.catalog_cache.clone()));
+    let node = config.node.clone().unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
+        format!("{host}:{}", addr.port())
+    });
+    let jobs = Some(jobs::Jobs::start(&shop, node, state.catalog_cache.clone()));
     Ok(Server {
         addr,
         url,

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use clap::Parser;
 use shop_core::Shop;
-use shop_example::notifier::LogNotifier;
 use shop_example::passwords::PasswordPool;
 use shop_example::{open_storage, seed, start, Command, Config};
 
@@ -26,7 +25,14 @@ async fn main() -> ExitCode {
     if let Some(Command::ResetAdminPassword { email }) = &config.command {
         return reset_admin_password(&config, email).await;
     }
-    let server = match start(&config, Arc::new(LogNotifier)).await {
+    let notifier = match config.mail.notifier() {
+        Ok(notifier) => notifier,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match start(&config, notifier).await {
         Ok(server) => server,
         Err(e) => {
             eprintln!("error: {e}");

@@ -33,6 +33,7 @@ async fn verified(app: &App, name: &str) -> String {
     let token = app
         .mail
         .verification_token(&email)
+        .await
         .expect("a verification mail");
     let v = app
         .post("/api/auth/verify", None, json!({"token": token}))
@@ -114,6 +115,7 @@ async fn a_forgotten_password_is_reset_through_the_emailed_token() {
         .post("/api/auth/password-reset", None, json!({"email": nobody}))
         .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    app.server.state.shop.dispatch_events().await.unwrap();
     assert!(app.mail.sent().iter().all(|m| m.to != nobody));
     let bad = app
         .post(
@@ -132,7 +134,7 @@ async fn a_forgotten_password_is_reset_through_the_emailed_token() {
         )
         .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
-    let token = app.mail.reset_token(&email).expect("a reset mail");
+    let token = app.mail.reset_token(&email).await.expect("a reset mail");
 
     let confirm = |token: String, password: &str| {
         app.post(
@@ -228,9 +230,11 @@ async fn a_deactivated_account_cannot_log_in_until_reactivated() {
     assert_eq!(login.status, StatusCode::FORBIDDEN, "{}", login.text);
     assert_eq!(login.code(), "account_deactivated");
     // A deactivated account gets no reset mail.
+    app.server.state.shop.dispatch_events().await.unwrap();
     let before = app.mail.sent().len();
     app.post("/api/auth/password-reset", None, json!({"email": email}))
         .await;
+    app.server.state.shop.dispatch_events().await.unwrap();
     assert_eq!(app.mail.sent().len(), before);
 
     let on = app

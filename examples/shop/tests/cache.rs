@@ -21,7 +21,7 @@ async fn two_instances(cache_ms: u64, wait_ms: u64) {
     // A second instance on the same database (seeded already).
     let b = shop_example::start(
         &config,
-        std::sync::Arc::new(shop_example::notifier::LogNotifier),
+        std::sync::Arc::new(shop_notify::LogNotifier::default()),
     )
     .await
     .unwrap();

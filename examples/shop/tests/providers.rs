@@ -199,7 +199,7 @@ async fn a_half_configured_provider_stops_the_start_naming_what_is_missing() {
     config.providers.alipay_app_id = Some("2021000000000000".into());
     let err = start(
         &config,
-        std::sync::Arc::new(shop_example::notifier::LogNotifier),
+        std::sync::Arc::new(shop_notify::LogNotifier::default()),
     )
     .await
     .err()

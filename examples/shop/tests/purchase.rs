@@ -25,6 +25,7 @@ async fn openapi_describes_every_route() {
         "/api/admin/categories",
         "/api/admin/coupons",
         "/api/admin/coupons/{id}",
+        "/api/admin/jobs",
         "/api/admin/orders",
         "/api/admin/orders/{id}",
         "/api/admin/orders/{id}/refund/approve",

@@ -29,7 +29,8 @@ fn config(db: &str, redis: &str, prefix: &str, per_minute: u32) -> Config {
 
 /// Another instance on an already seeded database.
 async fn second_instance(first: &App, config: &Config) -> App {
-    let mail = std::sync::Arc::new(shop_example::notifier::RecordingNotifier::new());
+    // One mailbox for both, as one SMTP server: either instance may send.
+    let mail = first.mail.clone();
     let server = shop_example::start(config, mail.clone())
         .await
         .expect("second instance");
@@ -177,7 +178,7 @@ async fn an_unreachable_redis_refuses_the_start_with_a_clear_error() {
     config.redis_url = Some("redis://127.0.0.1:1".to_owned());
     let err = match shop_example::start(
         &config,
-        std::sync::Arc::new(shop_example::notifier::LogNotifier),
+        std::sync::Arc::new(shop_notify::LogNotifier::default()),
     )
     .await
     {

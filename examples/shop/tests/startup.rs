@@ -116,7 +116,7 @@ async fn reset_admin_password_prints_a_new_password_that_logs_in() {
 
     let server = shop_example::start(
         &config,
-        std::sync::Arc::new(shop_example::notifier::LogNotifier),
+        std::sync::Arc::new(shop_notify::LogNotifier::default()),
     )
     .await
     .unwrap();

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use self::category::{category_tree, Category, CategoryNode};
 pub use self::rules::*;
 use crate::error::{Error, Result};
+use crate::events::EventRecord;
 use crate::ids::{CategoryId, ProductId, SkuId};
 use crate::money::Money;
 use crate::page::{check_page, Page};
@@ -254,10 +255,17 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// The category and all its descendants, by id.
     async fn category_subtree(&self, id: CategoryId) -> Result<Vec<Category>>;
 
-    /// Inserts a product with its SKUs, all or nothing.
-    async fn create_product(&self, product: &Product, skus: &[Sku]) -> Result<()>;
+    /// Inserts a product with its SKUs, all or nothing, and records
+    /// `events` in the outbox in the same step (as every writing method
+    /// that takes them does).
+    async fn create_product(
+        &self,
+        product: &Product,
+        skus: &[Sku],
+        events: &[EventRecord],
+    ) -> Result<()>;
     /// Overwrites a product's editable fields and price (not its counters).
-    async fn update_product(&self, product: &Product) -> Result<()>;
+    async fn update_product(&self, product: &Product, events: &[EventRecord]) -> Result<()>;
     /// Loads one product.
     async fn get_product(&self, id: ProductId) -> Result<Option<Product>>;
     /// Loads several products (missing ids are skipped), in no set order.
@@ -266,9 +274,9 @@ pub trait CatalogStore: Send + Sync + 'static {
     async fn list_products(&self, query: &ProductQuery) -> Result<Page<Product>>;
 
     /// Inserts a SKU for an existing product.
-    async fn create_sku(&self, sku: &Sku) -> Result<()>;
+    async fn create_sku(&self, sku: &Sku, events: &[EventRecord]) -> Result<()>;
     /// Overwrites a SKU's title, description and price (never its stock).
-    async fn update_sku(&self, sku: &Sku) -> Result<()>;
+    async fn update_sku(&self, sku: &Sku, events: &[EventRecord]) -> Result<()>;
     /// Loads one SKU.
     async fn get_sku(&self, id: SkuId) -> Result<Option<Sku>>;
     /// Loads several SKUs (missing ids are skipped), in no set order.
@@ -279,7 +287,7 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// rule (`OutOfStock` below zero, `Validation { delta }` for an addition
     /// past [`MAX_STOCK`] or a delta past [`check_stock_delta`]); a refusal
     /// changes nothing. Returns the new stock.
-    async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32>;
+    async fn adjust_stock(&self, sku: SkuId, delta: i64, events: &[EventRecord]) -> Result<u32>;
 
     /// Recomputes a product's rating, review count and sold count from the
     /// stored reviews and paid orders (idempotent: safe to run twice).

@@ -9,6 +9,7 @@ use super::{concurrently, is_already_exists, is_not_found, Backend};
 use crate::account::{Account, AccountToken, Role, TokenPurpose};
 use crate::error::Entity;
 use crate::ids::UserId;
+use crate::notify::Locale;
 
 fn account<B: Backend>(fx: &Fixture<B>, email: &str, minutes: i64) -> Account {
     Account {
@@ -20,6 +21,7 @@ fn account<B: Backend>(fx: &Fixture<B>, email: &str, minutes: i64) -> Account {
         email_verified_at: None,
         created_at: fx.now + Duration::minutes(minutes),
         deactivated_at: None,
+        locale: Locale::ZhCn,
     }
 }
 
@@ -143,7 +145,10 @@ pub async fn email_verification_is_single_use<B: Backend>(store: Arc<B>) {
     store.create_account(&a).await.unwrap();
     let expiry = fx.now + Duration::hours(1);
     store
-        .issue_token(&token("expired", a.id, TokenPurpose::VerifyEmail, fx.now))
+        .issue_token(
+            &token("expired", a.id, TokenPurpose::VerifyEmail, fx.now),
+            &[],
+        )
         .await
         .unwrap();
     let err = store.verify_email("expired", fx.now).await.unwrap_err();
@@ -160,7 +165,10 @@ pub async fn email_verification_is_single_use<B: Backend>(store: Arc<B>) {
         None
     );
     let err = store
-        .issue_token(&token("expired", a.id, TokenPurpose::VerifyEmail, expiry))
+        .issue_token(
+            &token("expired", a.id, TokenPurpose::VerifyEmail, expiry),
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(
@@ -170,13 +178,16 @@ pub async fn email_verification_is_single_use<B: Backend>(store: Arc<B>) {
 
     // A reset token does not verify an address.
     store
-        .issue_token(&token("reset", a.id, TokenPurpose::ResetPassword, expiry))
+        .issue_token(
+            &token("reset", a.id, TokenPurpose::ResetPassword, expiry),
+            &[],
+        )
         .await
         .unwrap();
     let err = store.verify_email("reset", fx.now).await.unwrap_err();
     assert!(is_not_found(&err, Entity::VerificationToken), "{err:?}");
     store
-        .issue_token(&token("good", a.id, TokenPurpose::VerifyEmail, expiry))
+        .issue_token(&token("good", a.id, TokenPurpose::VerifyEmail, expiry), &[])
         .await
         .unwrap();
     let at = fx.now + Duration::minutes(5);
@@ -220,12 +231,15 @@ pub async fn password_reset_is_single_use<B: Backend>(store: Arc<B>) {
         ("reset", TokenPurpose::ResetPassword, expiry),
     ] {
         store
-            .issue_token(&token(hash, a.id, purpose, expires))
+            .issue_token(&token(hash, a.id, purpose, expires), &[])
             .await
             .unwrap();
     }
     let err = store
-        .issue_token(&token("reset", a.id, TokenPurpose::ResetPassword, expiry))
+        .issue_token(
+            &token("reset", a.id, TokenPurpose::ResetPassword, expiry),
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(

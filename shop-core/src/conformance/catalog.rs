@@ -112,7 +112,7 @@ pub async fn catalog_product_crud<B: Backend>(store: Arc<B>) {
         value: "black".to_owned(),
     }];
     assert_eq!(pixel.price, cny("499.00"));
-    store.create_product(&pixel, &skus).await.unwrap();
+    store.create_product(&pixel, &skus, &[]).await.unwrap();
 
     assert_eq!(
         store.get_product(pixel.id).await.unwrap(),
@@ -138,7 +138,10 @@ pub async fn catalog_product_crud<B: Backend>(store: Arc<B>) {
             s
         })
         .collect();
-    let err = store.create_product(&copy, &copy_skus).await.unwrap_err();
+    let err = store
+        .create_product(&copy, &copy_skus, &[])
+        .await
+        .unwrap_err();
     assert!(is_already_exists(&err, Entity::Product), "{err:?}");
     assert_eq!(store.get_sku(copy_skus[0].id).await.unwrap(), None);
     assert_eq!(
@@ -149,7 +152,10 @@ pub async fn catalog_product_crud<B: Backend>(store: Arc<B>) {
     // A taken SKU id: the product and its other SKUs are not stored.
     let (other, mut other_skus) = fx.build_product("Other", None, &[("2.00", 1), ("3.00", 1)]);
     other_skus[1].id = skus[0].id;
-    let err = store.create_product(&other, &other_skus).await.unwrap_err();
+    let err = store
+        .create_product(&other, &other_skus, &[])
+        .await
+        .unwrap_err();
     assert!(is_already_exists(&err, Entity::Sku), "{err:?}");
     assert_eq!(store.get_product(other.id).await.unwrap(), None);
     assert_eq!(store.get_sku(other_skus[0].id).await.unwrap(), None);
@@ -171,7 +177,7 @@ pub async fn catalog_product_crud<B: Backend>(store: Arc<B>) {
     edited.rating = Decimal::ONE;
     edited.sold_count = 0;
     edited.review_count = 99;
-    store.update_product(&edited).await.unwrap();
+    store.update_product(&edited, &[]).await.unwrap();
     let stored = store.get_product(pixel.id).await.unwrap().unwrap();
     assert_eq!(
         stored,
@@ -185,7 +191,7 @@ pub async fn catalog_product_crud<B: Backend>(store: Arc<B>) {
 
     let mut ghost = edited.clone();
     ghost.id = ProductId(999_999);
-    let err = store.update_product(&ghost).await.unwrap_err();
+    let err = store.update_product(&ghost, &[]).await.unwrap_err();
     assert!(is_not_found(&err, Entity::Product), "{err:?}");
     assert_eq!(store.get_product(ghost.id).await.unwrap(), None);
 }
@@ -196,12 +202,12 @@ pub async fn catalog_product_crud<B: Backend>(store: Arc<B>) {
 pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
     let fx = Fixture::new(Arc::clone(&store));
     let (product, skus) = fx.build_product("Phone", None, &[("10.00", 5)]);
-    store.create_product(&product, &skus).await.unwrap();
+    store.create_product(&product, &skus, &[]).await.unwrap();
     let first = skus[0].clone();
     let (_, extra) = fx.build_product("ignored", None, &[("20.00", 7)]);
     let mut second = extra[0].clone();
     second.product_id = product.id;
-    store.create_sku(&second).await.unwrap();
+    store.create_sku(&second, &[]).await.unwrap();
     assert_eq!(
         store.list_skus(product.id).await.unwrap(),
         vec![first.clone(), second.clone()]
@@ -215,12 +221,12 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
     assert_eq!(found, vec![first.clone(), second.clone()]);
     assert_eq!(store.get_sku(SkuId(999_999)).await.unwrap(), None);
 
-    let err = store.create_sku(&second).await.unwrap_err();
+    let err = store.create_sku(&second, &[]).await.unwrap_err();
     assert!(is_already_exists(&err, Entity::Sku), "{err:?}");
     let mut orphan = extra[0].clone();
     orphan.id = SkuId(fx.id());
     orphan.product_id = ProductId(999_999);
-    let err = store.create_sku(&orphan).await.unwrap_err();
+    let err = store.create_sku(&orphan, &[]).await.unwrap_err();
     assert!(is_not_found(&err, Entity::Product), "{err:?}");
     assert_eq!(store.get_sku(orphan.id).await.unwrap(), None);
 
@@ -229,7 +235,7 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
     edited.description = "A blue one".to_owned();
     edited.price = cny("25.00");
     edited.stock = 999;
-    store.update_sku(&edited).await.unwrap();
+    store.update_sku(&edited, &[]).await.unwrap();
     let stored = store.get_sku(second.id).await.unwrap().unwrap();
     assert_eq!(stored.title, "Blue");
     assert_eq!(stored.description, "A blue one");
@@ -237,18 +243,18 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
     assert_eq!(stored.stock, 7, "update_sku never touches the stock");
     let mut ghost = edited.clone();
     ghost.id = SkuId(999_999);
-    let err = store.update_sku(&ghost).await.unwrap_err();
+    let err = store.update_sku(&ghost, &[]).await.unwrap_err();
     assert!(is_not_found(&err, Entity::Sku), "{err:?}");
 
-    assert_eq!(store.adjust_stock(first.id, 3).await.unwrap(), 8);
-    assert_eq!(store.adjust_stock(first.id, -8).await.unwrap(), 0);
-    let err = store.adjust_stock(first.id, -1).await.unwrap_err();
+    assert_eq!(store.adjust_stock(first.id, 3, &[]).await.unwrap(), 8);
+    assert_eq!(store.adjust_stock(first.id, -8, &[]).await.unwrap(), 0);
+    let err = store.adjust_stock(first.id, -1, &[]).await.unwrap_err();
     assert!(
         matches!(err, Error::OutOfStock { sku, requested: 1, available: 0 } if sku == first.id),
         "{err:?}"
     );
-    assert_eq!(store.adjust_stock(first.id, 2).await.unwrap(), 2);
-    let err = store.adjust_stock(first.id, -3).await.unwrap_err();
+    assert_eq!(store.adjust_stock(first.id, 2, &[]).await.unwrap(), 2);
+    let err = store.adjust_stock(first.id, -3, &[]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -261,31 +267,31 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
         "{err:?}"
     );
     assert_eq!(fx.stock(first.id).await, 2);
-    assert_eq!(store.adjust_stock(first.id, 0).await.unwrap(), 2);
+    assert_eq!(store.adjust_stock(first.id, 0, &[]).await.unwrap(), 2);
     // Above the most a stock holds (`Refused`), or a delta that could
     // overflow (`Validation`): nothing changes.
     let err = store
-        .adjust_stock(first.id, i64::from(MAX_STOCK) - 1)
+        .adjust_stock(first.id, i64::from(MAX_STOCK) - 1, &[])
         .await
         .unwrap_err();
     assert!(is_refused(&err, "delta"), "{err:?}");
     for delta in [i64::MAX, i64::MIN] {
-        let err = store.adjust_stock(first.id, delta).await.unwrap_err();
+        let err = store.adjust_stock(first.id, delta, &[]).await.unwrap_err();
         assert!(is_validation(&err, "delta"), "{delta}: {err:?}");
     }
     assert_eq!(fx.stock(first.id).await, 2);
     assert_eq!(
         store
-            .adjust_stock(first.id, i64::from(MAX_STOCK) - 2)
+            .adjust_stock(first.id, i64::from(MAX_STOCK) - 2, &[])
             .await
             .unwrap(),
         MAX_STOCK
     );
-    let err = store.adjust_stock(first.id, 1).await.unwrap_err();
+    let err = store.adjust_stock(first.id, 1, &[]).await.unwrap_err();
     assert!(is_refused(&err, "delta"), "{err:?}");
     assert_eq!(
         store
-            .adjust_stock(first.id, -(i64::from(MAX_STOCK) - 2))
+            .adjust_stock(first.id, -(i64::from(MAX_STOCK) - 2), &[])
             .await
             .unwrap(),
         2
@@ -293,16 +299,19 @@ pub async fn catalog_sku_crud_and_stock<B: Backend>(store: Arc<B>) {
     // A stock above the maximum (units given back by closed orders) can
     // still be reduced, but not raised.
     let (over, over_skus) = fx.build_product("Over", None, &[("1.00", MAX_STOCK + 5)]);
-    store.create_product(&over, &over_skus).await.unwrap();
+    store.create_product(&over, &over_skus, &[]).await.unwrap();
     let over_sku = over_skus[0].id;
     assert_eq!(
-        store.adjust_stock(over_sku, -1).await.unwrap(),
+        store.adjust_stock(over_sku, -1, &[]).await.unwrap(),
         MAX_STOCK + 4
     );
-    let err = store.adjust_stock(over_sku, 1).await.unwrap_err();
+    let err = store.adjust_stock(over_sku, 1, &[]).await.unwrap_err();
     assert!(is_refused(&err, "delta"), "{err:?}");
     assert_eq!(fx.stock(over_sku).await, MAX_STOCK + 4);
-    let err = store.adjust_stock(SkuId(999_999), 1).await.unwrap_err();
+    let err = store
+        .adjust_stock(SkuId(999_999), 1, &[])
+        .await
+        .unwrap_err();
     assert!(is_not_found(&err, Entity::Sku), "{err:?}");
     assert_eq!(fx.stock(second.id).await, 7);
 }
@@ -316,7 +325,7 @@ pub async fn catalog_stock_never_negative_under_concurrency<B: Backend>(store: A
         (0..50)
             .map(|_| {
                 let store = Arc::clone(&store);
-                async move { store.adjust_stock(sku.id, -1).await }
+                async move { store.adjust_stock(sku.id, -1, &[]).await }
             })
             .collect(),
     )

@@ -49,7 +49,7 @@ pub async fn catalog_list_products<B: Backend>(store: Arc<B>) {
     let (mut p5, s5) = make("Gift card", None, "399.00", true, (0, 0, 0));
     p5.long_title = "For Phone lovers".to_owned();
     for (p, s) in [(&p1, &s1), (&p2, &s2), (&p3, &s3), (&p4, &s4), (&p5, &s5)] {
-        store.create_product(p, s).await.unwrap();
+        store.create_product(p, s, &[]).await.unwrap();
     }
 
     let list = |query: ProductQuery| {
@@ -180,7 +180,7 @@ pub async fn catalog_keyword_search_is_the_same_everywhere<B: Backend>(store: Ar
         let (mut p, skus) = fx.build_product(title, None, &[("10.00", 1)]);
         p.long_title = long_title.to_owned();
         p.description = description.to_owned();
-        store.create_product(&p, &skus).await.unwrap();
+        store.create_product(&p, &skus, &[]).await.unwrap();
         made.push(p);
     }
     let find = |keyword: &str| {
@@ -225,7 +225,7 @@ pub async fn catalog_keyword_search_is_the_same_everywhere<B: Backend>(store: Ar
     let mut mug = made[3].clone();
     mug.title = "Blue".to_owned();
     mug.long_title = "Mug".to_owned();
-    store.update_product(&mug).await.unwrap();
+    store.update_product(&mug, &[]).await.unwrap();
     assert_eq!(find("cup").await, Vec::<String>::new());
     assert_eq!(find("blue").await, vec!["Blue".to_owned()]);
     assert_eq!(find("mug").await, vec!["Blue".to_owned()]);

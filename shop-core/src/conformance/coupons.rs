@@ -90,7 +90,7 @@ pub async fn coupon_crud_and_unique_code<B: Backend>(store: Arc<B>) {
     let order = fx.placed(fx.user(), &[(&sku, 1)], Some(&c3)).await;
     let err = store.delete_coupon(c3.id).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Coupon), "{err:?}");
-    store.close_order(order.id, fx.now).await.unwrap();
+    store.close_order(order.id, fx.now, &[]).await.unwrap();
     let err = store.delete_coupon(c3.id).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Coupon), "{err:?}");
     assert_eq!(store.get_coupon(c3.id).await.unwrap(), Some(c3.clone()));
@@ -123,7 +123,7 @@ pub async fn coupon_once_per_user_released_after_close<B: Backend>(store: Arc<B>
     fx.placed(other, &[(&sku, 1)], Some(&coupon)).await;
     assert_eq!(fx.used(coupon.id).await, 2);
 
-    store.close_order(first.id, fx.now).await.unwrap();
+    store.close_order(first.id, fx.now, &[]).await.unwrap();
     assert!(!store.coupon_held_by(coupon.id, buyer).await.unwrap());
     assert_eq!(fx.used(coupon.id).await, 1);
     fx.place(&second).await.unwrap();
@@ -167,11 +167,11 @@ pub async fn coupon_once_per_user_released_after_full_refund<B: Backend>(store: 
     // Half refunded: still held.
     let half = fx.build_refund(&paid, "HALF", &[(item, 1)], cny("7.50"));
     store
-        .create_refund(&fx.approve(half, paid.state))
+        .create_refund(&fx.approve(half, paid.state), &[])
         .await
         .unwrap();
     store
-        .finish_refund(&finish("HALF", RefundStatus::None))
+        .finish_refund(&finish("HALF", RefundStatus::None), &[])
         .await
         .unwrap();
     assert!(store.coupon_held_by(coupon.id, buyer).await.unwrap());
@@ -181,12 +181,12 @@ pub async fn coupon_once_per_user_released_after_full_refund<B: Backend>(store: 
     let again = fx.advance(first.id, &[OrderAction::ApplyRefund]).await;
     let rest = fx.build_refund(&again, "REST", &[(item, 1)], cny("7.50"));
     store
-        .create_refund(&fx.approve(rest, again.state))
+        .create_refund(&fx.approve(rest, again.state), &[])
         .await
         .unwrap();
     assert!(store.coupon_held_by(coupon.id, buyer).await.unwrap());
     store
-        .finish_refund(&finish("REST", RefundStatus::Refunded))
+        .finish_refund(&finish("REST", RefundStatus::Refunded), &[])
         .await
         .unwrap();
     assert!(!store.coupon_held_by(coupon.id, buyer).await.unwrap());

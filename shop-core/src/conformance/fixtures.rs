@@ -157,7 +157,7 @@ impl<B: Backend> Fixture<B> {
     pub async fn product(&self, skus: &[(&str, u32)]) -> Vec<Sku> {
         let (product, skus) = self.build_product("Widget", None, skus);
         self.store
-            .create_product(&product, &skus)
+            .create_product(&product, &skus, &[])
             .await
             .expect("create_product");
         skus

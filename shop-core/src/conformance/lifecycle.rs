@@ -29,7 +29,7 @@ pub async fn close_order_restores_stock_and_coupon_once<B: Backend>(store: Arc<B
         (0..2)
             .map(|_| {
                 let store = Arc::clone(&store);
-                async move { store.close_order(order.id, at).await }
+                async move { store.close_order(order.id, at, &[]).await }
             })
             .collect(),
     )
@@ -52,20 +52,23 @@ pub async fn close_order_restores_stock_and_coupon_once<B: Backend>(store: Arc<B
     assert_eq!(fx.used(coupon.id).await, 0);
     assert!(!store.coupon_held_by(coupon.id, buyer).await.unwrap());
 
-    let err = store.close_order(order.id, at).await.unwrap_err();
+    let err = store.close_order(order.id, at, &[]).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
     assert_eq!((fx.stock(a.id).await, fx.stock(b.id).await), (10, 10));
     assert_eq!(fx.used(coupon.id).await, 0);
 
     let paid = fx.placed(buyer, &[(a, 1)], Some(&coupon)).await;
     let paid = fx.advance(paid.id, &[OrderAction::Pay]).await;
-    let err = store.close_order(paid.id, at).await.unwrap_err();
+    let err = store.close_order(paid.id, at, &[]).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
     assert_eq!(fx.order(paid.id).await, paid);
     assert_eq!(fx.stock(a.id).await, 9);
     assert_eq!(fx.used(coupon.id).await, 1);
 
-    let err = store.close_order(OrderId(999_999), at).await.unwrap_err();
+    let err = store
+        .close_order(OrderId(999_999), at, &[])
+        .await
+        .unwrap_err();
     assert!(is_not_found(&err, Entity::Order), "{err:?}");
 }
 
@@ -96,7 +99,7 @@ pub async fn list_expired_orders_in_chunks<B: Backend>(store: Arc<B>) {
     let e4 = place_at(35).await;
     let e5 = place_at(30).await; // expires exactly now
     fx.advance(paid.id, &[OrderAction::Pay]).await;
-    store.close_order(closed.id, now).await.unwrap();
+    store.close_order(closed.id, now, &[]).await.unwrap();
     assert!(fresh.expires_at > now);
     assert_eq!(e5.expires_at, now);
 
@@ -153,7 +156,7 @@ pub async fn list_expired_orders_in_chunks<B: Backend>(store: Arc<B>) {
 
     // Closing what was listed empties the list.
     for id in expired {
-        store.close_order(id, now).await.unwrap();
+        store.close_order(id, now, &[]).await.unwrap();
     }
     assert_eq!(store.list_expired_orders(now, None, 100).await.unwrap(), []);
     // Eight placed; the closed one and the five expired gave theirs back.
@@ -174,7 +177,7 @@ pub async fn transition_is_compare_and_set<B: Backend>(store: Arc<B>) {
     let pay = fx.patch_for(OrderAction::Pay, "cas");
     for wrong in [state(S::Paid, R::None), state(S::Pending, R::Applied)] {
         let err = store
-            .transition(order.id, wrong, state(S::Shipped, R::None), &pay)
+            .transition(order.id, wrong, state(S::Shipped, R::None), &pay, &[])
             .await
             .unwrap_err();
         assert!(is_conflict(&err, Entity::Order), "{err:?}");
@@ -186,6 +189,7 @@ pub async fn transition_is_compare_and_set<B: Backend>(store: Arc<B>) {
             OrderState::PENDING,
             state(S::Paid, R::None),
             &pay,
+            &[],
         )
         .await
         .unwrap_err();
@@ -193,7 +197,13 @@ pub async fn transition_is_compare_and_set<B: Backend>(store: Arc<B>) {
 
     let mut expected = order.clone();
     store
-        .transition(order.id, OrderState::PENDING, state(S::Paid, R::None), &pay)
+        .transition(
+            order.id,
+            OrderState::PENDING,
+            state(S::Paid, R::None),
+            &pay,
+            &[],
+        )
         .await
         .unwrap();
     expected.state = state(S::Paid, R::None);
@@ -201,7 +211,13 @@ pub async fn transition_is_compare_and_set<B: Backend>(store: Arc<B>) {
     assert_eq!(fx.order(order.id).await, expected);
 
     let err = store
-        .transition(order.id, OrderState::PENDING, state(S::Paid, R::None), &pay)
+        .transition(
+            order.id,
+            OrderState::PENDING,
+            state(S::Paid, R::None),
+            &pay,
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
@@ -213,6 +229,7 @@ pub async fn transition_is_compare_and_set<B: Backend>(store: Arc<B>) {
             state(S::Paid, R::None),
             state(S::Shipped, R::None),
             &ship,
+            &[],
         )
         .await
         .unwrap();
@@ -227,6 +244,7 @@ pub async fn transition_is_compare_and_set<B: Backend>(store: Arc<B>) {
             expected.state,
             state(S::Shipped, R::Applied),
             &apply,
+            &[],
         )
         .await
         .unwrap();
@@ -241,6 +259,7 @@ pub async fn transition_is_compare_and_set<B: Backend>(store: Arc<B>) {
             expected.state,
             state(S::Shipped, R::None),
             &refuse,
+            &[],
         )
         .await
         .unwrap();
@@ -258,6 +277,7 @@ pub async fn transition_is_compare_and_set<B: Backend>(store: Arc<B>) {
             expected.state,
             state(S::Received, R::None),
             &OrderPatch::default(),
+            &[],
         )
         .await
         .unwrap();
@@ -290,7 +310,7 @@ pub async fn list_orders_filters_and_pages<B: Backend>(store: Arc<B>) {
     let o6 = place(u2, 0).await; // same time as o5, higher id
     fx.advance(o1.id, &[OrderAction::Pay]).await;
     fx.advance(o5.id, &[OrderAction::Pay]).await;
-    store.close_order(o3.id, fx.now).await.unwrap();
+    store.close_order(o3.id, fx.now, &[]).await.unwrap();
 
     let list = |user: Option<UserId>, status: Option<OrderStatus>, page: u32, per_page: u32| {
         let store = Arc::clone(&store);

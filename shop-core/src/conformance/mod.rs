@@ -47,6 +47,7 @@ mod catalog_listing;
 mod coupons;
 pub mod fixtures;
 mod lifecycle;
+mod outbox;
 mod placement;
 mod races;
 mod refunds;
@@ -66,7 +67,9 @@ use crate::cart::CartStore;
 use crate::catalog::CatalogStore;
 use crate::coupon::CouponStore;
 use crate::error::{Entity, Error, StoreError};
+use crate::jobs::JobStore;
 use crate::order::{OrderStore, SubmitTokenStore};
+use crate::outbox::OutboxStore;
 use crate::refund::RefundStore;
 use crate::user::UserStore;
 
@@ -89,6 +92,11 @@ pub use coupons::{
 pub use lifecycle::{
     close_order_restores_stock_and_coupon_once, list_expired_orders_in_chunks,
     list_orders_filters_and_pages, transition_is_compare_and_set,
+};
+pub use outbox::{
+    dispatch_delivers_in_order_and_isolates_failures, job_ticks_run_once_under_concurrency,
+    outbox_claims_are_exclusive_under_concurrency, outbox_listener_claims_progress_and_failures,
+    outbox_prunes_only_handled_old_events, outbox_records_events_with_their_writes,
 };
 pub use placement::{
     place_order_duplicate_number_writes_nothing, place_order_out_of_stock_writes_nothing,
@@ -128,6 +136,8 @@ pub trait Backend:
     + SubmitTokenStore
     + AccountStore
     + SessionStore
+    + OutboxStore
+    + JobStore
 {
 }
 
@@ -141,6 +151,8 @@ impl<T> Backend for T where
         + SubmitTokenStore
         + AccountStore
         + SessionStore
+        + OutboxStore
+        + JobStore
 {
 }
 
@@ -275,6 +287,12 @@ macro_rules! conformance_tests {
             decimals_read_the_same_on_every_backend,
             refund_approvals_race_to_one,
             submit_token_retries_get_their_order,
+            outbox_records_events_with_their_writes,
+            outbox_listener_claims_progress_and_failures,
+            outbox_claims_are_exclusive_under_concurrency,
+            outbox_prunes_only_handled_old_events,
+            dispatch_delivers_in_order_and_isolates_failures,
+            job_ticks_run_once_under_concurrency,
         }
     };
 }

@@ -41,11 +41,14 @@ pub async fn place_order_stores_order_and_takes_everything<B: Backend>(store: Ar
         (cny("45.00"), cny("40.00"))
     );
     let placed = store
-        .place_order(&PlaceOrder {
-            order: order.clone(),
-            submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
-            clear_cart: true,
-        })
+        .place_order(
+            &PlaceOrder {
+                order: order.clone(),
+                submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
+                clear_cart: true,
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(placed, order);
@@ -82,11 +85,14 @@ pub async fn place_order_stores_order_and_takes_everything<B: Backend>(store: Ar
     // The token is spent: a replay places nothing.
     let again = fx.build_order(buyer, &[(a, 1)], None);
     let err = store
-        .place_order(&PlaceOrder {
-            order: again.clone(),
-            submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
-            clear_cart: true,
-        })
+        .place_order(
+            &PlaceOrder {
+                order: again.clone(),
+                submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
+                clear_cart: true,
+            },
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(is_not_found(&err, Entity::SubmitToken), "{err:?}");
@@ -121,11 +127,14 @@ pub async fn place_order_out_of_stock_writes_nothing<B: Backend>(store: Arc<B>) 
 
     let order = fx.build_order(buyer, &[(a, 2), (b, 3)], Some(&coupon));
     let err = store
-        .place_order(&PlaceOrder {
-            order: order.clone(),
-            submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
-            clear_cart: true,
-        })
+        .place_order(
+            &PlaceOrder {
+                order: order.clone(),
+                submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
+                clear_cart: true,
+            },
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(
@@ -141,11 +150,14 @@ pub async fn place_order_out_of_stock_writes_nothing<B: Backend>(store: Arc<B>) 
     // The same token, coupon and cart still work for an order that fits.
     let fits = fx.build_order(buyer, &[(a, 2), (b, 1)], Some(&coupon));
     store
-        .place_order(&PlaceOrder {
-            order: fits.clone(),
-            submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
-            clear_cart: true,
-        })
+        .place_order(
+            &PlaceOrder {
+                order: fits.clone(),
+                submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
+                clear_cart: true,
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(fx.stock(a.id).await, 3);
@@ -251,7 +263,7 @@ pub async fn place_order_duplicate_number_writes_nothing<B: Backend>(store: Arc<
         submit_token: Some(SubmitTokenUse::new("token-3", "fingerprint")),
         clear_cart: true,
     };
-    let err = store.place_order(&cmd).await.unwrap_err();
+    let err = store.place_order(&cmd, &[]).await.unwrap_err();
     assert!(is_already_exists(&err, Entity::Order), "{err:?}");
     assert_eq!(fx.observe(&[&sku], Some(&coupon), buyer).await, before);
     assert_eq!(store.get_order(twin.id).await.unwrap(), None);
@@ -260,7 +272,7 @@ pub async fn place_order_duplicate_number_writes_nothing<B: Backend>(store: Arc<
     // Retried with a fresh number, the same command goes through.
     let mut retry = cmd.clone();
     retry.order.no = fx.order_nos.next(fx.now);
-    store.place_order(&retry).await.unwrap();
+    store.place_order(&retry, &[]).await.unwrap();
     assert_eq!(fx.stock(sku.id).await, 7);
     assert_eq!(fx.used(coupon.id).await, 1);
     assert_eq!(store.list_cart(buyer).await.unwrap(), vec![]);
@@ -297,7 +309,7 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
     };
     for token in ["unknown", "theirs", "stale"] {
         let cmd = attempt(token);
-        let err = store.place_order(&cmd).await.unwrap_err();
+        let err = store.place_order(&cmd, &[]).await.unwrap_err();
         assert!(is_not_found(&err, Entity::SubmitToken), "{token}: {err:?}");
         assert_eq!(store.get_order(cmd.order.id).await.unwrap(), None);
     }
@@ -309,8 +321,8 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
     }
     let mut placed = attempt("mine");
     placed.submit_token = Some(SubmitTokenUse::new("mine", "request-1"));
-    store.place_order(&placed).await.unwrap();
-    let err = store.place_order(&attempt("mine")).await.unwrap_err();
+    store.place_order(&placed, &[]).await.unwrap();
+    let err = store.place_order(&attempt("mine"), &[]).await.unwrap_err();
     assert!(is_not_found(&err, Entity::SubmitToken), "{err:?}");
     assert_eq!(fx.stock(sku.id).await, 9);
     assert_eq!(fx.order_count().await, 1);
@@ -329,6 +341,6 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
         submit_token: Some(SubmitTokenUse::new("theirs", "fingerprint")),
         clear_cart: false,
     };
-    store.place_order(&theirs).await.unwrap();
+    store.place_order(&theirs, &[]).await.unwrap();
     assert_eq!(fx.order_count().await, 2);
 }

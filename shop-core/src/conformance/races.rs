@@ -26,7 +26,7 @@ async fn place_all<B: Backend>(store: &Arc<B>, orders: &[Order]) -> Vec<Result<O
                     submit_token: None,
                     clear_cart: false,
                 };
-                async move { store.place_order(&cmd).await }
+                async move { store.place_order(&cmd, &[]).await }
             })
             .collect(),
     )
@@ -140,7 +140,7 @@ pub async fn submit_token_replays_under_concurrency<B: Backend>(store: Arc<B>) {
             .map(|cmd| {
                 let store = Arc::clone(&store);
                 let cmd = cmd.clone();
-                async move { store.place_order(&cmd).await }
+                async move { store.place_order(&cmd, &[]).await }
             })
             .collect(),
     )
@@ -173,7 +173,7 @@ pub async fn transition_pays_once_under_concurrency<B: Backend>(store: Arc<B>) {
                 let patch = patch.clone();
                 async move {
                     store
-                        .transition(order.id, OrderState::PENDING, paid, &patch)
+                        .transition(order.id, OrderState::PENDING, paid, &patch, &[])
                         .await
                 }
             })
@@ -218,10 +218,10 @@ pub async fn close_order_races_payment<B: Backend>(store: Arc<B>) {
             let patch = fx.patch_for(OrderAction::Pay, &id.to_string());
             async move {
                 if close {
-                    store.close_order(id, closing_time).await
+                    store.close_order(id, closing_time, &[]).await
                 } else {
                     store
-                        .transition(id, OrderState::PENDING, paid, &patch)
+                        .transition(id, OrderState::PENDING, paid, &patch, &[])
                         .await
                 }
             }

@@ -43,7 +43,7 @@ pub async fn refunds_never_exceed_what_was_paid<B: Backend>(store: Arc<B>) {
     assert_eq!(amount, cny("10.00"));
     let r1 = fx.build_refund(&order, "R1", &[(ia, 1)], amount);
     store
-        .create_refund(&fx.approve(r1.clone(), order.state))
+        .create_refund(&fx.approve(r1.clone(), order.state), &[])
         .await
         .unwrap();
     assert_eq!(fx.order(order.id).await.state, state(Paid, R::Processing));
@@ -57,13 +57,13 @@ pub async fn refunds_never_exceed_what_was_paid<B: Backend>(store: Arc<B>) {
     let processing = state(Paid, R::Processing);
     let again = fx.build_refund(&order, "R1", &[(ib, 1)], cny("1.00"));
     let err = store
-        .create_refund(&record(again, processing, processing))
+        .create_refund(&record(again, processing, processing), &[])
         .await
         .unwrap_err();
     assert!(is_already_exists(&err, Entity::Refund), "{err:?}");
     let stale = fx.build_refund(&order, "R-stale", &[(ib, 1)], cny("1.00"));
     let err = store
-        .create_refund(&fx.approve(stale, state(Paid, R::Applied)))
+        .create_refund(&fx.approve(stale, state(Paid, R::Applied)), &[])
         .await
         .unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
@@ -80,7 +80,7 @@ pub async fn refunds_never_exceed_what_was_paid<B: Backend>(store: Arc<B>) {
         state(Paid, R::None),
         &fx,
     );
-    store.finish_refund(&done).await.unwrap();
+    store.finish_refund(&done, &[]).await.unwrap();
     let r1 = store.get_refund("R1").await.unwrap().unwrap();
     assert_eq!(r1.status, RefundRecordStatus::Succeeded);
     assert_eq!(r1.finished_at, Some(done.at));
@@ -100,7 +100,7 @@ pub async fn refunds_never_exceed_what_was_paid<B: Backend>(store: Arc<B>) {
     for (i, (lines, amount, field, by_state)) in refused.iter().enumerate() {
         let bad = fx.build_refund(&order, &format!("BAD{i}"), lines, *amount);
         let err = store
-            .create_refund(&fx.approve(bad, applied))
+            .create_refund(&fx.approve(bad, applied), &[])
             .await
             .unwrap_err();
         let expected = if *by_state {
@@ -119,10 +119,13 @@ pub async fn refunds_never_exceed_what_was_paid<B: Backend>(store: Arc<B>) {
     let amount = refund_amount(&order, &refunds, &rest).unwrap();
     assert_eq!(amount, cny("40.00"));
     let r2 = fx.build_refund(&order, "R2", &[(ia, 1), (ib, 1)], amount);
-    store.create_refund(&fx.approve(r2, applied)).await.unwrap();
+    store
+        .create_refund(&fx.approve(r2, applied), &[])
+        .await
+        .unwrap();
     let more = fx.build_refund(&order, "R3", &[(ia, 1)], cny("0.00"));
     let err = store
-        .create_refund(&record(more, processing, processing))
+        .create_refund(&record(more, processing, processing), &[])
         .await
         .unwrap_err();
     assert!(is_refused(&err, "lines"), "{err:?}");
@@ -130,29 +133,29 @@ pub async fn refunds_never_exceed_what_was_paid<B: Backend>(store: Arc<B>) {
     // r2 fails: its units and amount may be refunded again.
     let failed = state(Paid, R::Failed);
     store
-        .finish_refund(&finish(
-            "R2",
-            RefundRecordStatus::Failed,
-            processing,
-            failed,
-            &fx,
-        ))
+        .finish_refund(
+            &finish("R2", RefundRecordStatus::Failed, processing, failed, &fx),
+            &[],
+        )
         .await
         .unwrap();
     let order = fx.advance(order.id, &[OrderAction::ApplyRefund]).await;
     let r4 = fx.build_refund(&order, "R4", &[(ia, 1), (ib, 1)], cny("40.00"));
     store
-        .create_refund(&fx.approve(r4, order.state))
+        .create_refund(&fx.approve(r4, order.state), &[])
         .await
         .unwrap();
     store
-        .finish_refund(&finish(
-            "R4",
-            RefundRecordStatus::Succeeded,
-            processing,
-            state(Paid, R::Refunded),
-            &fx,
-        ))
+        .finish_refund(
+            &finish(
+                "R4",
+                RefundRecordStatus::Succeeded,
+                processing,
+                state(Paid, R::Refunded),
+                &fx,
+            ),
+            &[],
+        )
         .await
         .unwrap();
     let statuses: Vec<_> = store
@@ -196,7 +199,7 @@ pub async fn create_refund_once_per_expected_state<B: Backend>(store: Arc<B>) {
             .map(|cmd| {
                 let store = Arc::clone(&store);
                 let cmd = cmd.clone();
-                async move { store.create_refund(&cmd).await }
+                async move { store.create_refund(&cmd, &[]).await }
             })
             .collect(),
     )
@@ -232,20 +235,23 @@ pub async fn finish_refund_exactly_once<B: Backend>(store: Arc<B>) {
         .await;
     let refund = fx.build_refund(&order, "ONCE", &[(order.items[0].id, 2)], order.total);
     store
-        .create_refund(&fx.approve(refund, order.state))
+        .create_refund(&fx.approve(refund, order.state), &[])
         .await
         .unwrap();
     let processing = state(OrderStatus::Paid, RefundStatus::Processing);
     let refunded = state(OrderStatus::Paid, RefundStatus::Refunded);
 
     let err = store
-        .finish_refund(&finish(
-            "NOPE",
-            RefundRecordStatus::Succeeded,
-            processing,
-            refunded,
-            &fx,
-        ))
+        .finish_refund(
+            &finish(
+                "NOPE",
+                RefundRecordStatus::Succeeded,
+                processing,
+                refunded,
+                &fx,
+            ),
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(is_not_found(&err, Entity::Refund), "{err:?}");
@@ -256,7 +262,7 @@ pub async fn finish_refund_exactly_once<B: Backend>(store: Arc<B>) {
         refunded,
         &fx,
     );
-    let err = store.finish_refund(&stale).await.unwrap_err();
+    let err = store.finish_refund(&stale, &[]).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
     let pending = store.get_refund("ONCE").await.unwrap().unwrap();
     assert_eq!(
@@ -277,7 +283,7 @@ pub async fn finish_refund_exactly_once<B: Backend>(store: Arc<B>) {
             .map(|_| {
                 let store = Arc::clone(&store);
                 let cmd = cmd.clone();
-                async move { store.finish_refund(&cmd).await }
+                async move { store.finish_refund(&cmd, &[]).await }
             })
             .collect(),
     )
@@ -310,7 +316,7 @@ pub async fn finish_refund_exactly_once<B: Backend>(store: Arc<B>) {
         processing,
         &fx,
     );
-    let err = store.finish_refund(&late).await.unwrap_err();
+    let err = store.finish_refund(&late, &[]).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Refund), "{err:?}");
     assert_eq!(store.get_refund("ONCE").await.unwrap().unwrap(), done);
     assert_eq!(fx.order(order.id).await.state, refunded);
@@ -368,22 +374,25 @@ pub async fn list_pending_refunds_in_chunks<B: Backend>(store: Arc<B>) {
         );
         ids.push(refund.id);
         store
-            .create_refund(&fx.approve(refund, order.state))
+            .create_refund(&fx.approve(refund, order.state), &[])
             .await
             .unwrap();
     }
     // P1 (minute 3) finishes: it is no longer pending.
     let processing = state(OrderStatus::Paid, RefundStatus::Processing);
     store
-        .finish_refund(&FinishRefund {
-            refund_no: "P1".into(),
-            outcome: RefundRecordStatus::Succeeded,
-            expected: processing,
-            next: processing
-                .apply(OrderAction::CompleteRefund)
-                .expect("a full refund"),
-            at: start + Duration::minutes(10),
-        })
+        .finish_refund(
+            &FinishRefund {
+                refund_no: "P1".into(),
+                outcome: RefundRecordStatus::Succeeded,
+                expected: processing,
+                next: processing
+                    .apply(OrderAction::CompleteRefund)
+                    .expect("a full refund"),
+                at: start + Duration::minutes(10),
+            },
+            &[],
+        )
         .await
         .unwrap();
 

@@ -57,7 +57,7 @@ async fn stats<B: Backend>(store: &Arc<B>, id: ProductId) -> (Decimal, u64, u64)
 pub async fn review_order_and_refresh_product_stats<B: Backend>(store: Arc<B>) {
     let fx = Fixture::new(Arc::clone(&store));
     let (product, skus) = fx.build_product("Reviewed", None, &[("10.00", 100), ("20.00", 100)]);
-    store.create_product(&product, &skus).await.unwrap();
+    store.create_product(&product, &skus, &[]).await.unwrap();
     let (a, b) = (&skus[0], &skus[1]);
     let other = fx.sku(100).await;
     let p = product.id;
@@ -77,14 +77,14 @@ pub async fn review_order_and_refresh_product_stats<B: Backend>(store: Arc<B>) {
     fx.advance(paid.id, &[OrderAction::Pay]).await;
     fx.placed(fx.user(), &[(a, 5)], None).await; // pending: not sold
     let closed = fx.placed(fx.user(), &[(a, 4)], None).await;
-    store.close_order(closed.id, fx.now).await.unwrap();
+    store.close_order(closed.id, fx.now, &[]).await.unwrap();
 
     store.refresh_product_stats(p).await.unwrap();
     assert_eq!(stats(&store, p).await, (Decimal::ZERO, 0, 11));
 
     let t = |minutes: i64| fx.now + Duration::hours(1) + Duration::minutes(minutes);
     let first = review_all(&received[0], &[5, 4, 3], t(0));
-    store.review_order(&first).await.unwrap();
+    store.review_order(&first, &[]).await.unwrap();
     let stored = fx.order(received[0].id).await;
     let mut expected = received[0].clone();
     expected.state = OrderState {
@@ -106,7 +106,7 @@ pub async fn review_order_and_refresh_product_stats<B: Backend>(store: Arc<B>) {
     for (i, ratings) in [[5u8, 5], [5, 4], [5, 4]].iter().enumerate() {
         let order = &received[i + 1];
         store
-            .review_order(&review_all(order, ratings, t(10 * (i as i64 + 1))))
+            .review_order(&review_all(order, ratings, t(10 * (i as i64 + 1))), &[])
             .await
             .unwrap();
         assert_eq!(fx.order(order.id).await.state.status, OrderStatus::Reviewed);
@@ -140,7 +140,7 @@ pub async fn review_order_and_refresh_product_stats<B: Backend>(store: Arc<B>) {
         []
     );
 
-    let err = store.review_order(&first).await.unwrap_err();
+    let err = store.review_order(&first, &[]).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
     assert_eq!(fx.order(received[0].id).await, expected);
 }
@@ -180,7 +180,7 @@ pub async fn review_order_validation_changes_nothing<B: Backend>(store: Arc<B>) 
         (cmd(vec![(ia, 5), (ib, 6)]), "rating", false),
     ];
     for (bad, field, by_order) in &invalid {
-        let err = store.review_order(bad).await.unwrap_err();
+        let err = store.review_order(bad, &[]).await.unwrap_err();
         let expected = if *by_order {
             is_refused(&err, field)
         } else {
@@ -191,7 +191,7 @@ pub async fn review_order_validation_changes_nothing<B: Backend>(store: Arc<B>) 
     }
     let mut ghost = cmd(vec![(ia, 5), (ib, 4)]);
     ghost.order_id = OrderId(999_999);
-    let err = store.review_order(&ghost).await.unwrap_err();
+    let err = store.review_order(&ghost, &[]).await.unwrap_err();
     assert!(is_not_found(&err, Entity::Order), "{err:?}");
 
     // Not received yet.
@@ -202,7 +202,7 @@ pub async fn review_order_validation_changes_nothing<B: Backend>(store: Arc<B>) 
         expected: received,
         reviews: vec![(paid.items[0].id, review(5, at))],
     };
-    let err = store.review_order(&early).await.unwrap_err();
+    let err = store.review_order(&early, &[]).await.unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
     assert_eq!(fx.order(paid.id).await, paid);
     // A review does not apply to the state the caller expects.
@@ -210,14 +210,14 @@ pub async fn review_order_validation_changes_nothing<B: Backend>(store: Arc<B>) 
         expected: paid.state,
         ..early
     };
-    let err = store.review_order(&wrong).await.unwrap_err();
+    let err = store.review_order(&wrong, &[]).await.unwrap_err();
     assert!(matches!(err, Error::InvalidTransition { .. }), "{err:?}");
     assert_eq!(fx.order(paid.id).await, paid);
 
     // Received, but a refund is under way.
     let applied = fx.advance(order.id, &[OrderAction::ApplyRefund]).await;
     let err = store
-        .review_order(&cmd(vec![(ia, 5), (ib, 4)]))
+        .review_order(&cmd(vec![(ia, 5), (ib, 4)]), &[])
         .await
         .unwrap_err();
     assert!(is_conflict(&err, Entity::Order), "{err:?}");
@@ -231,7 +231,7 @@ pub async fn review_order_validation_changes_nothing<B: Backend>(store: Arc<B>) 
         )
         .await;
     store
-        .review_order(&cmd_from(failed.state, vec![(ib, 2), (ia, 3)]))
+        .review_order(&cmd_from(failed.state, vec![(ib, 2), (ia, 3)]), &[])
         .await
         .unwrap();
     let reviewed = fx.order(order.id).await;

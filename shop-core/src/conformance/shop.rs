@@ -12,6 +12,7 @@ use super::fixtures::{base_time, cny};
 use super::Backend;
 use crate::catalog::{ProductDraft, ProductKind, ProductQuery, Sku, SkuDraft};
 use crate::clock::ManualClock;
+use crate::events::EventListener;
 use crate::ids::{SequentialIds, UserId};
 use crate::money::Currency;
 use crate::order::Order;
@@ -94,13 +95,24 @@ pub struct ShopWorld {
 impl ShopWorld {
     /// A shop whose every port is `store`.
     pub fn new<B: Backend>(store: Arc<B>) -> Self {
+        ShopWorld::with_listeners(store, Vec::new())
+    }
+
+    /// A shop whose every port is `store`, with `listeners` on its outbox.
+    pub fn with_listeners<B: Backend>(
+        store: Arc<B>,
+        listeners: Vec<Arc<dyn EventListener>>,
+    ) -> Self {
         let gateway = Arc::new(TestGateway::default());
         let clock = Arc::new(ManualClock::new(base_time()));
-        let shop = Shop::builder(Stores::from_backend(store))
+        let mut builder = Shop::builder(Stores::from_backend(store))
             .clock(clock.clone())
             .ids(Arc::new(SequentialIds::starting_at(1_000_000)))
-            .gateway(gateway.clone())
-            .build();
+            .gateway(gateway.clone());
+        for listener in listeners {
+            builder = builder.listener(listener);
+        }
+        let shop = builder.build();
         ShopWorld {
             shop,
             gateway,

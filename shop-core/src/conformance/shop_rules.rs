@@ -318,6 +318,8 @@ pub async fn decimals_read_the_same_on_every_backend<B: Backend>(store: Arc<B>) 
                 .await
                 .unwrap();
         }
+        // The counters follow the outbox.
+        w.shop.dispatch_events().await.unwrap();
         let product = w.shop.product(sku.product_id).await.unwrap();
         assert_eq!(product.rating.to_string(), expected);
         assert_eq!(product.rating.scale(), 2);

@@ -72,7 +72,7 @@ pub async fn favorites_idempotent_newest_first<B: Backend>(store: Arc<B>) {
     let mut products: Vec<ProductId> = Vec::new();
     for title in ["One", "Two", "Three"] {
         let (p, skus) = fx.build_product(title, None, &[("1.00", 1)]);
-        store.create_product(&p, &skus).await.unwrap();
+        store.create_product(&p, &skus, &[]).await.unwrap();
         products.push(p.id);
     }
     let (p1, p2, p3) = (products[0], products[1], products[2]);

@@ -8,6 +8,7 @@ use crate::account::{
     Account, AccountStore, AccountToken, Role, Session, SessionStore, TokenPurpose,
 };
 use crate::error::{Entity, Error, Result};
+use crate::events::EventRecord;
 use crate::ids::UserId;
 use crate::page::Page;
 
@@ -82,19 +83,20 @@ impl AccountStore for MemoryStore {
         Ok(())
     }
 
-    async fn issue_token(&self, token: &AccountToken) -> Result<()> {
-        let mut state = self.state();
-        if state.account_tokens.contains_key(&token.token_hash) {
-            return Err(already_exists(token.purpose.entity(), &token.token_hash));
-        }
-        state.account_tokens.insert(
-            token.token_hash.clone(),
-            StoredToken {
-                token: token.clone(),
-                used: false,
-            },
-        );
-        Ok(())
+    async fn issue_token(&self, token: &AccountToken, events: &[EventRecord]) -> Result<()> {
+        self.write(events, |state| {
+            if state.account_tokens.contains_key(&token.token_hash) {
+                return Err(already_exists(token.purpose.entity(), &token.token_hash));
+            }
+            state.account_tokens.insert(
+                token.token_hash.clone(),
+                StoredToken {
+                    token: token.clone(),
+                    used: false,
+                },
+            );
+            Ok(())
+        })
     }
 
     async fn verify_email(&self, token_hash: &str, at: DateTime<Utc>) -> Result<UserId> {

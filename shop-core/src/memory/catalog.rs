@@ -11,6 +11,7 @@ use crate::catalog::{
     ProductSort, Sku,
 };
 use crate::error::{Entity, Error, Result};
+use crate::events::EventRecord;
 use crate::ids::{CategoryId, ProductId, SkuId};
 use crate::page::Page;
 
@@ -198,12 +199,17 @@ impl CatalogStore for MemoryStore {
         self.state().category_subtree(id)
     }
 
-    async fn create_product(&self, product: &Product, skus: &[Sku]) -> Result<()> {
-        self.state().create_product(product, skus)
+    async fn create_product(
+        &self,
+        product: &Product,
+        skus: &[Sku],
+        events: &[EventRecord],
+    ) -> Result<()> {
+        self.write(events, |s| s.create_product(product, skus))
     }
 
-    async fn update_product(&self, product: &Product) -> Result<()> {
-        self.state().update_product(product)
+    async fn update_product(&self, product: &Product, events: &[EventRecord]) -> Result<()> {
+        self.write(events, |s| s.update_product(product))
     }
 
     async fn get_product(&self, id: ProductId) -> Result<Option<Product>> {
@@ -223,12 +229,12 @@ impl CatalogStore for MemoryStore {
         Ok(self.state().list_products(query))
     }
 
-    async fn create_sku(&self, sku: &Sku) -> Result<()> {
-        self.state().create_sku(sku)
+    async fn create_sku(&self, sku: &Sku, events: &[EventRecord]) -> Result<()> {
+        self.write(events, |s| s.create_sku(sku))
     }
 
-    async fn update_sku(&self, sku: &Sku) -> Result<()> {
-        self.state().update_sku(sku)
+    async fn update_sku(&self, sku: &Sku, events: &[EventRecord]) -> Result<()> {
+        self.write(events, |s| s.update_sku(sku))
     }
 
     async fn get_sku(&self, id: SkuId) -> Result<Option<Sku>> {
@@ -254,8 +260,8 @@ impl CatalogStore for MemoryStore {
             .collect())
     }
 
-    async fn adjust_stock(&self, sku: SkuId, delta: i64) -> Result<u32> {
-        self.state().adjust_stock(sku, delta)
+    async fn adjust_stock(&self, sku: SkuId, delta: i64, events: &[EventRecord]) -> Result<u32> {
+        self.write(events, |s| s.adjust_stock(sku, delta))
     }
 
     async fn refresh_product_stats(&self, product: ProductId) -> Result<()> {

@@ -102,6 +102,7 @@ mod carts;
 mod catalog;
 mod coupons;
 mod orders;
+mod outbox;
 mod refunds;
 mod reviews;
 mod users;
@@ -114,7 +115,8 @@ use chrono::{DateTime, Utc};
 use crate::cart::CartItem;
 use crate::catalog::{Category, Product, Sku};
 use crate::coupon::Coupon;
-use crate::error::{Entity, Error, StoreError};
+use crate::error::{Entity, Error, Result, StoreError};
+use crate::events::EventRecord;
 use crate::ids::{
     AddressId, CategoryId, CouponId, OrderId, OrderItemId, ProductId, RefundId, SkuId, UserId,
 };
@@ -142,6 +144,19 @@ impl MemoryStore {
     /// is taken over.
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `write` under the lock and, when it succeeds, records `events`
+    /// in the outbox under the same lock: one atomic step.
+    fn write<T>(
+        &self,
+        events: &[EventRecord],
+        write: impl FnOnce(&mut State) -> Result<T>,
+    ) -> Result<T> {
+        let mut state = self.state();
+        let done = write(&mut state)?;
+        state.outbox.append(events);
+        Ok(done)
     }
 }
 
@@ -174,6 +189,8 @@ struct State {
     accounts: BTreeMap<UserId, crate::account::Account>,
     account_tokens: HashMap<String, accounts::StoredToken>,
     sessions: HashMap<String, crate::account::Session>,
+    outbox: outbox::Outbox,
+    jobs: BTreeMap<String, outbox::Job>,
 }
 
 /// `StoreError::AlreadyExists` as an [`Error`].

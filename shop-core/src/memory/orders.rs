@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{already_exists, conflict, page_of, MemoryStore, State, SubmitToken};
 use crate::error::{Entity, Error, Result};
+use crate::events::EventRecord;
 use crate::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use crate::order::{
     first_shortage, Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder,
@@ -181,8 +182,8 @@ impl State {
 
 #[async_trait]
 impl OrderStore for MemoryStore {
-    async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order> {
-        self.state().place_order(cmd)
+    async fn place_order(&self, cmd: &PlaceOrder, events: &[EventRecord]) -> Result<Order> {
+        self.write(events, |s| s.place_order(cmd))
     }
 
     async fn get_order(&self, id: OrderId) -> Result<Option<Order>> {
@@ -208,12 +209,18 @@ impl OrderStore for MemoryStore {
         expected: OrderState,
         next: OrderState,
         patch: &OrderPatch,
+        events: &[EventRecord],
     ) -> Result<()> {
-        self.state().transition(id, expected, next, patch)
+        self.write(events, |s| s.transition(id, expected, next, patch))
     }
 
-    async fn close_order(&self, id: OrderId, at: DateTime<Utc>) -> Result<()> {
-        self.state().close_order(id, at)
+    async fn close_order(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> Result<()> {
+        self.write(events, |s| s.close_order(id, at))
     }
 
     async fn list_expired_orders(
@@ -225,8 +232,8 @@ impl OrderStore for MemoryStore {
         Ok(self.state().list_expired_orders(now, after, limit))
     }
 
-    async fn review_order(&self, cmd: &ReviewOrder) -> Result<()> {
-        self.state().review_order(cmd)
+    async fn review_order(&self, cmd: &ReviewOrder, events: &[EventRecord]) -> Result<()> {
+        self.write(events, |s| s.review_order(cmd))
     }
 
     async fn list_product_reviews(
@@ -273,12 +280,12 @@ impl SubmitTokenStore for MemoryStore {
 
 #[async_trait]
 impl RefundStore for MemoryStore {
-    async fn create_refund(&self, cmd: &NewRefund) -> Result<()> {
-        self.state().create_refund(cmd)
+    async fn create_refund(&self, cmd: &NewRefund, events: &[EventRecord]) -> Result<()> {
+        self.write(events, |s| s.create_refund(cmd))
     }
 
-    async fn finish_refund(&self, cmd: &FinishRefund) -> Result<()> {
-        self.state().finish_refund(cmd)
+    async fn finish_refund(&self, cmd: &FinishRefund, events: &[EventRecord]) -> Result<()> {
+        self.write(events, |s| s.finish_refund(cmd))
     }
 
     async fn get_refund(&self, refund_no: &str) -> Result<Option<Refund>> {

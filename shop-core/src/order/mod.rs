@@ -3,6 +3,7 @@
 //! machine is [`crate::state`]'s (re-exported here), placing an order is in
 //! [`placement`](self::PlaceOrder), reviews beside it.
 
+mod events;
 mod placement;
 mod review;
 
@@ -16,6 +17,7 @@ pub use self::placement::{
 pub use self::review::{check_line_reviews, ProductReview, ReviewOrder};
 use crate::catalog::ProductKind;
 use crate::error::{Entity, Error, Result};
+use crate::events::EventRecord;
 use crate::ids::{CouponId, OrderId, OrderItemId, ProductId, SkuId, UserId};
 use crate::money::Money;
 use crate::page::Page;
@@ -244,7 +246,10 @@ pub trait OrderStore: Send + Sync + 'static {
     /// `created_at`, once per user: `CouponRejected`) and increments `used`;
     /// stores the order; removes the bought SKUs from the cart when asked.
     /// `AlreadyExists { Order }` when the order number is taken.
-    async fn place_order(&self, cmd: &PlaceOrder) -> Result<Order>;
+    ///
+    /// `events` are recorded in the outbox in the same step (as every
+    /// writing method that takes them does).
+    async fn place_order(&self, cmd: &PlaceOrder, events: &[EventRecord]) -> Result<Order>;
 
     /// Loads an order with its lines.
     async fn get_order(&self, id: OrderId) -> Result<Option<Order>>;
@@ -261,12 +266,18 @@ pub trait OrderStore: Send + Sync + 'static {
         expected: OrderState,
         next: OrderState,
         patch: &OrderPatch,
+        events: &[EventRecord],
     ) -> Result<()>;
 
     /// Closes a pending order: compare-and-set pending → closed, then gives
     /// back each line's stock and the coupon's use, exactly once (`Conflict`
     /// when the order is no longer pending).
-    async fn close_order(&self, id: OrderId, at: DateTime<Utc>) -> Result<()>;
+    async fn close_order(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        events: &[EventRecord],
+    ) -> Result<()>;
 
     /// Pending orders with `expires_at <= now` and id > `after`, by id,
     /// at most `limit` (for chunked closing).
@@ -279,7 +290,7 @@ pub trait OrderStore: Send + Sync + 'static {
 
     /// Writes one review per line and moves received → reviewed, atomically
     /// (`Conflict` when the order is no longer received).
-    async fn review_order(&self, cmd: &ReviewOrder) -> Result<()>;
+    async fn review_order(&self, cmd: &ReviewOrder, events: &[EventRecord]) -> Result<()>;
     /// A product's reviews, newest first.
     async fn list_product_reviews(
         &self,

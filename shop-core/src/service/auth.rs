@@ -12,44 +12,16 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
-
 use super::Shop;
 use crate::account::{
     check_password, new_token, normalize_email, validate_name, validate_password, Account,
     AccountToken, Role, Secrets, Session, TokenPurpose, MAX_PASSWORD_CHARS,
 };
 use crate::error::{Entity, Error, Result, StoreError};
+use crate::events::DomainEvent;
 use crate::ids::UserId;
-use crate::notify::{Notification, Notifier};
+use crate::notify::{Locale, Notifier};
 use crate::page::{check_page, Page};
-
-/// The line of a verification e-mail that holds the token: this prefix,
-/// then the token.
-pub const VERIFICATION_TOKEN_LINE: &str = "Verification token: ";
-/// The line of a password reset e-mail that holds the token.
-pub const RESET_TOKEN_LINE: &str = "Password reset token: ";
-
-/// What the account e-mails say after their token line; `{token}` is
-/// replaced by the token (for a link to the application's page).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountMailText {
-    /// After the verification token.
-    pub verify_email: String,
-    /// After the password reset token.
-    pub reset_password: String,
-}
-
-impl Default for AccountMailText {
-    fn default() -> Self {
-        AccountMailText {
-            verify_email: "Use it to verify your e-mail address.".to_owned(),
-            reset_password: "Use it to choose a new password. If you did not ask for one, \
-                             ignore this e-mail: your password stays as it is."
-                .to_owned(),
-        }
-    }
-}
 
 /// A session opened by logging in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,16 +59,26 @@ impl Shop {
     /// Creates a customer account and e-mails it a verification token
     /// (`AlreadyExists { Account }` when the address is taken). The account
     /// logs in once the address is verified.
-    pub async fn register(&self, name: &str, email: &str, password: String) -> Result<Account> {
+    ///
+    /// `locale` is the language the shop writes to the account in (the
+    /// configured [`ShopConfig::default_locale`](super::ShopConfig) when
+    /// `None`).
+    pub async fn register(
+        &self,
+        name: &str,
+        email: &str,
+        password: String,
+        locale: Option<Locale>,
+    ) -> Result<Account> {
         let name = validate_name(name)?;
         let email = normalize_email(email)?;
         validate_password(&password)?;
-        let notifier = self.notifier()?;
+        self.notifier()?;
         let password_hash = self.secrets()?.hash_password(password).await?;
-        let account = self.new_account(name, email, password_hash, Role::Customer, false);
+        let mut account = self.new_account(name, email, password_hash, Role::Customer, false);
+        account.locale = locale.unwrap_or(self.inner.config.default_locale);
         self.inner.stores.accounts.create_account(&account).await?;
-        self.mail_token(notifier, &account, TokenPurpose::VerifyEmail)
-            .await?;
+        self.mail_token(&account, TokenPurpose::VerifyEmail).await?;
         Ok(account)
     }
 
@@ -136,53 +118,46 @@ impl Shop {
             email_verified_at: verified.then_some(now),
             created_at: now,
             deactivated_at: None,
+            locale: self.inner.config.default_locale,
         }
     }
 
-    /// Issues a one-time token for `purpose` and e-mails it to the account.
-    async fn mail_token(
-        &self,
-        notifier: &Arc<dyn Notifier>,
-        account: &Account,
-        purpose: TokenPurpose,
-    ) -> Result<()> {
+    /// Issues a one-time token for `purpose` and records the event whose
+    /// e-mail carries it (sent from the outbox by the notifications
+    /// listener).
+    async fn mail_token(&self, account: &Account, purpose: TokenPurpose) -> Result<()> {
         let config = &self.inner.config;
-        let (ttl, line, text, subject) = match purpose {
-            TokenPurpose::VerifyEmail => (
-                config.verification_ttl,
-                VERIFICATION_TOKEN_LINE,
-                &config.account_mail.verify_email,
-                "Verify your e-mail address",
-            ),
-            TokenPurpose::ResetPassword => (
-                config.password_reset_ttl,
-                RESET_TOKEN_LINE,
-                &config.account_mail.reset_password,
-                "Reset your password",
-            ),
+        let ttl = match purpose {
+            TokenPurpose::VerifyEmail => config.verification_ttl,
+            TokenPurpose::ResetPassword => config.password_reset_ttl,
         };
         let token = new_token();
+        let token_hash = self.secrets()?.token_digest(&token);
+        let (user_id, valid_minutes) = (account.id, ttl.num_minutes());
+        let event = match purpose {
+            TokenPurpose::VerifyEmail => DomainEvent::EmailVerificationRequested {
+                user_id,
+                token,
+                valid_minutes,
+            },
+            TokenPurpose::ResetPassword => DomainEvent::PasswordResetRequested {
+                user_id,
+                token,
+                valid_minutes,
+            },
+        };
         self.inner
             .stores
             .accounts
-            .issue_token(&AccountToken {
-                token_hash: self.secrets()?.token_digest(&token),
-                user_id: account.id,
-                purpose,
-                expires_at: self.now() + ttl,
-            })
-            .await?;
-        notifier
-            .send(&Notification {
-                to: account.email.clone(),
-                subject: subject.to_owned(),
-                body: format!(
-                    "Hello {},\n\n{line}{token}\n\n{}\nThe token is valid for {}.\n",
-                    account.name,
-                    text.replace("{token}", &token),
-                    describe(ttl),
-                ),
-            })
+            .issue_token(
+                &AccountToken {
+                    token_hash,
+                    user_id,
+                    purpose,
+                    expires_at: self.now() + ttl,
+                },
+                &self.records(vec![event]),
+            )
             .await
     }
 
@@ -319,7 +294,7 @@ impl Shop {
     /// does not tell which addresses have accounts.
     pub async fn request_password_reset(&self, email: &str) -> Result<()> {
         let email = normalize_email(email)?;
-        let notifier = self.notifier()?;
+        self.notifier()?;
         match self
             .inner
             .stores
@@ -328,8 +303,7 @@ impl Shop {
             .await?
         {
             Some(account) if account.deactivated_at.is_none() => {
-                self.mail_token(notifier, &account, TokenPurpose::ResetPassword)
-                    .await
+                self.mail_token(&account, TokenPurpose::ResetPassword).await
             }
             _ => Ok(()),
         }
@@ -425,18 +399,5 @@ impl Shop {
             .sessions
             .purge_expired_sessions(self.now())
             .await
-    }
-}
-
-/// "24 hours", "1 hour", "30 minutes": how long a token lasts, for a
-/// sentence.
-fn describe(ttl: Duration) -> String {
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-    if ttl.num_minutes() % 1440 == 0 && ttl.num_days() > 0 {
-        plural(ttl.num_days(), "day")
-    } else if ttl.num_minutes() % 60 == 0 && ttl.num_hours() > 0 {
-        plural(ttl.num_hours(), "hour")
-    } else {
-        plural(ttl.num_minutes().max(1), "minute")
     }
 }

@@ -8,7 +8,7 @@ use crate::catalog::{
     ProductQuery, Sku, SkuDraft,
 };
 use crate::error::{Entity, Error, Result};
-use crate::events::DomainEvent;
+use crate::events::{DomainEvent, StockChangeReason};
 use crate::ids::{CategoryId, ProductId, SkuId, UserId};
 use crate::money::Money;
 use crate::page::{Page, MAX_COUNTED};
@@ -85,7 +85,7 @@ impl Shop {
     }
 
     /// Creates a product with at least one SKU; its price is the cheapest
-    /// SKU's. Emits `ProductChanged`.
+    /// SKU's. Records `ProductCreated`.
     pub async fn create_product(
         &self,
         draft: ProductDraft,
@@ -130,20 +130,24 @@ impl Shop {
         self.inner
             .stores
             .catalog
-            .create_product(&product, &skus)
+            .create_product(
+                &product,
+                &skus,
+                &self.records(vec![DomainEvent::ProductCreated {
+                    product_id: product.id,
+                }]),
+            )
             .await?;
-        self.emit(DomainEvent::ProductChanged {
-            product_id: product.id,
-        })
-        .await;
         Ok((product, skus))
     }
 
-    /// Overwrites a product's editable fields. Emits `ProductChanged`.
+    /// Overwrites a product's editable fields. Records `ProductChanged`, or
+    /// `ProductTakenOffSale` when it was on sale and no longer is.
     pub async fn update_product(&self, id: ProductId, draft: ProductDraft) -> Result<Product> {
         draft.validate()?;
         self.check_category(draft.category_id).await?;
         let mut product = self.product(id).await?;
+        let was_on_sale = product.on_sale;
         product.kind = draft.kind;
         product.title = draft.title.trim().to_owned();
         product.long_title = draft.long_title;
@@ -153,21 +157,35 @@ impl Shop {
         product.category_id = draft.category_id;
         product.properties = draft.properties;
         product.updated_at = self.now();
-        self.inner.stores.catalog.update_product(&product).await?;
-        self.emit(DomainEvent::ProductChanged { product_id: id })
-            .await;
+        self.write_product(&product, was_on_sale).await?;
         Ok(product)
     }
 
-    /// Takes a product off sale (or puts it back). Emits `ProductChanged`.
+    /// Takes a product off sale (`ProductTakenOffSale`) or puts it back
+    /// (`ProductChanged`).
     pub async fn set_on_sale(&self, id: ProductId, on_sale: bool) -> Result<Product> {
         let mut product = self.product(id).await?;
+        let was_on_sale = product.on_sale;
         product.on_sale = on_sale;
         product.updated_at = self.now();
-        self.inner.stores.catalog.update_product(&product).await?;
-        self.emit(DomainEvent::ProductChanged { product_id: id })
-            .await;
+        self.write_product(&product, was_on_sale).await?;
         Ok(product)
+    }
+
+    /// Writes `product` with its event: taken off sale when it was on sale
+    /// and no longer is, else changed.
+    async fn write_product(&self, product: &Product, was_on_sale: bool) -> Result<()> {
+        let product_id = product.id;
+        let event = if was_on_sale && !product.on_sale {
+            DomainEvent::ProductTakenOffSale { product_id }
+        } else {
+            DomainEvent::ProductChanged { product_id }
+        };
+        self.inner
+            .stores
+            .catalog
+            .update_product(product, &self.records(vec![event]))
+            .await
     }
 
     /// Adds a SKU to a product and refreshes the product's price.
@@ -183,7 +201,10 @@ impl Shop {
             price: draft.price,
             stock: draft.stock,
         };
-        self.inner.stores.catalog.create_sku(&sku).await?;
+        let changed = self.records(vec![DomainEvent::ProductChanged {
+            product_id: product,
+        }]);
+        self.inner.stores.catalog.create_sku(&sku, &changed).await?;
         self.refresh_price(product).await?;
         Ok(sku)
     }
@@ -201,32 +222,49 @@ impl Shop {
         sku.title = draft.title.trim().to_owned();
         sku.description = draft.description;
         sku.price = draft.price;
-        self.inner.stores.catalog.update_sku(&sku).await?;
+        let changed = self.records(vec![DomainEvent::ProductChanged {
+            product_id: sku.product_id,
+        }]);
+        self.inner.stores.catalog.update_sku(&sku, &changed).await?;
         self.refresh_price(sku.product_id).await?;
         Ok(sku)
     }
 
     /// Adds `delta` units to a SKU's stock (negative to remove); the stock
-    /// never goes below zero. Returns the new stock.
+    /// never goes below zero. Returns the new stock. Records
+    /// `StockChanged`.
     pub async fn adjust_stock(&self, id: SkuId, delta: i64) -> Result<u32> {
         let sku = self.sku(id).await?;
-        let stock = self.inner.stores.catalog.adjust_stock(id, delta).await?;
-        self.emit(DomainEvent::ProductChanged {
+        let changed = self.records(vec![DomainEvent::StockChanged {
+            sku_id: id,
             product_id: sku.product_id,
-        })
-        .await;
-        Ok(stock)
+            delta,
+            reason: StockChangeReason::Adjusted,
+        }]);
+        self.inner
+            .stores
+            .catalog
+            .adjust_stock(id, delta, &changed)
+            .await
     }
 
+    /// Sets the product's price to its cheapest SKU's, recording
+    /// `ProductChanged` when it moved (the SKU write recorded its own).
     async fn refresh_price(&self, id: ProductId) -> Result<()> {
         let mut product = self.product(id).await?;
         let skus = self.inner.stores.catalog.list_skus(id).await?;
-        product.price = cheapest_price(skus.iter().map(|s| &s.price))?;
+        let price = cheapest_price(skus.iter().map(|s| &s.price))?;
+        if price == product.price {
+            return Ok(());
+        }
+        product.price = price;
         product.updated_at = self.now();
-        self.inner.stores.catalog.update_product(&product).await?;
-        self.emit(DomainEvent::ProductChanged { product_id: id })
-            .await;
-        Ok(())
+        let changed = self.records(vec![DomainEvent::ProductChanged { product_id: id }]);
+        self.inner
+            .stores
+            .catalog
+            .update_product(&product, &changed)
+            .await
     }
 
     fn check_currency(&self, price: &Money) -> Result<()> {

@@ -8,7 +8,7 @@ use super::{Shop, StopSignal};
 use crate::cart::validate_quantity;
 use crate::catalog::{common_currency, ProductKind};
 use crate::error::{Entity, Error, Result, StoreError};
-use crate::events::DomainEvent;
+use crate::events::CloseReason;
 use crate::ids::{AddressId, OrderId, OrderItemId, SkuId, UserId};
 use crate::order::{
     order_totals, payment_window, Order, OrderItem, OrderQuery, OrderState, PlaceOrder,
@@ -284,7 +284,8 @@ impl Shop {
                 submit_token: submit_token.clone(),
                 clear_cart: carts_inside,
             };
-            match self.inner.stores.orders.place_order(&cmd).await {
+            let events = self.records(order.placed_events());
+            match self.inner.stores.orders.place_order(&cmd, &events).await {
                 Err(Error::Store(StoreError::AlreadyExists {
                     entity: Entity::Order,
                     ..
@@ -369,8 +370,9 @@ impl Shop {
     /// size). Each close is a compare-and-set that gives back stock and the
     /// coupon exactly once, so several workers may run this at once and a
     /// payment racing the close either wins (the order stays paid) or loses
-    /// (its notification is refused). Emits `OrderClosed` for each order this
-    /// call closed and returns how many that was.
+    /// (its notification is refused). Records `OrderClosed` (with the stock
+    /// and coupon given back) for each order this call closed and returns
+    /// how many that was.
     pub async fn close_expired_orders(&self) -> Result<u64> {
         self.close_expired_orders_until(&StopSignal::new()).await
     }
@@ -394,11 +396,12 @@ impl Shop {
             };
             after = Some(*last);
             for id in ids {
-                match self.inner.stores.orders.close_order(id, now).await {
-                    Ok(()) => {
-                        closed += 1;
-                        self.emit(DomainEvent::OrderClosed { order_id: id }).await;
-                    }
+                let Some(order) = self.inner.stores.orders.get_order(id).await? else {
+                    continue;
+                };
+                let events = self.records(order.closed_events(CloseReason::Timeout));
+                match self.inner.stores.orders.close_order(id, now, &events).await {
+                    Ok(()) => closed += 1,
                     // Another worker or a payment got there first.
                     Err(Error::Store(StoreError::Conflict { .. })) => {}
                     Err(e) => return Err(e),

@@ -90,23 +90,22 @@ impl Shop {
         if lines.len() != order.items.len() {
             return Err(Error::refused("reviews", "every line must be reviewed"));
         }
+        let reviewed = self.records(vec![DomainEvent::ReviewCreated {
+            order_id: id,
+            product_ids: order.product_ids(),
+        }]);
         self.inner
             .stores
             .orders
-            .review_order(&ReviewOrder {
-                order_id: id,
-                expected: order.state,
-                reviews: lines,
-            })
+            .review_order(
+                &ReviewOrder {
+                    order_id: id,
+                    expected: order.state,
+                    reviews: lines,
+                },
+                &reviewed,
+            )
             .await?;
-        let mut product_ids: Vec<ProductId> = order.items.iter().map(|i| i.product_id).collect();
-        product_ids.sort();
-        product_ids.dedup();
-        self.emit(DomainEvent::ReviewCreated {
-            order_id: id,
-            product_ids,
-        })
-        .await;
         self.any_order(id).await
     }
 

@@ -1,7 +1,8 @@
 //! The service facade: every use case of the shop, orchestrating the ports.
 //!
 //! Each use case loads what it needs, decides with the pure rules of the
-//! domain modules, writes through one atomic port call and emits events.
+//! domain modules, and writes through one atomic port call that records
+//! the change's events in the outbox.
 //! [`Shop`] is cheap to clone and safe to share between tasks.
 
 mod account;
@@ -10,6 +11,7 @@ mod cart;
 mod catalog;
 mod checkout;
 mod coupons;
+mod events;
 mod fulfilment;
 mod payments;
 mod refunds;
@@ -18,14 +20,15 @@ mod views;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Duration, FixedOffset, NaiveTime, Offset, Utc};
 
 pub use account::MAX_ADDRESSES;
-pub use auth::{AccountMailText, LoggedIn, RESET_TOKEN_LINE, VERIFICATION_TOKEN_LINE};
+pub use auth::LoggedIn;
 pub use cart::CartLine;
 pub use catalog::ProductDetail;
 pub use checkout::{merge_lines, OrderLineRequest, PlaceOrderRequest};
 pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
+pub use events::{NOTIFICATIONS_LISTENER, PRODUCT_STATS_LISTENER};
 pub use fulfilment::ReviewRequest;
 pub use fulfilment::{MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS};
 pub use payments::NotificationOutcome;
@@ -38,11 +41,13 @@ use crate::catalog::CatalogStore;
 use crate::clock::{Clock, SystemClock};
 use crate::coupon::CouponStore;
 use crate::error::{Entity, Error, Result};
-use crate::events::{DomainEvent, EventListener};
+use crate::events::{DomainEvent, EventListener, EventRecord};
 use crate::ids::{IdGenerator, OrderNoGenerator, SnowflakeIds};
+use crate::jobs::JobStore;
 use crate::money::Currency;
-use crate::notify::Notifier;
+use crate::notify::{Locale, Notifier};
 use crate::order::{Order, OrderAction, OrderPatch, OrderStore, SubmitTokenStore};
+use crate::outbox::{DispatchConfig, Dispatcher, OutboxStore};
 use crate::payment::PaymentGateway;
 use crate::refund::RefundStore;
 use crate::user::UserStore;
@@ -69,6 +74,10 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     /// Logged-in sessions.
     pub sessions: Arc<dyn SessionStore>,
+    /// The outbox's events and its listeners' progress.
+    pub outbox: Arc<dyn OutboxStore>,
+    /// The job runner's leases and last runs.
+    pub jobs: Arc<dyn JobStore>,
     carts: Arc<dyn CartStore>,
     carts_cleared_by_placement: bool,
 }
@@ -87,7 +96,9 @@ impl Stores {
             + RefundStore
             + SubmitTokenStore
             + AccountStore
-            + SessionStore,
+            + SessionStore
+            + OutboxStore
+            + JobStore,
     {
         Stores {
             catalog: backend.clone(),
@@ -98,7 +109,9 @@ impl Stores {
             refunds: backend.clone(),
             submit_tokens: backend.clone(),
             accounts: backend.clone(),
-            sessions: backend,
+            sessions: backend.clone(),
+            outbox: backend.clone(),
+            jobs: backend,
             carts_cleared_by_placement: true,
         }
     }
@@ -171,8 +184,19 @@ pub struct ShopConfig {
     pub verification_ttl: Duration,
     /// How long a password reset token stays valid.
     pub password_reset_ttl: Duration,
-    /// What the account e-mails say beside their token.
-    pub account_mail: AccountMailText,
+    /// The language of an account that chose none.
+    pub default_locale: Locale,
+    /// How the outbox is dispatched.
+    pub dispatch: DispatchConfig,
+    /// How often the job runner dispatches the outbox on each node.
+    pub dispatch_every: Duration,
+    /// How long handled events stay in the outbox before the daily job
+    /// prunes them.
+    pub event_retention: Duration,
+    /// When the daily jobs run, in [`ShopConfig::time_zone`].
+    pub daily_jobs_at: NaiveTime,
+    /// The shop's time zone, as a UTC offset (daily jobs, due dates).
+    pub time_zone: FixedOffset,
 }
 
 impl Default for ShopConfig {
@@ -184,7 +208,12 @@ impl Default for ShopConfig {
             session_ttl: Duration::days(30),
             verification_ttl: Duration::hours(24),
             password_reset_ttl: Duration::hours(1),
-            account_mail: AccountMailText::default(),
+            default_locale: Locale::default(),
+            dispatch: DispatchConfig::default(),
+            dispatch_every: Duration::seconds(1),
+            event_retention: Duration::days(7),
+            daily_jobs_at: NaiveTime::from_hms_opt(3, 0, 0).unwrap_or_default(),
+            time_zone: FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix()),
         }
     }
 }
@@ -201,7 +230,7 @@ struct Inner {
     ids: Arc<dyn IdGenerator>,
     order_nos: OrderNoGenerator,
     gateways: HashMap<String, Arc<dyn PaymentGateway>>,
-    listeners: Vec<Arc<dyn EventListener>>,
+    dispatcher: Dispatcher,
     secrets: Option<Arc<dyn Secrets>>,
     notifier: Option<Arc<dyn Notifier>>,
     default_gateway: Option<String>,
@@ -244,7 +273,9 @@ impl ShopBuilder {
         self
     }
 
-    /// Adds an event listener.
+    /// Adds a listener of the outbox's events, delivered by
+    /// [`Shop::dispatch_events`] after the shop's own (product counters,
+    /// notifications). Its [`EventListener::name`] must be unique.
     pub fn listener(mut self, listener: Arc<dyn EventListener>) -> Self {
         self.listeners.push(listener);
         self
@@ -263,8 +294,9 @@ impl ShopBuilder {
         self
     }
 
-    /// Sends the account e-mails (verification, password reset) through
-    /// `notifier`.
+    /// Sends notifications through `notifier`: the account e-mails
+    /// (verification, password reset), order paid, order shipped and the
+    /// refund results, from the outbox (see [`NOTIFICATIONS_LISTENER`]).
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifier = Some(notifier);
         self
@@ -278,6 +310,22 @@ impl ShopBuilder {
 
     /// The shop.
     pub fn build(self) -> Shop {
+        let mut listeners: Vec<Arc<dyn EventListener>> = vec![Arc::new(events::ProductStats {
+            stores: self.stores.clone(),
+        })];
+        if let Some(notifier) = &self.notifier {
+            listeners.push(Arc::new(events::Notifications {
+                stores: self.stores.clone(),
+                notifier: notifier.clone(),
+            }));
+        }
+        listeners.extend(self.listeners);
+        let dispatcher = Dispatcher::new(
+            self.stores.outbox.clone(),
+            listeners,
+            self.clock.clone(),
+            self.config.dispatch.clone(),
+        );
         Shop {
             inner: Arc::new(Inner {
                 stores: self.stores,
@@ -285,7 +333,7 @@ impl ShopBuilder {
                 ids: self.ids,
                 order_nos: OrderNoGenerator::default(),
                 gateways: self.gateways,
-                listeners: self.listeners,
+                dispatcher,
                 secrets: self.secrets,
                 notifier: self.notifier,
                 default_gateway: self.default_gateway,
@@ -369,7 +417,8 @@ impl Shop {
     }
 
     /// Compare-and-set: applies `action` to `order` as loaded, writes
-    /// `patch`, and returns the order as stored afterwards.
+    /// `patch` with the move's events, and returns the order as stored
+    /// afterwards.
     async fn move_order(
         &self,
         order: &Order,
@@ -377,39 +426,17 @@ impl Shop {
         patch: OrderPatch,
     ) -> Result<Order> {
         let next = order.next_state(action)?;
+        let events = self.records(order.transition_events(action, &patch));
         self.inner
             .stores
             .orders
-            .transition(order.id, order.state, next, &patch)
+            .transition(order.id, order.state, next, &patch, &events)
             .await?;
         self.any_order(order.id).await
     }
 
-    /// Delivers an event: first the shop's own counters (sold, rating and
-    /// review counts are recomputed from the stores, so redelivery is
-    /// harmless), then every listener in registration order.
-    ///
-    /// The write that caused the event has already succeeded, so a failing
-    /// counter refresh does not fail the use case: the next event for that
-    /// product (or a call to [`CatalogStore::refresh_product_stats`]) repairs
-    /// the counters.
-    async fn emit(&self, event: DomainEvent) {
-        let products = match &event {
-            DomainEvent::OrderPaid { product_ids, .. }
-            | DomainEvent::ReviewCreated { product_ids, .. } => product_ids.clone(),
-            _ => Vec::new(),
-        };
-        for product in products {
-            // Ignored on purpose: see the method's docs.
-            let _ = self
-                .inner
-                .stores
-                .catalog
-                .refresh_product_stats(product)
-                .await;
-        }
-        for listener in &self.inner.listeners {
-            listener.on_event(&event).await;
-        }
+    /// `events` as the outbox records them, happening now.
+    fn records(&self, events: Vec<DomainEvent>) -> Vec<EventRecord> {
+        EventRecord::all(&events, self.now())
     }
 }

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use super::Shop;
 use crate::error::{Error, Result, StoreError};
-use crate::events::DomainEvent;
 use crate::ids::{OrderId, UserId};
 use crate::order::{OrderAction, OrderPatch, OrderStatus, PaymentInfo};
 use crate::payment::{GatewayEvent, PaymentAction, PaymentError, PaymentRequest, RawNotification};
@@ -121,19 +120,16 @@ impl Shop {
                     .inner
                     .stores
                     .orders
-                    .transition(order.id, order.state, next, &patch)
+                    .transition(
+                        order.id,
+                        order.state,
+                        next,
+                        &patch,
+                        &self.records(order.transition_events(OrderAction::Pay, &patch)),
+                    )
                     .await
                 {
-                    Ok(()) => {
-                        self.emit(DomainEvent::OrderPaid {
-                            order_id: order.id,
-                            user_id: order.user_id,
-                            product_ids: order.items.iter().map(|i| i.product_id).collect(),
-                            total: order.total,
-                        })
-                        .await;
-                        Ok(NotificationOutcome::Paid(order.id))
-                    }
+                    Ok(()) => Ok(NotificationOutcome::Paid(order.id)),
                     Err(Error::Store(StoreError::Conflict { .. })) => {
                         let now = self.any_order(order.id).await?;
                         if duplicate(&now) {

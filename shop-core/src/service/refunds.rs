@@ -115,11 +115,18 @@ impl Shop {
         self.inner
             .stores
             .refunds
-            .create_refund(&NewRefund {
-                refund: refund.clone(),
-                expected: order.state,
-                next,
-            })
+            .create_refund(
+                &NewRefund {
+                    refund: refund.clone(),
+                    expected: order.state,
+                    next,
+                },
+                &self.records(vec![DomainEvent::RefundApproved {
+                    order_id: id,
+                    refund_no: refund.refund_no.clone(),
+                    amount,
+                }]),
+            )
             .await?;
         match self.send_refund(&order, &refund).await? {
             GatewayRefundStatus::Pending => {}
@@ -140,8 +147,8 @@ impl Shop {
 
     /// Settles a pending refund exactly once: on success the order is
     /// refunded (everything paid went back) or returns to "no refund"
-    /// (partial), and `RefundSucceeded` fires; on failure the order's refund
-    /// is failed and the buyer may apply again.
+    /// (partial), recording `RefundSucceeded`; on failure the order's refund
+    /// is failed (`RefundFailed`) and the buyer may apply again.
     pub(super) async fn finish_gateway_refund(
         &self,
         refund_no: &str,
@@ -177,18 +184,27 @@ impl Shop {
             next: order.next_state(action)?,
             at: self.now(),
         };
-        match refunds_store.finish_refund(&cmd).await {
+        let (order_id, amount) = (order.id, refund.amount);
+        let event = if succeeded {
+            DomainEvent::RefundSucceeded {
+                order_id,
+                refund_no: refund_no.to_owned(),
+                amount,
+            }
+        } else {
+            DomainEvent::RefundFailed {
+                order_id,
+                refund_no: refund_no.to_owned(),
+                amount,
+            }
+        };
+        match refunds_store
+            .finish_refund(&cmd, &self.records(vec![event]))
+            .await
+        {
             Ok(()) => {}
             Err(Error::Store(StoreError::Conflict { .. })) => return Ok(already),
             Err(e) => return Err(e),
-        }
-        if succeeded {
-            self.emit(DomainEvent::RefundSucceeded {
-                order_id: order.id,
-                refund_no: refund_no.to_owned(),
-                amount: refund.amount,
-            })
-            .await;
         }
         Ok(NotificationOutcome::RefundFinished(refund_no.to_owned()))
     }

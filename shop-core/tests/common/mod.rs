@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use shop_core::catalog::{ProductDraft, ProductKind, Sku, SkuDraft};
 use shop_core::clock::ManualClock;
 use shop_core::coupon::{Coupon, CouponDraft, CouponKind};
-use shop_core::events::{DomainEvent, EventListener};
+use shop_core::events::{DomainEvent, EventEnvelope, EventListener};
 use shop_core::ids::{SequentialIds, UserId};
 use shop_core::memory::MemoryStore;
 use shop_core::order::Order;
@@ -122,8 +122,13 @@ pub struct Recorder(pub Mutex<Vec<DomainEvent>>);
 
 #[async_trait]
 impl EventListener for Recorder {
-    async fn on_event(&self, event: &DomainEvent) {
-        self.0.lock().unwrap().push(event.clone());
+    fn name(&self) -> &str {
+        "test.recorder"
+    }
+
+    async fn on_event(&self, envelope: &EventEnvelope) -> shop_core::Result<()> {
+        self.0.lock().unwrap().push(envelope.event.clone());
+        Ok(())
     }
 }
 
@@ -213,6 +218,14 @@ pub fn coupon_draft(kind: CouponKind, value: Decimal, min: &str, total: u32) -> 
         not_before: None,
         not_after: None,
         enabled: true,
+    }
+}
+
+impl World {
+    /// Dispatches the outbox, then counts the recorded events that match.
+    pub async fn count_events(&self, f: impl Fn(&DomainEvent) -> bool) -> usize {
+        self.shop.dispatch_events().await.unwrap();
+        self.events.count(f)
     }
 }
 

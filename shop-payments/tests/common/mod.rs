@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use shop_core::catalog::{ProductDraft, ProductKind, Sku, SkuDraft};
 use shop_core::clock::ManualClock;
-use shop_core::events::{DomainEvent, EventListener};
+use shop_core::events::{DomainEvent, EventEnvelope, EventListener};
 use shop_core::ids::{SequentialIds, UserId};
 use shop_core::order::Order;
 use shop_core::payment::PaymentGateway;
@@ -36,8 +36,13 @@ pub struct Recorder(pub Mutex<Vec<DomainEvent>>);
 
 #[async_trait]
 impl EventListener for Recorder {
-    async fn on_event(&self, event: &DomainEvent) {
-        self.0.lock().unwrap().push(event.clone());
+    fn name(&self) -> &str {
+        "test.recorder"
+    }
+
+    async fn on_event(&self, envelope: &EventEnvelope) -> shop_core::Result<()> {
+        self.0.lock().unwrap().push(envelope.event.clone());
+        Ok(())
     }
 }
 
@@ -93,6 +98,14 @@ pub fn world_on(
         shop,
         clock,
         events,
+    }
+}
+
+impl World {
+    /// Dispatches the outbox, then counts the recorded events that match.
+    pub async fn count_events(&self, f: impl Fn(&DomainEvent) -> bool) -> usize {
+        self.shop.dispatch_events().await.unwrap();
+        self.events.count(f)
     }
 }
 

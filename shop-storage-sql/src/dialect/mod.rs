@@ -62,6 +62,11 @@ mod sealed {
         /// reads until the transaction ends (` FOR UPDATE`); empty on
         /// SQLite, whose write transaction holds the database's write lock.
         const FOR_UPDATE: &'static str = " FOR UPDATE";
+        /// Appended to a `SELECT` in a write transaction to lock the rows it
+        /// returns and skip those another transaction holds
+        /// (` FOR UPDATE SKIP LOCKED`, PostgreSQL and MariaDB ≥ 10.6 / MySQL
+        /// 8); empty on SQLite, whose single writer serializes claims.
+        const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
         /// The statement's text as the driver wants it: `?` placeholders.
         fn render(sql: &Sql) -> Cow<'_, str> {

@@ -39,6 +39,7 @@ impl Backend for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const BEGIN_SNAPSHOT: &'static str = "BEGIN";
     const FOR_UPDATE: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
 
     fn numeric_key(col: &str) -> String {
         // Decimal TEXT compares as text; as REAL it orders 2-decimal

@@ -82,6 +82,7 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, str
         admin::users,
         admin::deactivate_user,
         admin::reactivate_user,
+        admin::jobs,
     ),
     components(schemas(
         crate::error::ErrorResponse,

@@ -4,11 +4,12 @@
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse};
 use serde::{Deserialize, Serialize};
 use shop_core::account::Account;
 use shop_core::ids::UserId;
+use shop_core::notify::Locale;
 use utoipa::ToSchema;
 
 use crate::error::ApiResult;
@@ -24,6 +25,10 @@ pub struct RegisterRequest {
     pub email: String,
     /// Password (8–128 characters).
     pub password: String,
+    /// The language of the shop's e-mails to this account (`zh-CN` or
+    /// `en`; default: the request's `Accept-Language`, else English).
+    #[serde(default)]
+    pub locale: Option<Locale>,
 }
 
 /// `POST /api/auth/verify`.
@@ -82,6 +87,8 @@ pub struct AccountView {
     pub email_verified: bool,
     /// Whether an administrator deactivated the account.
     pub deactivated: bool,
+    /// The language of the shop's e-mails to it.
+    pub locale: Locale,
 }
 
 impl From<&Account> for AccountView {
@@ -93,6 +100,7 @@ impl From<&Account> for AccountView {
             role: a.role.as_str().to_owned(),
             email_verified: a.email_verified_at.is_some(),
             deactivated: a.deactivated_at.is_some(),
+            locale: a.locale,
         }
     }
 }
@@ -115,12 +123,19 @@ pub struct LoginResponse {
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     AppJson(req): AppJson<RegisterRequest>,
 ) -> ApiResult<impl IntoResponse> {
     state.limiter.check("register", ip).await?;
+    let locale = req.locale.or_else(|| {
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Locale::from_accept_language)
+    });
     let account = state
         .shop
-        .register(&req.name, &req.email, req.password)
+        .register(&req.name, &req.email, req.password, locale)
         .await?;
     Ok((StatusCode::CREATED, AppJson(AccountView::from(&account))))
 }

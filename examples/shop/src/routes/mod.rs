@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
             put(admin::update_coupon).delete(admin::delete_coupon),
         )
         .route("/api/admin/users", get(admin::users))
+        .route("/api/admin/jobs", get(admin::jobs))
         .route(
             "/api/admin/users/{id}/deactivate",
             post(admin::deactivate_user),

@@ -179,6 +179,7 @@ impl App {
         let token = self
             .mail
             .verification_token(&email)
+            .await
             .expect("verification mail");
         let a = self
             .post("/api/auth/verify", None, json!({"token": token}))

@@ -34,6 +34,7 @@ pub async fn whole_purchase(app: &App) {
     let token = app
         .mail
         .verification_token(&email)
+        .await
         .expect("verification mail");
     let a = app
         .post("/api/auth/verify", None, json!({"token": token}))

@@ -155,3 +155,23 @@ pub async fn reactivate_user(
     let account = state.shop.reactivate_account(UserId(id)).await?;
     Ok(AppJson(AccountView::from(&account)))
 }
+
+/// The background jobs' last runs and the outbox's progress.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct JobsView {
+    /// Each job's latest run (`name@node` for the per-instance dispatch).
+    pub jobs: Vec<shop_core::jobs::JobRun>,
+    /// The newest event and each listener's progress.
+    pub outbox: shop_core::outbox::OutboxStatus,
+}
+
+/// The background jobs' last runs (start, end, outcome, what they did)
+/// and the outbox: its newest event and how far each listener got.
+#[utoipa::path(get, path = "/api/admin/jobs",
+    responses((status = 200, body = JobsView), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse)))]
+pub async fn jobs(State(state): State<AppState>, _: AdminUser) -> ApiResult<AppJson<JobsView>> {
+    Ok(AppJson(JobsView {
+        jobs: state.shop.job_runs().await?,
+        outbox: state.shop.outbox_status().await?,
+    }))
+}
