@@ -273,12 +273,13 @@ fn spawn_place(
     order: &Order,
 ) -> tokio::task::JoinHandle<shop_core::Result<Order>> {
     let store = Arc::clone(store);
+    let events = Fixture::new(Arc::clone(&store)).placement_events(order);
     let cmd = PlaceOrder {
         order: order.clone(),
         submit_token: None,
         clear_cart: false,
     };
-    tokio::spawn(async move { store.place_order(&cmd, &[]).await })
+    tokio::spawn(async move { store.place_order(&cmd, &events).await })
 }
 
 /// A deadlock (1213) that InnoDB resolves by rolling `place_order` back is

@@ -48,6 +48,7 @@ async fn killed_session_mid_placement_writes_nothing() {
         .unwrap();
 
     let order = fx.build_order(buyer, &[(a, 2), (b, 3)], Some(&coupon));
+    let events = fx.placement_events(&order);
     let placing = tokio::spawn({
         let store = Arc::clone(&store);
         let cmd = PlaceOrder {
@@ -55,7 +56,7 @@ async fn killed_session_mid_placement_writes_nothing() {
             submit_token: None,
             clear_cart: true,
         };
-        async move { store.place_order(&cmd, &[]).await }
+        async move { store.place_order(&cmd, &events).await }
     });
 
     // The placement's session, blocked in the stock decrement.
@@ -158,7 +159,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
                     submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
                     clear_cart: true,
                 },
-                &[],
+                &fx.placement_events(&order),
             )
             .await
             .unwrap_err();
@@ -173,6 +174,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
 
     // The token and the cart are still there for an order that fits.
     let fits = fx.build_order(buyer, &[(a, 2), (b, 3)], None);
+    let events = fx.placement_events(&fits);
     store
         .place_order(
             &PlaceOrder {
@@ -180,7 +182,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
                 submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
                 clear_cart: true,
             },
-            &[],
+            &events,
         )
         .await
         .unwrap();

@@ -37,12 +37,13 @@ async fn a_failure_after_the_stock_decrement_writes_nothing() {
         .observe(&[&skus[0], &skus[1]], Some(&coupon), buyer)
         .await;
     let order = fx.build_order(buyer, &[(&skus[0], 2), (&skus[1], 3)], Some(&coupon));
+    let events = fx.placement_events(&order);
     let cmd = PlaceOrder {
         order: order.clone(),
         submit_token: Some(SubmitTokenUse::new("tok", "fingerprint")),
         clear_cart: true,
     };
-    let err = store.place_order(&cmd, &[]).await.unwrap_err();
+    let err = store.place_order(&cmd, &events).await.unwrap_err();
     assert!(err.to_string().contains("injected"), "{err}");
     assert_eq!(
         fx.observe(&[&skus[0], &skus[1]], Some(&coupon), buyer)
@@ -56,7 +57,7 @@ async fn a_failure_after_the_stock_decrement_writes_nothing() {
         .execute(store.pool())
         .await
         .unwrap();
-    store.place_order(&cmd, &[]).await.unwrap();
+    store.place_order(&cmd, &events).await.unwrap();
     assert_eq!(fx.stock(skus[0].id).await, 3);
     assert_eq!(fx.stock(skus[1].id).await, 2);
     assert_eq!(fx.used(coupon.id).await, 1);

@@ -252,6 +252,8 @@ pub struct Observed {
     pub orders: u64,
     /// The user's cart.
     pub cart: Vec<CartItem>,
+    /// The outbox's newest event: a refused write records none.
+    pub events: i64,
 }
 
 impl<B: Backend> Fixture<B> {
@@ -275,12 +277,19 @@ impl<B: Backend> Fixture<B> {
         };
         let orders = self.order_count().await;
         let cart = self.store.list_cart(user).await.expect("list_cart");
+        let events = self
+            .store
+            .outbox_status()
+            .await
+            .expect("outbox_status")
+            .head;
         Observed {
             stock,
             used,
             held,
             orders,
             cart,
+            events,
         }
     }
 

@@ -88,6 +88,19 @@ impl SqlStore<Sqlite> {
             .max_connections(8)
             // An embedded database does not drop connections: no ping.
             .test_before_acquire(false)
+            // A write whose future was dropped while its `BEGIN IMMEDIATE`
+            // was in flight (a cancelled request) leaves the connection in
+            // a transaction that sqlx does not know about, holding the
+            // database's write lock. The ping waits until the connection's
+            // worker has run every queued command (that `BEGIN`, or the
+            // rollback of a dropped transaction); a connection still in a
+            // transaction then is closed, which rolls it back.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .connect_with(options)
             .await
             .map_err(db_err)?;
