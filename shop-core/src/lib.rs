@@ -9,13 +9,17 @@
 //!   testable without async or storage.
 //! * Ports: one `#[async_trait]` trait per aggregate ([`catalog::CatalogStore`],
 //!   [`user::UserStore`], [`cart::CartStore`], [`coupon::CouponStore`],
-//!   [`order::OrderStore`]), plus [`clock::Clock`], [`ids::IdGenerator`],
+//!   [`order::OrderStore`], …), the outbox ([`outbox::OutboxStore`]) and the
+//!   job runner's leases ([`jobs::JobStore`]), plus [`clock::Clock`], [`ids::IdGenerator`],
 //!   [`payment::PaymentGateway`], [`search::SearchIndex`],
 //!   [`notify::Notifier`] and [`events::EventListener`]. All are
 //!   dyn-compatible, so an application holds `Arc<dyn OrderStore>` and may mix
 //!   backends.
 //! * [`Shop`] is the facade with every use case: it loads, decides with the
-//!   pure rules, writes with one atomic port call and emits events.
+//!   pure rules, and writes with one atomic port call that records the
+//!   change's [`events`] in the outbox; [`Shop::dispatch_events`]
+//!   delivers them to listeners and [`Shop::job_runner`] runs the shop's
+//!   jobs on a schedule, once per tick across nodes.
 //! * `memory` (feature `memory`, on by default) is the in-memory reference
 //!   backend; `conformance` (feature `testing`) is the suite every storage
 //!   backend must pass; feature `openapi` derives `utoipa::ToSchema` on the
@@ -101,15 +105,19 @@
 //!
 //! ## Implementing a backend
 //!
-//! A storage backend implements the five store traits. Each method that
-//! writes is one atomic step and must enforce its race-sensitive rule in the
-//! write itself (SQL `WHERE`, a unique constraint, a Lua script), never by a
-//! read followed by a write: `place_order` decrements stock only where
+//! A storage backend implements the store traits (the
+//! [`conformance::Backend`] bound lists them). Each method that writes is
+//! one atomic step and must enforce its race-sensitive rule in the write
+//! itself (SQL `WHERE`, a unique constraint, a Lua script), never by a read
+//! followed by a write: `place_order` decrements stock only where
 //! `stock >= quantity`; coupon use increments only where `used < total`;
 //! `transition`, `close_order`, `review_order` and the refund writes are
 //! compare-and-set on the order's state and fail with
-//! [`StoreError::Conflict`] when another actor got there first. Bind times
-//! passed in (from the [`clock::Clock`]) rather than the database's `now()`.
+//! [`StoreError::Conflict`] when another actor got there first. A writing
+//! method that takes `events: &[events::EventRecord]` writes them to its
+//! outbox ([`outbox::OutboxStore`]) in the same atomic step, only when the
+//! write succeeds. Bind times passed in (from the [`clock::Clock`]) rather
+//! than the database's `now()`.
 //! Prove it by running the conformance suite (feature `testing`):
 //!
 //! ```text

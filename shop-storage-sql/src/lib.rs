@@ -93,7 +93,7 @@ pub use sqlx;
 use crate::error::db_err;
 use crate::sql::Sql;
 use shop_core::events::EventRecord;
-use shop_core::Result;
+use shop_core::{Error, Result, StoreError};
 
 /// Every storage port of `shop_core` on one database of dialect `D`.
 /// Usually named through [`SqliteStore`], [`PgStore`] or [`MySqlStore`],
@@ -196,14 +196,27 @@ impl<D: Dialect> SqlStore<D> {
 
     /// Begins an atomic write.
     async fn write(&self) -> Result<Tx<D>> {
-        self.pool.begin_with(D::BEGIN_WRITE).await.map_err(db_err)
+        self.begin(D::BEGIN_WRITE).await
     }
 
     /// Begins a read-only transaction on one snapshot.
     async fn snapshot(&self) -> Result<Tx<D>> {
-        self.pool
-            .begin_with(D::BEGIN_SNAPSHOT)
+        self.begin(D::BEGIN_SNAPSHOT).await
+    }
+
+    /// Begins a transaction with `statement` on a task of its own, so a
+    /// caller cancelled while the `BEGIN` is in flight (a request dropped by
+    /// its client or a timeout) never leaves a pooled connection inside a
+    /// transaction nobody owns: the transaction is begun all the same, then
+    /// dropped, which rolls it back before the connection is used again.
+    /// (sqlx's SQLite driver runs a `BEGIN` whose caller went away and
+    /// forgets it; on SQLite such a connection would hold the database's
+    /// write lock.)
+    async fn begin(&self, statement: &'static str) -> Result<Tx<D>> {
+        let pool = self.pool.clone();
+        tokio::spawn(async move { pool.begin_with(statement).await })
             .await
+            .map_err(|e| Error::Store(StoreError::Unavailable { source: e.into() }))?
             .map_err(db_err)
     }
 }

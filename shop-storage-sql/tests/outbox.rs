@@ -196,10 +196,13 @@ async fn a_crash_loses_no_committed_event_and_delivers_no_rolled_back_one<B: Bac
     assert_eq!(seqs, sorted, "delivered in order");
 }
 
+/// Ticks run, with the node that ran each.
+type Runs = Arc<Mutex<Vec<(DateTime<Utc>, String)>>>;
+
 /// Counts the ticks it runs, by tick.
 struct TickCounter {
     name: &'static str,
-    ticks: Arc<Mutex<Vec<(DateTime<Utc>, String)>>>,
+    ticks: Runs,
     node: String,
 }
 
@@ -224,7 +227,7 @@ impl Job for TickCounter {
 /// lease) and finishes on any later one.
 struct HangsOnce {
     runs: Arc<AtomicUsize>,
-    finished: Arc<Mutex<Vec<(DateTime<Utc>, String)>>>,
+    finished: Runs,
     node: String,
 }
 

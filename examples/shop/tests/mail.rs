@@ -25,7 +25,10 @@ async fn mails_to(sink: &SmtpSink, email: &str, n: usize) -> Vec<ReceivedMail> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("{email} did not get {n} mails: {:?}", sink.messages_to(email));
+    panic!(
+        "{email} did not get {n} mails: {:?}",
+        sink.messages_to(email)
+    );
 }
 
 fn token_in(mail: &ReceivedMail) -> String {
@@ -77,7 +80,8 @@ async fn paid_and_shipped_mails_arrive_over_smtp_in_both_languages() {
     ];
     for (locale, extra, accept_language, words) in cases {
         let email = format!("{}@example.com", unique("mail"));
-        let mut body = json!({"name": "Li Lei", "email": email, "password": "correct horse battery"});
+        let mut body =
+            json!({"name": "Li Lei", "email": email, "password": "correct horse battery"});
         body.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
@@ -132,15 +136,23 @@ async fn paid_and_shipped_mails_arrive_over_smtp_in_both_languages() {
             assert_eq!(mail.recipients, vec![email.clone()]);
             let from = mail.header("from").expect("a From header");
             assert!(from.contains("shop@tea.example"), "{from}");
-            assert!(mail.message_id().is_some_and(|id| id.contains("tea.example")));
+            assert!(mail
+                .message_id()
+                .is_some_and(|id| id.contains("tea.example")));
         }
         let subject = paid.subject().expect("subject");
         assert!(subject.contains(&order_no), "{subject}");
         assert!(subject.contains(words[0]), "{locale}: {subject}");
         for part in [paid.text().expect("text"), paid.html().expect("html")] {
             assert!(part.contains(&order_no), "{part}");
-            assert!(part.contains(&format!("{total} CNY")), "total {total}: {part}");
-            assert!(part.contains(&format!("{price} CNY")), "unit price {price}: {part}");
+            assert!(
+                part.contains(&format!("{total} CNY")),
+                "total {total}: {part}"
+            );
+            assert!(
+                part.contains(&format!("{price} CNY")),
+                "unit price {price}: {part}"
+            );
             assert!(part.contains("Tea House"), "{part}");
         }
         let subject = sent.subject().expect("subject");

@@ -1,8 +1,11 @@
 //! The in-memory reference backend: [`MemoryStore`] implements every storage
 //! port ([`CatalogStore`](crate::catalog::CatalogStore),
 //! [`UserStore`](crate::user::UserStore), [`CartStore`](crate::cart::CartStore),
-//! [`CouponStore`](crate::coupon::CouponStore) and
-//! [`OrderStore`](crate::order::OrderStore)) on one struct.
+//! [`CouponStore`](crate::coupon::CouponStore),
+//! [`OrderStore`](crate::order::OrderStore), the refund, submit token,
+//! account and session stores, [`OutboxStore`](crate::outbox::OutboxStore)
+//! and [`JobStore`](crate::jobs::JobStore)) on one struct. A write and its
+//! events are recorded under the same lock.
 //!
 //! All data lives behind one [`std::sync::Mutex`]. Every method takes the
 //! lock, does its checks and writes synchronously and releases it before
@@ -92,6 +95,15 @@
 //!   (`Conflict { Refund }`), that the outcome is not `Pending`
 //!   (`Validation { field: "outcome" }`), then the order's state
 //!   (`Conflict { Order }`).
+//! - **The outbox.** Sequence numbers start at 1 and are never reused, even
+//!   after pruning; `prune_events` keeps the newest event; a listener
+//!   registered at [`ListenerStart::Oldest`](crate::events::ListenerStart)
+//!   starts right before the oldest event kept (0 when there is none);
+//!   `claim_listener` prefers the listener due longest, then by name, and
+//!   only claims one behind the newest event.
+//! - **Jobs.** A tick is claimable when the job's last finished tick is
+//!   earlier and no lease runs after `now`; a lease that ends exactly at
+//!   `now` has ended.
 //! - **`refresh_product_stats`**: `review_count` counts reviewed lines of the
 //!   product; `rating` is their mean rounded half-up to 2 decimals (0 when
 //!   none); `sold_count` sums the units of the product's lines over paid

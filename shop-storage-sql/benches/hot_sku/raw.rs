@@ -125,6 +125,36 @@ async fn sqlite_checkout(
         tx.rollback().await.expect("rollback");
         return false;
     }
+    // The order's events, as the outbox records them.
+    let placed = format!(
+        "{{\"type\":\"order_placed\",\"order_id\":\"{order}\",\"order_no\":\"RAW{order}\",\
+         \"user_id\":\"{user}\",\"lines\":[{{\"product_id\":\"{product}\",\"sku_id\":\"{sku}\",\
+         \"quantity\":1,\"unit_price\":{{\"amount\":\"9.90\",\"currency\":\"CNY\"}}}}],\
+         \"total\":{{\"amount\":\"9.90\",\"currency\":\"CNY\"}},\"coupon_id\":null,\"expires_at\":\"\"}}"
+    );
+    let stock = format!(
+        "{{\"type\":\"stock_changed\",\"sku_id\":\"{sku}\",\"product_id\":\"{product}\",\
+         \"delta\":-1,\"reason\":\"order_placed\"}}"
+    );
+    sqlx::query(
+        "INSERT INTO shop_outbox (aggregate_type, aggregate_id, event_type, version, payload, \
+         occurred_at) VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)",
+    )
+    .bind("order")
+    .bind(order)
+    .bind("order_placed")
+    .bind(1i64)
+    .bind(placed)
+    .bind(now)
+    .bind("product")
+    .bind(product)
+    .bind("stock_changed")
+    .bind(1i64)
+    .bind(stock)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .expect("outbox");
     tx.commit().await.expect("commit");
     sqlx::query(
         "UPDATE shop_addresses SET user_id = ?, province = ?, city = ?, district = ?, street = ?, \

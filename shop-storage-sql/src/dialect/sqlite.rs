@@ -88,18 +88,12 @@ impl SqlStore<Sqlite> {
             .max_connections(8)
             // An embedded database does not drop connections: no ping.
             .test_before_acquire(false)
-            // A write whose future was dropped while its `BEGIN IMMEDIATE`
-            // was in flight (a cancelled request) leaves the connection in
-            // a transaction that sqlx does not know about, holding the
-            // database's write lock. The ping waits until the connection's
-            // worker has run every queued command (that `BEGIN`, or the
-            // rollback of a dropped transaction); a connection still in a
-            // transaction then is closed, which rolls it back.
+            // A connection still inside a transaction when it comes back
+            // (nothing of ours leaves one: `SqlStore::write` begins on a
+            // task of its own) is closed, which rolls it back, rather than
+            // lent out holding the database's write lock.
             .after_release(|conn, _| {
-                Box::pin(async move {
-                    sqlx::Connection::ping(conn).await?;
-                    Ok(!sqlx::Connection::is_in_transaction(conn))
-                })
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
             })
             .connect_with(options)
             .await
