@@ -17,7 +17,9 @@
 //! ([`OutboxStore::advance_listener`], which also renews the lease). A
 //! listener that fails is released with a backoff (1 s doubling up to
 //! [`DispatchConfig::max_backoff`]) and gets the same event again later;
-//! the others go on.
+//! the others go on. A listener failing on one event with an error that is
+//! not retryable skips it after [`DispatchConfig::max_attempts`] attempts,
+//! so one undeliverable message does not hold back every later one.
 //!
 //! # Commit order and gaps
 //!
@@ -193,6 +195,13 @@ pub struct DispatchConfig {
     pub gap_grace: Duration,
     /// The longest wait between two attempts of a failing listener.
     pub max_backoff: Duration,
+    /// After this many failures in a row on one event with an error that
+    /// is not retryable ([`Error::is_retryable`]: e.g. an SMTP server
+    /// refusing an address for good, a template that does not render), the
+    /// listener skips the event and goes on; the skip is reported
+    /// ([`DispatchReport::skipped`]). Retryable errors (a server that is
+    /// down) are retried for as long as they last.
+    pub max_attempts: u32,
 }
 
 impl Default for DispatchConfig {
@@ -203,6 +212,7 @@ impl Default for DispatchConfig {
             lease: Duration::seconds(30),
             gap_grace: Duration::seconds(60),
             max_backoff: Duration::minutes(10),
+            max_attempts: 10,
         }
     }
 }
@@ -224,6 +234,9 @@ pub struct DispatchReport {
     pub delivered: u64,
     /// Listeners that failed, with their error; they are retried later.
     pub failed: Vec<(String, String)>,
+    /// Events a listener gave up on after [`DispatchConfig::max_attempts`]
+    /// permanent failures: (listener, event number, the last error).
+    pub skipped: Vec<(String, i64, String)>,
 }
 
 /// Delivers the outbox's events to listeners. Run it from several nodes at
@@ -354,27 +367,39 @@ impl Dispatcher {
                     // yet: come back to it.
                     break 'reading;
                 }
-                let outcome = match stored.record.decode() {
+                // An event this code cannot read (written by a newer
+                // version) is never skipped: a newer dispatcher delivers it.
+                let (outcome, skippable) = match stored.record.decode() {
                     Ok(event) => {
                         let envelope = EventEnvelope {
                             seq: stored.seq,
                             occurred_at: stored.record.occurred_at,
                             event,
                         };
-                        listener.on_event(&envelope).await
+                        let outcome = listener.on_event(&envelope).await;
+                        let permanent = outcome.as_ref().is_err_and(|e| !e.is_retryable());
+                        (outcome, permanent)
                     }
-                    Err(e) => Err(e),
+                    Err(e) => (Err(e), false),
                 };
+                let mut skipped = false;
                 if let Err(e) = outcome {
                     let attempts = claim.attempts.saturating_add(1);
-                    let failure = ListenerFailure {
-                        next_attempt_at: self.clock.now() + self.config.backoff(attempts),
-                        error: format!("event {}: {e}", stored.seq),
-                    };
-                    report
-                        .failed
-                        .push((claim.name.clone(), failure.error.clone()));
-                    return lost_is_fine(self.store.release_listener(&claim, Some(&failure)).await);
+                    let error = format!("event {}: {e}", stored.seq);
+                    if !(skippable && attempts >= self.config.max_attempts) {
+                        let failure = ListenerFailure {
+                            next_attempt_at: self.clock.now() + self.config.backoff(attempts),
+                            error,
+                        };
+                        report
+                            .failed
+                            .push((claim.name.clone(), failure.error.clone()));
+                        return lost_is_fine(
+                            self.store.release_listener(&claim, Some(&failure)).await,
+                        );
+                    }
+                    report.skipped.push((claim.name.clone(), stored.seq, error));
+                    skipped = true;
                 }
                 let lease_until = self.clock.now() + self.config.lease;
                 match self
@@ -390,7 +415,9 @@ impl Dispatcher {
                 }
                 claim.position = stored.seq;
                 claim.attempts = 0;
-                report.delivered += 1;
+                if !skipped {
+                    report.delivered += 1;
+                }
                 handled += 1;
                 if handled >= self.config.max_events_per_claim {
                     break 'reading;

@@ -82,7 +82,10 @@ fn report(run: shop_core::Result<JobRun>, catalog: &CatalogCache) {
         Some(JobOutcome::Failed) => {
             tracing::warn!(job = %run.name, error = %detail, "job failed");
         }
-        _ if detail.contains("failed:") || detail.contains("check at the provider") => {
+        _ if detail.contains("failed:")
+            || detail.contains("skipped event")
+            || detail.contains("check at the provider") =>
+        {
             tracing::warn!(job = %run.name, %detail, "job needs attention");
         }
         _ => tracing::debug!(job = %run.name, %detail, "job ran"),

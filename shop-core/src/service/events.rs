@@ -365,6 +365,11 @@ impl Job for ShopJob {
                 for (listener, error) in &report.failed {
                     detail.push_str(&format!("; {listener} failed: {error}"));
                 }
+                for (listener, seq, error) in &report.skipped {
+                    detail.push_str(&format!(
+                        "; {listener} skipped event {seq} for good: {error}"
+                    ));
+                }
                 Ok(detail)
             }
             ShopJobKind::CloseExpiredOrders => {
