@@ -380,10 +380,15 @@ impl JobRunner {
         self.jobs.iter().map(|j| j.schedule().next_after(now)).min()
     }
 
-    /// Runs due jobs, then sleeps (with `sleep`, e.g. `tokio::time::sleep`)
-    /// until the next tick, until [`JobRunner::stop_signal`] is raised;
-    /// every run (or error) goes to `report`. Sleeps at most `max_sleep` at
-    /// a time so a raised stop is seen soon.
+    /// Runs the jobs until [`JobRunner::stop_signal`] is raised: each job
+    /// whose tick comes is claimed and run, concurrently with the others, so
+    /// a long run (re-sending refunds to a slow gateway) never delays the
+    /// ticks of another job (dispatching the outbox every second). Between
+    /// ticks it sleeps with `sleep` (e.g. `tokio::time::sleep`), at most
+    /// `max_sleep` at a time so a raised stop is seen soon; every run (or
+    /// error) goes to `report`. A tick another node holds is tried again
+    /// after at most a lease, in case that node died. Once stopped, it
+    /// waits for the runs in progress (they stop at their next chunk).
     pub async fn run_until_stopped<S, F>(
         &self,
         max_sleep: std::time::Duration,
@@ -393,16 +398,52 @@ impl JobRunner {
         S: Fn(std::time::Duration) -> F,
         F: Future<Output = ()>,
     {
+        use futures::future::Either;
+        use futures::stream::{FuturesUnordered, StreamExt};
+
+        let mut running = FuturesUnordered::new();
+        let mut busy = vec![false; self.jobs.len()];
+        // The tick each job was last tried at, and when.
+        let mut tried: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>> = vec![None; self.jobs.len()];
         while !self.stop.is_raised() {
-            for run in self.run_due().await {
-                report(run);
+            let now = self.clock.now();
+            for (i, job) in self.jobs.iter().enumerate() {
+                let tick = job.schedule().tick_at(now);
+                let recent = tried[i].is_some_and(|(t, at)| t == tick && now < at + self.lease);
+                if busy[i] || recent {
+                    continue;
+                }
+                busy[i] = true;
+                tried[i] = Some((tick, now));
+                running.push(async move { (i, self.run_one(job.as_ref()).await) });
             }
             let wait = self
                 .next_tick()
                 .map(|t| (t - self.clock.now()).to_std().unwrap_or_default())
                 .unwrap_or(max_sleep)
                 .min(max_sleep);
-            sleep(wait).await;
+            let nap = sleep(wait);
+            futures::pin_mut!(nap);
+            loop {
+                match futures::future::select(running.next(), nap.as_mut()).await {
+                    Either::Left((Some((i, run)), _)) => {
+                        busy[i] = false;
+                        if let Some(run) = run {
+                            report(run);
+                        }
+                    }
+                    Either::Left((None, _)) => {
+                        nap.as_mut().await;
+                        break;
+                    }
+                    Either::Right(_) => break,
+                }
+            }
+        }
+        while let Some((_, run)) = running.next().await {
+            if let Some(run) = run {
+                report(run);
+            }
         }
     }
 
