@@ -9,7 +9,7 @@ use shop_storage_sql::PgStore;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use super::raw::{next_id, run_raw};
+use super::raw::{next_id, outbox_payloads, run_raw};
 use super::{run_ours, setup, Best, Config, ROUNDS};
 
 /// A migrated store on a new schema, and the admin connection that drops it.
@@ -136,16 +136,7 @@ async fn checkout(pool: &PgPool, user: i64, address: i64, sku: i64, product: i64
         return false;
     }
     // The order's events, as the outbox records them.
-    let placed = format!(
-        "{{\"type\":\"order_placed\",\"order_id\":\"{order}\",\"order_no\":\"RAW{order}\",\
-         \"user_id\":\"{user}\",\"lines\":[{{\"product_id\":\"{product}\",\"sku_id\":\"{sku}\",\
-         \"quantity\":1,\"unit_price\":{{\"amount\":\"9.90\",\"currency\":\"CNY\"}}}}],\
-         \"total\":{{\"amount\":\"9.90\",\"currency\":\"CNY\"}},\"coupon_id\":null,\"expires_at\":\"\"}}"
-    );
-    let stock = format!(
-        "{{\"type\":\"stock_changed\",\"sku_id\":\"{sku}\",\"product_id\":\"{product}\",\
-         \"delta\":-1,\"reason\":\"order_placed\"}}"
-    );
+    let (placed, stock) = outbox_payloads(order, user, product, sku);
     sqlx::query(
         "INSERT INTO shop_outbox (aggregate_type, aggregate_id, event_type, version, payload, \
          occurred_at) VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)",

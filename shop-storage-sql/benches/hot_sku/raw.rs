@@ -126,16 +126,7 @@ async fn sqlite_checkout(
         return false;
     }
     // The order's events, as the outbox records them.
-    let placed = format!(
-        "{{\"type\":\"order_placed\",\"order_id\":\"{order}\",\"order_no\":\"RAW{order}\",\
-         \"user_id\":\"{user}\",\"lines\":[{{\"product_id\":\"{product}\",\"sku_id\":\"{sku}\",\
-         \"quantity\":1,\"unit_price\":{{\"amount\":\"9.90\",\"currency\":\"CNY\"}}}}],\
-         \"total\":{{\"amount\":\"9.90\",\"currency\":\"CNY\"}},\"coupon_id\":null,\"expires_at\":\"\"}}"
-    );
-    let stock = format!(
-        "{{\"type\":\"stock_changed\",\"sku_id\":\"{sku}\",\"product_id\":\"{product}\",\
-         \"delta\":-1,\"reason\":\"order_placed\"}}"
-    );
+    let (placed, stock) = outbox_payloads(order, user, product, sku);
     sqlx::query(
         "INSERT INTO shop_outbox (aggregate_type, aggregate_id, event_type, version, payload, \
          occurred_at) VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)",
@@ -223,4 +214,20 @@ pub(super) async fn sqlite(cfg: &Config) {
         best.record(run_ours(&ours).await, raw_run);
     }
     best.report("sqlite", cfg);
+}
+
+/// The JSON of the two events an order of one unit records (order placed,
+/// stock changed), as the outbox stores them.
+pub(super) fn outbox_payloads(order: i64, user: i64, product: i64, sku: i64) -> (String, String) {
+    let placed = format!(
+        "{{\"type\":\"order_placed\",\"order_id\":\"{order}\",\"order_no\":\"RAW{order}\",\
+         \"user_id\":\"{user}\",\"lines\":[{{\"product_id\":\"{product}\",\"sku_id\":\"{sku}\",\
+         \"quantity\":1,\"unit_price\":{{\"amount\":\"9.90\",\"currency\":\"CNY\"}}}}],\
+         \"total\":{{\"amount\":\"9.90\",\"currency\":\"CNY\"}},\"coupon_id\":null,\"expires_at\":\"\"}}"
+    );
+    let stock = format!(
+        "{{\"type\":\"stock_changed\",\"sku_id\":\"{sku}\",\"product_id\":\"{product}\",\
+         \"delta\":-1,\"reason\":\"order_placed\"}}"
+    );
+    (placed, stock)
 }
