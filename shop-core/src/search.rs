@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Product, Property, Sku};
+use crate::catalog::{CatalogStore, Product, Property, Sku};
 use crate::error::{Error, Result};
 use crate::ids::{CategoryId, ProductId};
 use crate::page::check_page;
@@ -22,6 +22,38 @@ pub struct ProductDocument {
     pub category_path: Vec<CategoryId>,
     /// Category names, same order.
     pub category_names: Vec<String>,
+}
+
+impl ProductDocument {
+    /// The document of product `id` as the catalog holds it now (`None`
+    /// when there is no such product): its SKUs and its category path with
+    /// the names, root first.
+    pub async fn load(
+        catalog: &dyn CatalogStore,
+        id: ProductId,
+    ) -> Result<Option<ProductDocument>> {
+        let Some(product) = catalog.get_product(id).await? else {
+            return Ok(None);
+        };
+        let skus = catalog.list_skus(id).await?;
+        let mut path = Vec::new();
+        if let Some(category) = product.category_id {
+            if let Some(leaf) = catalog.get_category(category).await? {
+                for ancestor in leaf.ancestor_ids() {
+                    if let Some(c) = catalog.get_category(ancestor).await? {
+                        path.push(c);
+                    }
+                }
+                path.push(leaf);
+            }
+        }
+        Ok(Some(ProductDocument {
+            product,
+            skus,
+            category_path: path.iter().map(|c| c.id).collect(),
+            category_names: path.into_iter().map(|c| c.name).collect(),
+        }))
+    }
 }
 
 /// How search results are ordered. Ties are broken by product id, highest

@@ -1,13 +1,14 @@
 //! [`SearchEngine`]: one tantivy index, its writer and reader, and the
 //! [`SearchIndex`] port on it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use jieba_rs::Jieba;
 use rust_decimal::Decimal;
+use shop_core::catalog::{CatalogStore, ProductQuery, ProductSort};
 use shop_core::ids::{CategoryId, ProductId};
 use shop_core::search::{
     CategoryCount, Facet as PropertyFacet, FacetValue, PriceBucket, ProductDocument, SearchIndex,
@@ -81,7 +82,17 @@ struct Engine {
     synonyms: Synonyms,
     price_bounds: Vec<Decimal>,
     tokenizers: tantivy::tokenizer::TokenizerManager,
+    created_empty: bool,
 }
+
+/// The file holding the version of the schema an index folder was written
+/// with.
+const VERSION_FILE: &str = "shop-search.version";
+/// This version's schema and analysis; another one in a folder means a
+/// rebuild.
+const SCHEMA_VERSION: &str = "1";
+/// Products read from the catalog per chunk of a rebuild.
+const REBUILD_CHUNK: u32 = 500;
 
 /// An index error as the shop's.
 fn err(e: impl std::error::Error + Send + Sync + 'static) -> Error {
@@ -92,19 +103,37 @@ impl SearchEngine {
     /// An index in memory.
     pub fn in_memory(config: SearchConfig) -> Result<SearchEngine> {
         let (schema, _) = schema();
-        SearchEngine::on(Index::create_in_ram(schema), config)
+        SearchEngine::on(Index::create_in_ram(schema), config, true)
     }
 
-    /// The index in folder `dir`, created when the folder holds none.
+    /// The index in folder `dir`, created when the folder holds none. An
+    /// index written by another version of this crate's schema or analysis
+    /// (the folder's `shop-search.version`) is deleted and created afresh:
+    /// [`SearchEngine::needs_rebuild`] then says so.
     pub fn open(dir: &Path, config: SearchConfig) -> Result<SearchEngine> {
+        let version_file = dir.join(VERSION_FILE);
+        let written = std::fs::read_to_string(&version_file).ok();
+        let current = written.as_deref().map(str::trim) == Some(SCHEMA_VERSION);
+        if !current && dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(err)?;
+        }
         std::fs::create_dir_all(dir).map_err(err)?;
         let (schema, _) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir).map_err(err)?;
         let index = Index::open_or_create(directory, schema).map_err(err)?;
-        SearchEngine::on(index, config)
+        if !current {
+            std::fs::write(&version_file, SCHEMA_VERSION).map_err(err)?;
+        }
+        SearchEngine::on(index, config, !current)
     }
 
-    fn on(index: Index, config: SearchConfig) -> Result<SearchEngine> {
+    /// Whether the index was created empty (new, or its schema changed) and
+    /// should be filled with [`SearchEngine::rebuild`].
+    pub fn needs_rebuild(&self) -> bool {
+        self.inner.created_empty
+    }
+
+    fn on(index: Index, config: SearchConfig, created_empty: bool) -> Result<SearchEngine> {
         let jieba = Arc::new(Jieba::new());
         for (name, analyzer) in analyzers(&jieba) {
             index.tokenizers().register(name, analyzer);
@@ -138,6 +167,7 @@ impl SearchEngine {
                 synonyms,
                 price_bounds: config.price_bounds,
                 tokenizers: index.tokenizers().clone(),
+                created_empty,
             }),
         })
     }
@@ -151,6 +181,60 @@ impl SearchEngine {
         tokio::task::spawn_blocking(move || f(&inner))
             .await
             .map_err(err)?
+    }
+
+    /// Rebuilds the index from `catalog`: every product on sale, read in
+    /// chunks (memory stays constant at any catalog size), written beside
+    /// the live documents and made visible in one commit, so searches go on
+    /// answering from the old index until the new one replaces it at once.
+    /// `progress` hears (products done, products in the catalog) after each
+    /// chunk. Returns how many products were indexed. Updates made
+    /// meanwhile wait for the rebuild; the outbox listener applies what
+    /// changed during it.
+    pub async fn rebuild(
+        &self,
+        catalog: Arc<dyn CatalogStore>,
+        mut progress: impl FnMut(u64, u64) + Send + 'static,
+    ) -> Result<u64> {
+        let handle = tokio::runtime::Handle::current();
+        self.blocking(move |e| {
+            let f = &e.fields;
+            let mut writer = e.writer.lock().unwrap_or_else(|p| p.into_inner());
+            writer.delete_all_documents().map_err(err)?;
+            let mut seen = HashSet::new();
+            let mut page = 1;
+            loop {
+                let chunk = handle.block_on(catalog.list_products(&ProductQuery {
+                    on_sale: Some(true),
+                    sort: ProductSort::Newest,
+                    page,
+                    per_page: REBUILD_CHUNK,
+                    ..ProductQuery::default()
+                }))?;
+                for product in &chunk.items {
+                    // A product created meanwhile shifts the pages: skip
+                    // what a page before already had.
+                    if !seen.insert(product.id) {
+                        continue;
+                    }
+                    let doc =
+                        handle.block_on(ProductDocument::load(catalog.as_ref(), product.id))?;
+                    if let Some(doc) = doc.filter(|d| d.product.on_sale) {
+                        writer.add_document(document(f, &doc)).map_err(err)?;
+                    }
+                }
+                progress(seen.len() as u64, chunk.total);
+                if chunk.items.len() < REBUILD_CHUNK as usize {
+                    break;
+                }
+                page += 1;
+            }
+            writer.commit().map_err(err)?;
+            drop(writer);
+            e.reader.reload().map_err(err)?;
+            Ok(seen.len() as u64)
+        })
+        .await
     }
 
     /// Adds or replaces many products in one commit (those not on sale are

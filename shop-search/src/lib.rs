@@ -30,15 +30,21 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Not built yet (see the repository README): the zero-downtime reindex,
-//! the outbox listener that keeps the index fresh, `Shop` answering keyword
-//! searches from it, the example shop's endpoints and the benchmark.
+//! - **Rebuilds** from the catalog without downtime
+//!   ([`SearchEngine::rebuild`]); **freshness** from the outbox
+//!   ([`SearchListener`]); `Shop` uses it through
+//!   `ShopBuilder::search_index`.
+//!
+//! Not built yet (see the crate README): the example shop's search
+//! endpoints and the benchmark.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod analysis;
 mod engine;
+mod listener;
 mod query;
 mod schema;
 
 pub use engine::{SearchConfig, SearchEngine};
+pub use listener::SearchListener;

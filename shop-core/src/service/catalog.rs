@@ -5,13 +5,14 @@ use serde::{Deserialize, Serialize};
 use super::Shop;
 use crate::catalog::{
     category_tree, cheapest_price, validate_sku, Category, CategoryNode, Product, ProductDraft,
-    ProductQuery, Sku, SkuDraft,
+    ProductQuery, ProductSort, Sku, SkuDraft,
 };
 use crate::error::{Entity, Error, Result};
 use crate::events::{DomainEvent, StockChangeReason};
 use crate::ids::{CategoryId, ProductId, SkuId, UserId};
 use crate::money::Money;
 use crate::page::{Page, MAX_COUNTED};
+use crate::search::{CategoryCount, Facet, PriceBucket, SearchQuery, SearchSort};
 
 /// A product page: the product, its SKUs and its category breadcrumbs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +24,23 @@ pub struct ProductDetail {
     pub skus: Vec<Sku>,
     /// Categories from the root down to the product's category.
     pub breadcrumbs: Vec<Category>,
+}
+
+/// A page of search results with its sidebar ([`Shop::search`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchPage {
+    /// The products of the page, in order.
+    pub items: Vec<Product>,
+    /// Matches over all pages.
+    pub total: u64,
+    /// Every property of the matches with its values' counts (each
+    /// leaving out its own filter).
+    pub facets: Vec<Facet>,
+    /// The children of the searched category with their match counts.
+    pub categories: Vec<CategoryCount>,
+    /// Price buckets over the matches.
+    pub price_buckets: Vec<PriceBucket>,
 }
 
 impl Shop {
@@ -327,10 +345,116 @@ impl Shop {
         })
     }
 
-    /// The storefront listing: on-sale products only.
+    /// The storefront listing: on-sale products only. With a search index
+    /// ([`ShopBuilder::search_index`](super::ShopBuilder::search_index)) a
+    /// keyword is answered from it (relevance first unless a sort is
+    /// asked); otherwise, and without a keyword, from the stores.
     pub async fn browse(&self, mut query: ProductQuery) -> Result<Page<Product>> {
         query.on_sale = Some(true);
+        let keyword = query
+            .keyword
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
+        if let (Some(_), Some(keyword)) = (&self.inner.search, keyword) {
+            query.validate()?;
+            let sort = match query.sort {
+                ProductSort::Newest => SearchSort::Relevance,
+                ProductSort::PriceAsc => SearchSort::PriceAsc,
+                ProductSort::PriceDesc => SearchSort::PriceDesc,
+                ProductSort::SoldCountDesc => SearchSort::SoldDesc,
+                ProductSort::RatingDesc => SearchSort::RatingDesc,
+                ProductSort::ReviewCountDesc => SearchSort::ReviewsDesc,
+            };
+            let found = self
+                .search(SearchQuery {
+                    keyword: Some(keyword.to_owned()),
+                    category_id: query.category_id,
+                    sort,
+                    page: query.page,
+                    per_page: query.per_page,
+                    ..SearchQuery::default()
+                })
+                .await?;
+            return Ok(Page::new(found.items, found.total));
+        }
         self.list_products(query).await
+    }
+
+    /// A search with its sidebar. With a search index it answers
+    /// everything; without one, the stores answer a keyword, a category
+    /// and a sort (filters by price, property or stock need an index:
+    /// `Validation { field: "filters" }`), with an empty sidebar.
+    pub async fn search(&self, query: SearchQuery) -> Result<SearchPage> {
+        query.validate()?;
+        let Some(index) = &self.inner.search else {
+            if query.min_price.is_some()
+                || query.max_price.is_some()
+                || !query.properties.is_empty()
+                || query.in_stock
+            {
+                return Err(Error::validation(
+                    "filters",
+                    "filters by price, property or stock need a search index",
+                ));
+            }
+            let sort = match query.sort {
+                SearchSort::PriceAsc => ProductSort::PriceAsc,
+                SearchSort::PriceDesc => ProductSort::PriceDesc,
+                SearchSort::SoldDesc => ProductSort::SoldCountDesc,
+                SearchSort::RatingDesc => ProductSort::RatingDesc,
+                SearchSort::ReviewsDesc => ProductSort::ReviewCountDesc,
+                _ => ProductSort::Newest,
+            };
+            let page = self
+                .list_products(ProductQuery {
+                    category_id: query.category_id,
+                    keyword: query.keyword,
+                    on_sale: Some(true),
+                    sort,
+                    page: query.page,
+                    per_page: query.per_page,
+                    count_limit: None,
+                })
+                .await?;
+            return Ok(SearchPage {
+                items: page.items,
+                total: page.total,
+                ..SearchPage::default()
+            });
+        };
+        let found = index.search(&query).await?;
+        Ok(SearchPage {
+            items: self.products_in_order(&found.product_ids).await?,
+            total: found.total,
+            facets: found.facets,
+            categories: found.categories,
+            price_buckets: found.price_buckets,
+        })
+    }
+
+    /// Products sharing at least half of product `id`'s properties, most
+    /// shared first, at most `limit` (1–100); empty without a search index.
+    pub async fn similar_products(&self, id: ProductId, limit: u32) -> Result<Vec<Product>> {
+        if !(1..=100).contains(&limit) {
+            return Err(Error::validation("limit", "must be between 1 and 100"));
+        }
+        self.product_detail(id).await?;
+        let Some(index) = &self.inner.search else {
+            return Ok(Vec::new());
+        };
+        let ids = index.similar(id, limit).await?;
+        self.products_in_order(&ids).await
+    }
+
+    /// The on-sale products of `ids`, in that order (an id the index still
+    /// holds but the stores no longer sell is left out).
+    async fn products_in_order(&self, ids: &[ProductId]) -> Result<Vec<Product>> {
+        let found = self.inner.stores.catalog.get_products(ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.iter().find(|p| p.id == *id && p.on_sale).cloned())
+            .collect())
     }
 
     /// Any listing (administrators may see products off sale), counting at

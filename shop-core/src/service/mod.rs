@@ -25,7 +25,7 @@ use chrono::{Duration, FixedOffset, NaiveTime, Offset, Utc};
 pub use account::MAX_ADDRESSES;
 pub use auth::LoggedIn;
 pub use cart::CartLine;
-pub use catalog::ProductDetail;
+pub use catalog::{ProductDetail, SearchPage};
 pub use checkout::{merge_lines, OrderLineRequest, PlaceOrderRequest};
 pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
 pub use events::{NOTIFICATIONS_LISTENER, PRODUCT_STATS_LISTENER};
@@ -50,6 +50,7 @@ use crate::order::{Order, OrderAction, OrderPatch, OrderStore, SubmitTokenStore}
 use crate::outbox::{DispatchConfig, Dispatcher, OutboxStore};
 use crate::payment::PaymentGateway;
 use crate::refund::RefundStore;
+use crate::search::SearchIndex;
 use crate::user::UserStore;
 
 /// The storage ports a [`Shop`] needs. Each may come from another backend
@@ -233,6 +234,7 @@ struct Inner {
     dispatcher: Dispatcher,
     secrets: Option<Arc<dyn Secrets>>,
     notifier: Option<Arc<dyn Notifier>>,
+    search: Option<Arc<dyn SearchIndex>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -250,6 +252,7 @@ pub struct ShopBuilder {
     listeners: Vec<Arc<dyn EventListener>>,
     secrets: Option<Arc<dyn Secrets>>,
     notifier: Option<Arc<dyn Notifier>>,
+    search: Option<Arc<dyn SearchIndex>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -302,6 +305,14 @@ impl ShopBuilder {
         self
     }
 
+    /// Answers keyword searches from `index` ([`Shop::search`],
+    /// [`Shop::browse`] with a keyword, [`Shop::similar_products`]); keep it
+    /// fresh with a listener on the outbox (e.g. shop-search's).
+    pub fn search_index(mut self, index: Arc<dyn SearchIndex>) -> Self {
+        self.search = Some(index);
+        self
+    }
+
     /// Replaces the settings.
     pub fn config(mut self, config: ShopConfig) -> Self {
         self.config = config;
@@ -336,6 +347,7 @@ impl ShopBuilder {
                 dispatcher,
                 secrets: self.secrets,
                 notifier: self.notifier,
+                search: self.search,
                 default_gateway: self.default_gateway,
                 config: self.config,
             }),
@@ -354,6 +366,7 @@ impl Shop {
             listeners: Vec::new(),
             secrets: None,
             notifier: None,
+            search: None,
             default_gateway: None,
             config: ShopConfig::default(),
         }
