@@ -413,10 +413,8 @@ impl Engine {
         if let Some(AggregationResult::BucketResult(BucketResult::Range { buckets })) =
             res.0.get("price")
         {
-            let as_money = |v: Option<f64>| {
-                v.and_then(|c| Decimal::from_f64_retain(c / 100.0))
-                    .map(|d| d.round_dp(2))
-            };
+            // The bounds are whole hundredths.
+            let as_money = |v: Option<f64>| v.map(|c| Decimal::new(c.round() as i64, 2));
             for b in buckets.iter() {
                 if b.doc_count > 0 {
                     out.push(PriceBucket {

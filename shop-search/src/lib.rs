@@ -35,8 +35,7 @@
 //!   ([`SearchListener`]); `Shop` uses it through
 //!   `ShopBuilder::search_index`.
 //!
-//! Not built yet (see the crate README): the example shop's search
-//! endpoints and the benchmark.
+//! Not built yet (see the crate README): the benchmark.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

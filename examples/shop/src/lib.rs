@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod passwords;
 pub mod providers;
 pub mod routes;
+pub mod search;
 pub mod security;
 pub mod seed;
 pub mod serve;
@@ -136,9 +137,24 @@ pub struct Config {
     /// records (default: the host name and the port).
     #[arg(long, env = "SHOP_NODE")]
     pub node: Option<String>,
+    /// Folder of the product search index, or `off`. Default: beside a
+    /// SQLite database (`shop.db.search`); none for PostgreSQL and MySQL
+    /// (give each instance a folder of its own).
+    #[arg(long, env = "SHOP_SEARCH_DIR")]
+    pub search_dir: Option<String>,
 }
 
 impl Config {
+    /// The search index's folder, if any (see [`Config::search_dir`]).
+    pub fn search_dir(&self) -> Option<std::path::PathBuf> {
+        match self.search_dir.as_deref().map(str::trim) {
+            Some("off") | Some("") => None,
+            Some(dir) => Some(dir.into()),
+            None => startup::sqlite_path(&self.database_url)
+                .map(|db| std::path::PathBuf::from(format!("{db}.search"))),
+        }
+    }
+
     /// The server's time limits from these settings.
     pub fn timeouts(&self) -> Timeouts {
         let request = Duration::from_secs(self.request_timeout_secs.max(1));
@@ -168,6 +184,7 @@ impl Config {
             providers: providers::ProviderArgs::default(),
             mail: notifier::MailArgs::default(),
             node: None,
+            search_dir: None,
         }
     }
 }
@@ -335,11 +352,26 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         Some(redis) => security::RateLimiter::shared(redis, config.rate_limit_per_minute),
         None => security::RateLimiter::new(config.rate_limit_per_minute),
     };
+    let node = config.node.clone().unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
+        format!("{host}:{}", addr.port())
+    });
+    let catalog = stores.catalog.clone();
     let passwords = passwords::PasswordPool::per_core();
     let mut builder = Shop::builder(stores)
         .secrets(Arc::new(passwords))
         .notifier(notifier)
         .config(ShopConfig::default());
+    if let Some(dir) = config.search_dir() {
+        let index = search::open(&dir, catalog.clone()).await?;
+        builder = builder
+            .search_index(Arc::new(index.clone()))
+            .listener(Arc::new(shop_search::SearchListener::new(
+                index,
+                catalog,
+                format!("search@{node}"),
+            )));
+    }
     let real = config.providers.gateways(&public_url)?;
     let sandbox = config.sandbox.enabled(!real.is_empty()).then(|| {
         let secret = config
@@ -381,10 +413,6 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
     let serving = tokio::spawn(serve::serve(listener, app, timeouts, async {
         let _ = rx.await;
     }));
-    let node = config.node.clone().unwrap_or_else(|| {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
-        format!("{host}:{}", addr.port())
-    });
     let jobs = Some(jobs::Jobs::start(&shop, node, state.catalog_cache.clone()));
     Ok(Server {
         addr,

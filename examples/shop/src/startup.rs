@@ -36,7 +36,7 @@ pub fn redact(url: &str) -> String {
 }
 
 /// The file path of a SQLite URL (`None` for an in-memory database).
-fn sqlite_path(url: &str) -> Option<&str> {
+pub(crate) fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -18,9 +18,12 @@ async fn two_instances(cache_ms: u64, wait_ms: u64) {
     config.rate_limit_per_minute = 1000;
     config.catalog_cache_ms = cache_ms;
     let a = App::start_with(config.clone()).await;
-    // A second instance on the same database (seeded already).
+    // A second instance on the same database (seeded already), without a
+    // search index (an index folder serves one instance).
+    let mut second = config.clone();
+    second.search_dir = Some("off".into());
     let b = shop_example::start(
-        &config,
+        &second,
         std::sync::Arc::new(shop_notify::LogNotifier::default()),
     )
     .await

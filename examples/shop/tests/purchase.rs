@@ -63,6 +63,8 @@ async fn openapi_describes_every_route() {
         "/api/products",
         "/api/products/{id}",
         "/api/products/{id}/favorite",
+        "/api/products/{id}/similar",
+        "/api/search",
         "/sandbox/pay",
         "/stripe/checkout",
         "/stripe/done",

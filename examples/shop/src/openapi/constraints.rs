@@ -209,6 +209,15 @@ pub fn parameters(doc: &mut Value) {
                     (Some("query"), Some("per_page")) => {
                         json!({"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE})
                     }
+                    (Some("query"), Some("min_price" | "max_price")) => {
+                        json!({"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"})
+                    }
+                    (Some("query"), Some("properties")) => {
+                        json!({"type": "string", "maxLength": 2000, "pattern": crate::routes::catalog::PROPERTIES_PATTERN})
+                    }
+                    (Some("query"), Some("limit")) => {
+                        json!({"type": "integer", "minimum": 1, "maximum": 100})
+                    }
                     (Some("query"), Some("keyword")) => {
                         json!({"type": "string", "maxLength": MAX_KEYWORD_CHARS, "pattern": LINE_PATTERN})
                     }

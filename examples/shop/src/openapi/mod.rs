@@ -38,6 +38,8 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, str
         catalog::categories,
         catalog::products,
         catalog::product,
+        catalog::similar,
+        catalog::search,
         catalog::add_favorite,
         catalog::remove_favorite,
         catalog::favorites,

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 /// Operations anybody may call (everything else needs a session).
-const PUBLIC: [(&str, &str); 12] = [
+const PUBLIC: [(&str, &str); 14] = [
     ("post", "/api/auth/register"),
     ("post", "/api/auth/verify"),
     ("post", "/api/auth/login"),
@@ -15,6 +15,8 @@ const PUBLIC: [(&str, &str); 12] = [
     ("get", "/api/categories"),
     ("get", "/api/products"),
     ("get", "/api/products/{id}"),
+    ("get", "/api/products/{id}/similar"),
+    ("get", "/api/search"),
     ("post", "/api/payments/{gateway}/notify"),
     ("get", "/sandbox/pay"),
     ("get", "/stripe/checkout"),

@@ -4,10 +4,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shop_core::catalog::{CategoryNode, Product, ProductQuery, ProductSort};
+use shop_core::catalog::{CategoryNode, Product, ProductQuery, ProductSort, Property};
 use shop_core::ids::{CategoryId, ProductId};
 use shop_core::page::Page;
-use shop_core::service::ProductDetail;
+use shop_core::search::{SearchQuery, SearchSort};
+use shop_core::service::{ProductDetail, SearchPage};
 use utoipa::IntoParams;
 
 use crate::error::ApiResult;
@@ -33,6 +34,106 @@ pub struct ProductListQuery {
     pub page: Option<u32>,
     /// Page size, 1–100.
     pub per_page: Option<u32>,
+}
+
+/// The rule of `properties` in `GET /api/search`: `name:value` pairs
+/// separated by `;`, names and values not blank.
+pub const PROPERTIES_PATTERN: &str =
+    r"^[^:;]*[^:;\s][^:;]*:[^;]*[^;\s][^;]*(;[^:;]*[^:;\s][^:;]*:[^;]*[^;\s][^;]*)*$";
+
+/// Query of `GET /api/search`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Words to find (Chinese or English; a phrase in double quotes; the
+    /// last word may be the start of one).
+    pub keyword: Option<String>,
+    /// Only this category and its subtree.
+    pub category_id: Option<i64>,
+    /// Lowest price, e.g. `100` or `99.90`.
+    #[param(value_type = Option<String>)]
+    pub min_price: Option<rust_decimal::Decimal>,
+    /// Highest price.
+    #[param(value_type = Option<String>)]
+    pub max_price: Option<rust_decimal::Decimal>,
+    /// Property filters, `name:value` pairs separated by `;`: every name
+    /// must match one of its values (e.g. `颜色:黑色;颜色:红色;内存:12GB`).
+    pub properties: Option<String>,
+    /// Only products with stock.
+    pub in_stock: Option<bool>,
+    /// `relevance` (the default), `price_asc`, `price_desc`, `sold_desc`,
+    /// `rating_desc`, `reviews_desc` or `newest`.
+    pub sort: Option<SearchSort>,
+    /// Page, from 1.
+    pub page: Option<u32>,
+    /// Page size, 1–100.
+    pub per_page: Option<u32>,
+}
+
+/// Searches the products on sale: a page of them with the sidebar (each
+/// property's value counts, the category's children, price buckets).
+/// Answered from the search index; without one (a PostgreSQL or MySQL
+/// shop with no `SHOP_SEARCH_DIR`), keyword, category and sort only.
+#[utoipa::path(get, path = "/api/search", params(SearchParams),
+    responses((status = 200, description = "{items, total, facets, categories, price_buckets}", body = SearchPage), (status = 400, body = crate::error::ErrorResponse)))]
+pub async fn search(
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<SearchParams>,
+) -> ApiResult<AppJson<SearchPage>> {
+    let mut properties = Vec::new();
+    for pair in q.properties.as_deref().unwrap_or_default().split(';') {
+        if pair.trim().is_empty() {
+            continue;
+        }
+        let Some((name, value)) = pair.split_once(':') else {
+            return Err(
+                shop_core::Error::validation("properties", "each filter is name:value").into(),
+            );
+        };
+        properties.push(Property {
+            name: name.trim().to_owned(),
+            value: value.trim().to_owned(),
+        });
+    }
+    let query = SearchQuery {
+        keyword: q.keyword.filter(|k| !k.trim().is_empty()),
+        category_id: q.category_id.map(CategoryId),
+        min_price: q.min_price,
+        max_price: q.max_price,
+        properties,
+        in_stock: q.in_stock.unwrap_or(false),
+        sort: q.sort.unwrap_or_default(),
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(DEFAULT_PER_PAGE),
+    };
+    Ok(AppJson(state.shop.search(query).await?))
+}
+
+/// Query of `GET /api/products/{id}/similar`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarParams {
+    /// How many, 1–100 (default 10).
+    pub limit: Option<u32>,
+}
+
+/// Products sharing at least half of this product's properties, most
+/// shared first (empty without a search index).
+#[utoipa::path(get, path = "/api/products/{id}/similar", params(("id" = i64, Path, description = "product id"), SimilarParams),
+    responses((status = 200, description = "products", body = Vec<Product>), (status = 400, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn similar(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+    AppQuery(q): AppQuery<SimilarParams>,
+) -> ApiResult<AppJson<Vec<Product>>> {
+    Ok(AppJson(
+        state
+            .shop
+            .similar_products(ProductId(id), q.limit.unwrap_or(10))
+            .await?,
+    ))
 }
 
 /// The whole category tree.

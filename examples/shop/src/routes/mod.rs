@@ -52,6 +52,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/categories", get(catalog::categories))
         .route("/api/products", get(catalog::products))
         .route("/api/products/{id}", get(catalog::product))
+        .route("/api/products/{id}/similar", get(catalog::similar))
+        .route("/api/search", get(catalog::search))
         .route(
             "/api/products/{id}/favorite",
             post(catalog::add_favorite).delete(catalog::remove_favorite),
