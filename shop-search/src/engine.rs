@@ -266,7 +266,13 @@ impl Engine {
         let f = &self.fields;
         let searcher = self.reader.searcher();
         let mut analyzer = self.query_analyzer.clone();
-        let keyword = query::keyword(f, &mut analyzer, &self.synonyms, q.keyword.as_deref());
+        let keyword = query::keyword(
+            f,
+            &searcher,
+            &mut analyzer,
+            &self.synonyms,
+            q.keyword.as_deref(),
+        );
         let filters = query::filters(f, q);
         let all = query::combine(keyword.as_deref(), &filters, None);
 

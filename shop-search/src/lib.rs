@@ -35,7 +35,7 @@
 //!   ([`SearchListener`]); `Shop` uses it through
 //!   `ShopBuilder::search_index`.
 //!
-//! Not built yet (see the crate README): the benchmark.
+//! Speed: see the crate README's benchmark (`cargo bench -p shop-search`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -12,7 +12,7 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::Term;
+use tantivy::{Searcher, Term};
 
 use crate::analysis::words;
 use crate::schema::{hundredths, property_term, Fields};
@@ -80,9 +80,16 @@ fn phrase(f: &Fields, words: &[String]) -> Box<dyn Query> {
     ]))
 }
 
-/// One keyword word: exact (the title boosted), one typo for a Latin word
-/// of four letters or more, a prefix for the last word.
-fn word(f: &Fields, word: &str, last: bool) -> Box<dyn Query> {
+/// One keyword word: exact (the title boosted); when no product has the
+/// word itself, one typo for a Latin word of four letters or more, and a
+/// prefix for the last word (the expensive expansions run only where they
+/// can help).
+fn word(f: &Fields, searcher: &Searcher, word: &str, last: bool) -> Box<dyn Query> {
+    let known = [f.title, f.text].into_iter().any(|field| {
+        searcher
+            .doc_freq(&Term::from_field_text(field, word))
+            .is_ok_and(|n| n > 0)
+    });
     let mut any = Vec::new();
     for (field, boost) in [(f.title, 3.0), (f.text, 1.0)] {
         let term = Term::from_field_text(field, word);
@@ -93,7 +100,7 @@ fn word(f: &Fields, word: &str, last: bool) -> Box<dyn Query> {
                 boost,
             )),
         ));
-        if word.len() >= 4 && word.chars().all(|c| c.is_ascii_alphabetic()) {
+        if !known && word.len() >= 4 && word.chars().all(|c| c.is_ascii_alphabetic()) {
             any.push((
                 Occur::Should,
                 boxed(BoostQuery::new(
@@ -102,7 +109,7 @@ fn word(f: &Fields, word: &str, last: bool) -> Box<dyn Query> {
                 )),
             ));
         }
-        if last {
+        if last && !known {
             any.push((
                 Occur::Should,
                 boxed(BoostQuery::new(
@@ -120,6 +127,7 @@ fn word(f: &Fields, word: &str, last: bool) -> Box<dyn Query> {
 /// keyword with no word in it matches nothing.
 pub(crate) fn keyword(
     f: &Fields,
+    searcher: &Searcher,
     analyzer: &mut TextAnalyzer,
     synonyms: &Synonyms,
     keyword: Option<&str>,
@@ -148,7 +156,7 @@ pub(crate) fn keyword(
             }
             None => {
                 i += 1;
-                word(f, &ws[i - 1], i == ws.len())
+                word(f, searcher, &ws[i - 1], i == ws.len())
             }
         };
         all.push((Occur::Must, clause));
