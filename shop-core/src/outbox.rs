@@ -431,11 +431,9 @@ impl Dispatcher {
     }
 }
 
-/// A release that finds its lease taken over is fine: the new holder goes
-/// on from the recorded position.
+/// A release that finds its lease taken over ([`lost_listener`]) is fine:
+/// the new holder goes on from the recorded position.
 fn lost_is_fine(released: Result<()>) -> Result<()> {
-    // (Stores answer `Conflict { entity: EventListener }`, see
-    // [`lost_listener`].)
     match released {
         Err(Error::Store(StoreError::Conflict { .. })) => Ok(()),
         other => other,
