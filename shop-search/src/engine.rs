@@ -15,11 +15,8 @@ use shop_core::search::{
     SearchQuery, SearchResults, SearchSort,
 };
 use shop_core::{Error, Result, StoreError};
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
-use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue, SortKeyComputer};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
@@ -29,8 +26,9 @@ use tantivy::{
 };
 
 use crate::analysis::{analyzers, QUERY_ANALYZER};
-use crate::query::{self, Filter, Synonyms};
+use crate::query::{self, Synonyms};
 use crate::schema::{document, schema, Fields, ROOT};
+use crate::sidebar::{FilterCache, PageOrder, Plan, Sidebar};
 
 /// Settings of a [`SearchEngine`].
 #[derive(Debug, Clone)]
@@ -46,6 +44,10 @@ pub struct SearchConfig {
     /// Upper bounds (exclusive) of the price buckets, in the shop's
     /// currency; the last bucket has none.
     pub price_bounds: Vec<Decimal>,
+    /// Memory for the property filters kept between searches (one bit per
+    /// product per filter and index segment; the least recently used go
+    /// first). 0 keeps none.
+    pub filter_cache_bytes: usize,
 }
 
 impl Default for SearchConfig {
@@ -57,6 +59,7 @@ impl Default for SearchConfig {
                 .into_iter()
                 .map(Decimal::from)
                 .collect(),
+            filter_cache_bytes: 16_000_000,
         }
     }
 }
@@ -81,7 +84,7 @@ struct Engine {
     query_analyzer: TextAnalyzer,
     synonyms: Synonyms,
     price_bounds: Vec<Decimal>,
-    tokenizers: tantivy::tokenizer::TokenizerManager,
+    filter_cache: Arc<Mutex<FilterCache>>,
     created_empty: bool,
 }
 
@@ -90,7 +93,7 @@ struct Engine {
 const VERSION_FILE: &str = "shop-search.version";
 /// This version's schema and analysis; another one in a folder means a
 /// rebuild.
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 /// Products read from the catalog per chunk of a rebuild.
 const REBUILD_CHUNK: u32 = 500;
 
@@ -166,7 +169,7 @@ impl SearchEngine {
                 query_analyzer,
                 synonyms,
                 price_bounds: config.price_bounds,
-                tokenizers: index.tokenizers().clone(),
+                filter_cache: Arc::new(Mutex::new(FilterCache::new(config.filter_cache_bytes))),
                 created_empty,
             }),
         })
@@ -181,6 +184,21 @@ impl SearchEngine {
         tokio::task::spawn_blocking(move || f(&inner))
             .await
             .map_err(err)?
+    }
+
+    /// Runs a search `f` on the engine: a search takes well under a
+    /// millisecond, so on a multi-threaded runtime it runs right here,
+    /// telling the runtime to move its other tasks to another thread
+    /// meanwhile (`block_in_place`); elsewhere on a blocking thread.
+    async fn reading<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| f(&self.inner)),
+            _ => self.blocking(f).await,
+        }
     }
 
     /// Rebuilds the index from `catalog`: every product on sale, read in
@@ -272,65 +290,65 @@ impl Engine {
             &mut analyzer,
             &self.synonyms,
             q.keyword.as_deref(),
+            q.sort == SearchSort::Relevance,
         );
-        let filters = query::filters(f, q);
-        let all = query::combine(keyword.as_deref(), &filters, None);
-
-        let total = searcher.search(&all, &Count).map_err(err)?;
+        let order = match (q.sort, keyword.is_some()) {
+            (SearchSort::Relevance, true) => PageOrder::Score,
+            (SearchSort::PriceAsc, _) => PageOrder::Asc("price"),
+            (SearchSort::PriceDesc, _) => PageOrder::Desc("price"),
+            (SearchSort::SoldDesc, _) => PageOrder::Desc("sold"),
+            (SearchSort::RatingDesc, _) => PageOrder::Desc("rating"),
+            (SearchSort::ReviewsDesc, _) => PageOrder::Desc("reviews"),
+            _ => PageOrder::Desc("created"),
+        };
         let offset = u64::from(q.page.max(1) - 1) * u64::from(q.per_page);
-        let product_ids = if offset >= total as u64 || q.per_page == 0 {
+        // More than the index holds is never needed.
+        let top = (offset + u64::from(q.per_page)).min(searcher.num_docs()) as usize;
+        let plan = Arc::new(Plan {
+            props_field: f.props,
+            filter_cache: self.filter_cache.clone(),
+            properties: query::property_filters(q),
+            price: query::price_range(q),
+            bounds: self
+                .price_bounds
+                .iter()
+                .map(|b| crate::schema::hundredths(*b))
+                .collect(),
+            edge_prefix: format!(
+                "{}/",
+                q.category_id
+                    .map_or_else(|| ROOT.to_owned(), |c| c.0.to_string())
+            ),
+            order,
+            top,
+        });
+        // A keyword's matches are few enough for the collector to test the
+        // faceted filters on each; without one, the index narrows them
+        // first.
+        let faceted = if keyword.is_some() {
             Vec::new()
         } else {
-            let top = TopDocs::with_limit(q.per_page as usize).and_offset(offset as usize);
-            let sort = match (q.sort, keyword.is_some()) {
-                (SearchSort::Relevance, false) | (SearchSort::Newest, _) => {
-                    by_field(&searcher, &all, top, "created", Order::Desc)
-                }
-                (SearchSort::Relevance, true) => {
-                    ids_by(&searcher, &all, top, (SortBySimilarityScore, Order::Desc))
-                }
-                (SearchSort::PriceAsc, _) => by_field(&searcher, &all, top, "price", Order::Asc),
-                (SearchSort::PriceDesc, _) => by_field(&searcher, &all, top, "price", Order::Desc),
-                (SearchSort::SoldDesc, _) => by_field(&searcher, &all, top, "sold", Order::Desc),
-                (SearchSort::RatingDesc, _) => {
-                    by_field(&searcher, &all, top, "rating", Order::Desc)
-                }
-                (SearchSort::ReviewsDesc, _) => {
-                    by_field(&searcher, &all, top, "reviews", Order::Desc)
-                }
-                _ => by_field(&searcher, &all, top, "created", Order::Desc),
-            };
-            sort?.into_iter().map(|id| ProductId(id as i64)).collect()
+            query::faceted_filters(f, q)
         };
+        let all = query::sidebar_query(keyword, query::fixed_filters(f, q), faceted);
+        let found = searcher.search(&all, &Sidebar(plan.clone())).map_err(err)?;
 
-        // The sidebar: property values over the matches, each property's
-        // own filter left out; categories; price buckets without the price
-        // filter.
-        let mut by_name: BTreeMap<String, Vec<FacetValue>> = BTreeMap::new();
-        let active: Vec<&Filter> = filters
+        let product_ids = found
+            .top
             .iter()
-            .map(|(w, _)| w)
-            .filter(|w| matches!(w, Filter::Property(_)))
+            .skip(offset.min(top as u64) as usize)
+            .map(|(_, id)| ProductId(*id as i64))
             .collect();
-        for (name, value, count) in self.property_counts(&searcher, &all)? {
-            let filtered = active.contains(&&Filter::Property(name.clone()));
-            if !filtered {
+        let mut by_name: BTreeMap<String, Vec<FacetValue>> = BTreeMap::new();
+        for (term, count) in found.properties {
+            if let Some((name, value)) = term.split_once('=') {
                 by_name
-                    .entry(name)
+                    .entry(name.to_owned())
                     .or_default()
-                    .push(FacetValue { value, count });
-            }
-        }
-        for w in active {
-            let Filter::Property(own) = w else { continue };
-            let without = query::combine(keyword.as_deref(), &filters, Some(w));
-            for (name, value, count) in self.property_counts(&searcher, &without)? {
-                if name == *own {
-                    by_name
-                        .entry(name)
-                        .or_default()
-                        .push(FacetValue { value, count });
-                }
+                    .push(FacetValue {
+                        value: value.to_owned(),
+                        count,
+                    });
             }
         }
         let facets = by_name
@@ -340,137 +358,42 @@ impl Engine {
                 PropertyFacet { name, values }
             })
             .collect();
-        let categories = self.category_counts(&searcher, &all, q.category_id)?;
-        let without_price = query::combine(keyword.as_deref(), &filters, Some(&Filter::Price));
-        let price_buckets = self.price_buckets(&searcher, &without_price)?;
-        Ok(SearchResults {
-            product_ids,
-            total: total as u64,
-            facets,
-            categories,
-            price_buckets,
-        })
-    }
-
-    fn aggregate(
-        &self,
-        searcher: &Searcher,
-        q: &dyn Query,
-        req: Aggregations,
-    ) -> Result<AggregationResults> {
-        let collector = AggregationCollector::from_aggs(
-            req,
-            AggContextParams::new(
-                AggregationLimitsGuard::new(Some(100_000_000), Some(65_000)),
-                self.tokenizers.clone(),
-            ),
-        );
-        searcher.search(q, &collector).map_err(err)
-    }
-
-    /// (name, value, count) of every property value over the matches of `q`.
-    fn property_counts(
-        &self,
-        searcher: &Searcher,
-        q: &dyn Query,
-    ) -> Result<Vec<(String, String, u64)>> {
-        let req = aggregations(r#"{"props": {"terms": {"field": "props", "size": 5000}}}"#)?;
-        let res = self.aggregate(searcher, q, req)?;
-        let mut out = Vec::new();
-        if let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
-            res.0.get("props")
-        {
-            for b in buckets {
-                if let Key::Str(k) = &b.key {
-                    if let Some((name, value)) = k.split_once('=') {
-                        out.push((name.to_owned(), value.to_owned(), b.doc_count));
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn price_buckets(&self, searcher: &Searcher, q: &dyn Query) -> Result<Vec<PriceBucket>> {
-        let cents: Vec<u64> = self
-            .price_bounds
-            .iter()
-            .map(|b| crate::schema::hundredths(*b))
+        let mut categories: Vec<CategoryCount> = found
+            .children
+            .into_iter()
+            .filter_map(|(edge, count)| {
+                let child = edge.strip_prefix(&plan.edge_prefix)?.parse::<i64>().ok()?;
+                Some(CategoryCount {
+                    category_id: CategoryId(child),
+                    count,
+                })
+            })
             .collect();
-        let mut ranges = Vec::new();
-        let mut from: Option<u64> = None;
-        for to in cents.iter().copied().map(Some).chain([None]) {
-            let mut r = Vec::new();
-            if let Some(from) = from {
-                r.push(format!(r#""from": {from}.0"#));
-            }
-            if let Some(to) = to {
-                r.push(format!(r#""to": {to}.0"#));
-            }
-            ranges.push(format!("{{{}}}", r.join(", ")));
-            from = to;
-        }
-        let req = aggregations(&format!(
-            r#"{{"price": {{"range": {{"field": "price", "ranges": [{}]}}}}}}"#,
-            ranges.join(", ")
-        ))?;
-        let res = self.aggregate(searcher, q, req)?;
-        let mut out = Vec::new();
-        if let Some(AggregationResult::BucketResult(BucketResult::Range { buckets })) =
-            res.0.get("price")
-        {
-            // The bounds are whole hundredths.
-            let as_money = |v: Option<f64>| v.map(|c| Decimal::new(c.round() as i64, 2));
-            for b in buckets.iter() {
-                if b.doc_count > 0 {
-                    out.push(PriceBucket {
-                        from: as_money(b.from),
-                        to: as_money(b.to),
-                        count: b.doc_count,
-                    });
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The children of `category` (the top categories without one) with
-    /// their match counts, most first.
-    fn category_counts(
-        &self,
-        searcher: &Searcher,
-        q: &dyn Query,
-        category: Option<CategoryId>,
-    ) -> Result<Vec<CategoryCount>> {
-        let parent = category.map_or_else(|| ROOT.to_owned(), |c| c.0.to_string());
-        let req =
-            aggregations(r#"{"edges": {"terms": {"field": "category_edges", "size": 65000}}}"#)?;
-        let res = self.aggregate(searcher, q, req)?;
-        let mut out = Vec::new();
-        if let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
-            res.0.get("edges")
-        {
-            for b in buckets {
-                if let Key::Str(k) = &b.key {
-                    let child = k
-                        .split_once('/')
-                        .filter(|(p, _)| *p == parent)
-                        .and_then(|(_, c)| c.parse::<i64>().ok());
-                    if let Some(child) = child {
-                        out.push(CategoryCount {
-                            category_id: CategoryId(child),
-                            count: b.doc_count,
-                        });
-                    }
-                }
-            }
-        }
-        out.sort_by(|a, b| {
+        categories.sort_by(|a, b| {
             b.count
                 .cmp(&a.count)
                 .then(a.category_id.cmp(&b.category_id))
         });
-        Ok(out)
+        // The bounds are whole hundredths.
+        let as_money = |c: Option<&u64>| c.map(|c| Decimal::new(*c as i64, 2));
+        let price_buckets = found
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+            .map(|(i, count)| PriceBucket {
+                from: as_money(i.checked_sub(1).and_then(|i| plan.bounds.get(i))),
+                to: as_money(plan.bounds.get(i)),
+                count: *count,
+            })
+            .collect();
+        Ok(SearchResults {
+            product_ids,
+            total: found.total,
+            facets,
+            categories,
+            price_buckets,
+        })
     }
 
     fn similar(&self, id: ProductId, limit: u32) -> Result<Vec<ProductId>> {
@@ -520,10 +443,6 @@ impl Engine {
     }
 }
 
-fn aggregations(json: &str) -> Result<Aggregations> {
-    serde_json::from_str(json).map_err(err)
-}
-
 /// The product ids of the page `top` of `q`'s matches by `head`, ties by
 /// id, highest first.
 fn ids_by<H>(searcher: &Searcher, q: &dyn Query, top: TopDocs, head: H) -> Result<Vec<u64>>
@@ -543,21 +462,6 @@ where
         .collect())
 }
 
-fn by_field(
-    searcher: &Searcher,
-    q: &dyn Query,
-    top: TopDocs,
-    field: &str,
-    order: Order,
-) -> Result<Vec<u64>> {
-    ids_by(
-        searcher,
-        q,
-        top,
-        (SortByStaticFastValue::<u64>::for_field(field), order),
-    )
-}
-
 #[async_trait]
 impl SearchIndex for SearchEngine {
     async fn index_product(&self, doc: &ProductDocument) -> Result<()> {
@@ -572,10 +476,10 @@ impl SearchIndex for SearchEngine {
 
     async fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
         let query = query.clone();
-        self.blocking(move |e| e.search(&query)).await
+        self.reading(move |e| e.search(&query)).await
     }
 
     async fn similar(&self, id: ProductId, limit: u32) -> Result<Vec<ProductId>> {
-        self.blocking(move |e| e.similar(id, limit)).await
+        self.reading(move |e| e.similar(id, limit)).await
     }
 }

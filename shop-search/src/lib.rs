@@ -44,6 +44,9 @@ mod engine;
 mod listener;
 mod query;
 mod schema;
+mod sidebar;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use engine::{SearchConfig, SearchEngine};
 pub use listener::SearchListener;

@@ -17,8 +17,9 @@ pub(crate) struct Fields {
     pub(crate) id: Field,
     /// Title (boosted in relevance).
     pub(crate) title: Field,
-    /// Long title, description, SKU titles and descriptions, category
-    /// names, property values.
+    /// Every word of the product: title, long title, description, SKU
+    /// titles and descriptions, category names, property values (keywords
+    /// match here; the title field only adds relevance).
     pub(crate) text: Field,
     /// `parent/child` per step of the category path (`root/1`, `1/12`):
     /// counts per child of any category.
@@ -88,6 +89,7 @@ pub(crate) fn document(f: &Fields, d: &ProductDocument) -> TantivyDocument {
     let mut doc = TantivyDocument::new();
     doc.add_u64(f.id, p.id.0 as u64);
     doc.add_text(f.title, &p.title);
+    doc.add_text(f.text, &p.title);
     doc.add_text(f.text, &p.long_title);
     doc.add_text(f.text, &p.description);
     for sku in &d.skus {

@@ -6,10 +6,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use shop_core::catalog::{ProductDraft, ProductKind, Property, SkuDraft};
+use shop_core::catalog::{CatalogStore, ProductDraft, ProductKind, Property, SkuDraft};
 use shop_core::memory::MemoryStore;
-use shop_core::search::{SearchIndex, SearchQuery};
+use shop_core::search::{SearchIndex, SearchQuery, SearchSort};
 use shop_core::{Currency, Money, Shop, Stores};
+use shop_search::testing::{catalog, categories};
 use shop_search::{SearchConfig, SearchEngine, SearchListener};
 
 fn draft(title: &str, colour: &str) -> (ProductDraft, Vec<SkuDraft>) {
@@ -47,14 +48,17 @@ fn all(keyword: Option<&str>) -> SearchQuery {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn searches_never_fail_or_come_back_empty_while_a_rebuild_swaps_in() {
+    // A generated catalog of Chinese and English products in a store.
     let store = Arc::new(MemoryStore::new());
-    let shop = Shop::builder(Stores::from_backend(store.clone())).build();
-    for i in 0..1200 {
-        let (d, s) = draft(
-            &format!("保温杯 Travel mug {i}"),
-            if i % 2 == 0 { "红色" } else { "蓝色" },
-        );
-        shop.create_product(d, s).await.unwrap();
+    for c in categories() {
+        store.create_category(&c).await.unwrap();
+    }
+    let docs = catalog(1200, 21);
+    for d in &docs {
+        store
+            .create_product(&d.product, &d.skus, &[])
+            .await
+            .unwrap();
     }
     let engine = SearchEngine::in_memory(SearchConfig::default()).unwrap();
     assert!(engine.needs_rebuild());
@@ -71,17 +75,41 @@ async fn searches_never_fail_or_come_back_empty_while_a_rebuild_swaps_in() {
     assert_eq!(progress.last(), Some(&(1200, 1200)));
     assert!(progress.len() >= 3, "chunked: {progress:?}");
 
-    // A search loop against two more rebuilds.
+    // Keywords in both languages, with a filter and a sort: what each
+    // finds on the built index.
+    let searches: Vec<SearchQuery> = [None, Some("手机"), Some("laptop"), Some("内存条")]
+        .into_iter()
+        .map(|keyword| SearchQuery {
+            keyword: keyword.map(str::to_owned),
+            properties: vec![Property {
+                name: "颜色".into(),
+                value: "黑色".into(),
+            }],
+            sort: SearchSort::PriceAsc,
+            page: 1,
+            per_page: 5,
+            ..SearchQuery::default()
+        })
+        .collect();
+    let mut before = Vec::new();
+    for q in &searches {
+        let r = engine.search(q).await.unwrap();
+        assert_eq!(r.product_ids.len(), 5, "{q:?}");
+        before.push(r);
+    }
+
+    // The same searches in a loop against two more rebuilds.
     let stop = Arc::new(AtomicBool::new(false));
     let searching = tokio::spawn({
         let (engine, stop) = (engine.clone(), stop.clone());
         async move {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) || n < 50 {
-                for q in [all(None), all(Some("保温杯")), all(Some("mug"))] {
-                    let r = engine.search(&q).await.expect("a search never fails");
-                    assert_eq!(r.total, 1200, "never a half-built index");
-                    assert_eq!(r.product_ids.len(), 10, "never an empty page");
+                for (q, want) in searches.iter().zip(&before) {
+                    let r = engine.search(q).await.expect("a search never fails");
+                    assert_eq!(r.total, want.total, "never a half-built index");
+                    assert_eq!(r.product_ids, want.product_ids, "never an empty page");
+                    assert_eq!(r.facets, want.facets, "nor a half-built sidebar");
                 }
                 n += 1;
             }
