@@ -55,6 +55,8 @@ pub enum Entity {
     EventListener,
     /// A scheduled job.
     Job,
+    /// A flash sale.
+    FlashSale,
 }
 
 impl fmt::Display for Entity {
@@ -78,6 +80,7 @@ impl fmt::Display for Entity {
             Entity::Session => "session",
             Entity::EventListener => "event listener",
             Entity::Job => "job",
+            Entity::FlashSale => "flash sale",
         };
         f.write_str(name)
     }
@@ -100,6 +103,9 @@ pub enum Error {
     /// A coupon may not be used; the reason says which check failed.
     #[error("coupon rejected: {0}")]
     CouponRejected(CouponRejection),
+    /// A flash-sale purchase was refused; the reason says why.
+    #[error("flash sale: {0}")]
+    FlashSale(crate::seckill::FlashSaleRefusal),
     /// The order's state does not allow this action.
     #[error("cannot {action} an order in state {from}")]
     InvalidTransition {
@@ -210,6 +216,7 @@ impl Error {
             Error::OutOfStock { .. }
             | Error::InvalidTransition { .. }
             | Error::SubmitTokenReused { .. }
+            | Error::FlashSale(_)
             | Error::Refused { .. } => ErrorKind::Conflict,
             Error::CouponRejected(_) => ErrorKind::Unprocessable,
             Error::Forbidden { .. } | Error::EmailNotVerified | Error::AccountDeactivated => {

@@ -111,6 +111,8 @@ typed_id! {
     ReviewId,
     /// Identifies a refund.
     RefundId,
+    /// Identifies a flash sale.
+    FlashSaleId,
 }
 
 /// Port: hands out unique, positive ids for new entities.

@@ -147,6 +147,7 @@ pub mod page;
 pub mod payment;
 pub mod refund;
 pub mod search;
+pub mod seckill;
 pub mod service;
 pub mod state;
 pub mod text;
@@ -154,4 +155,4 @@ pub mod user;
 
 pub use error::{Entity, Error, ErrorKind, Result, StoreError};
 pub use money::{Currency, Money};
-pub use service::{Shop, ShopBuilder, ShopConfig, Stores};
+pub use service::{Backend, Shop, ShopBuilder, ShopConfig, Stores};

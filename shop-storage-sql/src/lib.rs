@@ -69,6 +69,7 @@ mod orders;
 mod outbox;
 mod placement;
 mod refunds;
+mod seckill;
 mod users;
 
 use sqlx::pool::PoolConnection;

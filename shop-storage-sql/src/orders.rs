@@ -174,6 +174,7 @@ impl<D: Dialect> SqlStore<D> {
         )
         .bind(id.0);
         D::execute(&mut tx, &coupon).await?;
+        crate::seckill::free_buyer::<D>(&mut tx, id).await?;
         commit_with::<D>(tx, events).await
     }
 

@@ -176,6 +176,9 @@ impl<D: Dialect> SqlStore<D> {
         if let Some(coupon) = o.coupon_id {
             take_coupon::<D>(&mut tx, o, coupon.0).await?;
         }
+        if let Some(sale) = cmd.flash_sale {
+            crate::seckill::record_buyer::<D>(&mut tx, sale, o.user_id, o.id).await?;
+        }
         commit_with::<D>(tx, events).await
     }
 }

@@ -278,6 +278,7 @@ fn spawn_place(
         order: order.clone(),
         submit_token: None,
         clear_cart: false,
+        flash_sale: None,
     };
     tokio::spawn(async move { store.place_order(&cmd, &events).await })
 }

@@ -55,6 +55,7 @@ async fn killed_session_mid_placement_writes_nothing() {
             order: order.clone(),
             submit_token: None,
             clear_cart: true,
+            flash_sale: None,
         };
         async move { store.place_order(&cmd, &events).await }
     });
@@ -158,6 +159,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
                     order: order.clone(),
                     submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
                     clear_cart: true,
+                    flash_sale: None,
                 },
                 &fx.placement_events(&order),
             )
@@ -181,6 +183,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
                 order: fits,
                 submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
                 clear_cart: true,
+                flash_sale: None,
             },
             &events,
         )

@@ -6,6 +6,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use shop_core::seckill::FlashSaleRefusal;
 use shop_core::{Error, ErrorKind, StoreError};
 
 /// An error as the API answers it.
@@ -109,6 +110,12 @@ fn code_of(error: &Error) -> &'static str {
     match error {
         Error::OutOfStock { .. } => "out_of_stock",
         Error::CouponRejected(_) => "coupon_rejected",
+        Error::FlashSale(r) => match r {
+            FlashSaleRefusal::NotStarted { .. } => "flash_sale_not_started",
+            FlashSaleRefusal::Ended => "flash_sale_ended",
+            FlashSaleRefusal::SoldOut => "flash_sale_sold_out",
+            FlashSaleRefusal::AlreadyBought => "flash_sale_already_bought",
+        },
         Error::InvalidTransition { .. } => "invalid_transition",
         Error::SubmitTokenReused { .. } => "submit_token_reused",
         Error::Forbidden { .. } => "forbidden",

@@ -45,7 +45,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shop_core::account::{AccountStore, SessionStore};
 use shop_core::notify::Notifier;
 use shop_core::{Shop, ShopConfig, Stores};
 use shop_payments::SandboxGateway;
@@ -262,20 +261,7 @@ impl Drop for Server {
     }
 }
 
-fn wire<B>(backend: B) -> Stores
-where
-    B: shop_core::catalog::CatalogStore
-        + shop_core::user::UserStore
-        + shop_core::cart::CartStore
-        + shop_core::coupon::CouponStore
-        + shop_core::order::OrderStore
-        + shop_core::order::SubmitTokenStore
-        + shop_core::refund::RefundStore
-        + AccountStore
-        + SessionStore
-        + shop_core::outbox::OutboxStore
-        + shop_core::jobs::JobStore,
-{
+fn wire<B: shop_core::Backend>(backend: B) -> Stores {
     Stores::from_backend(Arc::new(backend))
 }
 

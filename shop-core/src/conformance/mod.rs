@@ -9,9 +9,8 @@
 //!
 //! # Implementing a backend
 //!
-//! 1. Implement the store ports ([`CatalogStore`], [`UserStore`],
-//!    [`CartStore`], [`CouponStore`], [`OrderStore`], [`AccountStore`],
-//!    [`SessionStore`]) on one type. A backend for some ports only (carts or
+//! 1. Implement the store ports (every supertrait of [`Backend`]) on one
+//!    type. A backend for some ports only (carts or
 //!    sessions in Redis) runs the matching part of the suite instead:
 //!    [`cart_conformance_tests!`](crate::cart_conformance_tests),
 //!    [`session_conformance_tests!`](crate::session_conformance_tests). The trait
@@ -52,6 +51,7 @@ mod placement;
 mod races;
 mod refunds;
 mod reviews;
+mod seckill;
 mod sessions;
 pub mod shop;
 mod shop_rules;
@@ -62,16 +62,7 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 
-use crate::account::{AccountStore, SessionStore};
-use crate::cart::CartStore;
-use crate::catalog::CatalogStore;
-use crate::coupon::CouponStore;
 use crate::error::{Entity, Error, StoreError};
-use crate::jobs::JobStore;
-use crate::order::{OrderStore, SubmitTokenStore};
-use crate::outbox::OutboxStore;
-use crate::refund::RefundStore;
-use crate::user::UserStore;
 
 pub use accounts::{
     accounts_crud_and_unique_email, email_verification_is_single_use, password_reset_is_single_use,
@@ -115,6 +106,11 @@ pub use refunds::{
 pub use reviews::{
     review_order_and_refresh_product_stats, review_order_validation_changes_nothing,
 };
+pub use seckill::{
+    flash_sale_close_races_payment, flash_sale_close_races_payment_with, flash_sale_crowd,
+    flash_sale_crowd_never_oversells, flash_sale_one_unit_per_buyer_until_the_close,
+    flash_sale_store_keeps_sales_and_ledgers,
+};
 pub use sessions::{
     sessions_expire_and_end, sessions_of_a_user_end_together, sessions_purge_expired,
     sessions_unique_under_concurrency,
@@ -125,36 +121,7 @@ pub use shop_rules::{
 };
 pub use users::{addresses_crud_and_order, favorites_idempotent_newest_first};
 
-/// Every store port on one type: what a complete backend implements.
-pub trait Backend:
-    CatalogStore
-    + UserStore
-    + CartStore
-    + CouponStore
-    + OrderStore
-    + RefundStore
-    + SubmitTokenStore
-    + AccountStore
-    + SessionStore
-    + OutboxStore
-    + JobStore
-{
-}
-
-impl<T> Backend for T where
-    T: CatalogStore
-        + UserStore
-        + CartStore
-        + CouponStore
-        + OrderStore
-        + RefundStore
-        + SubmitTokenStore
-        + AccountStore
-        + SessionStore
-        + OutboxStore
-        + JobStore
-{
-}
+pub use crate::service::Backend;
 
 /// Runs every future as its own tokio task, all released together by a
 /// barrier so they really race, and returns their outputs in order.
@@ -293,12 +260,16 @@ macro_rules! conformance_tests {
             outbox_prunes_only_handled_old_events,
             dispatch_delivers_in_order_and_isolates_failures,
             job_ticks_run_once_under_concurrency,
+            flash_sale_store_keeps_sales_and_ledgers,
+            flash_sale_one_unit_per_buyer_until_the_close,
+            flash_sale_crowd_never_oversells,
+            flash_sale_close_races_payment,
         }
     };
 }
 
 /// The cart cases of the suite alone, for a backend that implements only
-/// [`CartStore`] (e.g. carts in Redis next to orders in SQL). Same factory
+/// [`CartStore`](crate::cart::CartStore) (e.g. carts in Redis next to orders in SQL). Same factory
 /// forms as [`conformance_tests!`]; the tests land in a module named
 /// `shop_cart_conformance`.
 ///
@@ -324,7 +295,7 @@ macro_rules! cart_conformance_tests {
 }
 
 /// The session cases of the suite alone, for a backend that implements only
-/// [`SessionStore`] (e.g. sessions in Redis). Same factory forms as
+/// [`SessionStore`](crate::account::SessionStore) (e.g. sessions in Redis). Same factory forms as
 /// [`conformance_tests!`]; the tests land in a module named
 /// `shop_session_conformance`.
 ///

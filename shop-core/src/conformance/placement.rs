@@ -46,6 +46,7 @@ pub async fn place_order_stores_order_and_takes_everything<B: Backend>(store: Ar
                 order: order.clone(),
                 submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
                 clear_cart: true,
+                flash_sale: None,
             },
             &[],
         )
@@ -90,6 +91,7 @@ pub async fn place_order_stores_order_and_takes_everything<B: Backend>(store: Ar
                 order: again.clone(),
                 submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
                 clear_cart: true,
+                flash_sale: None,
             },
             &[],
         )
@@ -132,6 +134,7 @@ pub async fn place_order_out_of_stock_writes_nothing<B: Backend>(store: Arc<B>) 
                 order: order.clone(),
                 submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
                 clear_cart: true,
+                flash_sale: None,
             },
             &[],
         )
@@ -155,6 +158,7 @@ pub async fn place_order_out_of_stock_writes_nothing<B: Backend>(store: Arc<B>) 
                 order: fits.clone(),
                 submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
                 clear_cart: true,
+                flash_sale: None,
             },
             &[],
         )
@@ -262,6 +266,7 @@ pub async fn place_order_duplicate_number_writes_nothing<B: Backend>(store: Arc<
         order: twin.clone(),
         submit_token: Some(SubmitTokenUse::new("token-3", "fingerprint")),
         clear_cart: true,
+        flash_sale: None,
     };
     let err = store.place_order(&cmd, &[]).await.unwrap_err();
     assert!(is_already_exists(&err, Entity::Order), "{err:?}");
@@ -306,6 +311,7 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
         order: fx.build_order(buyer, &[(&sku, 1)], None),
         submit_token: Some(SubmitTokenUse::new(token, "fingerprint")),
         clear_cart: false,
+        flash_sale: None,
     };
     for token in ["unknown", "theirs", "stale"] {
         let cmd = attempt(token);
@@ -340,6 +346,7 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
         order: fx.build_order(other, &[(&sku, 1)], None),
         submit_token: Some(SubmitTokenUse::new("theirs", "fingerprint")),
         clear_cart: false,
+        flash_sale: None,
     };
     store.place_order(&theirs, &[]).await.unwrap();
     assert_eq!(fx.order_count().await, 2);

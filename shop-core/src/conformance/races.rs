@@ -25,6 +25,7 @@ async fn place_all<B: Backend>(store: &Arc<B>, orders: &[Order]) -> Vec<Result<O
                     order: order.clone(),
                     submit_token: None,
                     clear_cart: false,
+                    flash_sale: None,
                 };
                 async move { store.place_order(&cmd, &[]).await }
             })
@@ -132,6 +133,7 @@ pub async fn submit_token_replays_under_concurrency<B: Backend>(store: Arc<B>) {
             order: fx.build_order(buyer, &[(&sku, 2)], None),
             submit_token: Some(SubmitTokenUse::new("replayed", "fingerprint")),
             clear_cart: true,
+            flash_sale: None,
         })
         .collect();
     let results = concurrently(

@@ -103,6 +103,23 @@ impl ShopWorld {
         store: Arc<B>,
         listeners: Vec<Arc<dyn EventListener>>,
     ) -> Self {
+        ShopWorld::build(store, listeners, None)
+    }
+
+    /// A shop whose every port is `store`, with `stock` (when given) in
+    /// front of its flash sales.
+    pub fn with_seckill_stock<B: Backend>(
+        store: Arc<B>,
+        stock: Option<Arc<dyn crate::seckill::SeckillStock>>,
+    ) -> Self {
+        ShopWorld::build(store, Vec::new(), stock)
+    }
+
+    fn build<B: Backend>(
+        store: Arc<B>,
+        listeners: Vec<Arc<dyn EventListener>>,
+        stock: Option<Arc<dyn crate::seckill::SeckillStock>>,
+    ) -> Self {
         let gateway = Arc::new(TestGateway::default());
         let clock = Arc::new(ManualClock::new(base_time()));
         let mut builder = Shop::builder(Stores::from_backend(store))
@@ -111,6 +128,9 @@ impl ShopWorld {
             .gateway(gateway.clone());
         for listener in listeners {
             builder = builder.listener(listener);
+        }
+        if let Some(stock) = stock {
+            builder = builder.seckill_stock(stock);
         }
         let shop = builder.build();
         ShopWorld {
@@ -223,6 +243,22 @@ impl ShopWorld {
             )
             .await
             .expect("payment notification");
+    }
+
+    /// Sends `order`'s payment notification, which a closed order refuses
+    /// (its outcome is read from the order afterwards).
+    pub async fn pay_if_pending(&self, order: &Order) {
+        let body = format!("{}|{}|TXN-{}", order.no, order.total.amount(), order.id);
+        let _ = self
+            .shop
+            .handle_payment_notification(
+                TEST_GATEWAY,
+                &RawNotification {
+                    body: body.into_bytes(),
+                    ..RawNotification::default()
+                },
+            )
+            .await;
     }
 
     /// `buyer` buys `quantity` of `sku` and pays.

@@ -108,6 +108,15 @@
 //!   product; `rating` is their mean rounded half-up to 2 decimals (0 when
 //!   none); `sold_count` sums the units of the product's lines over paid
 //!   orders, refunded or not.
+//! - **Flash sales.** `create_flash_sale` stores the sale and sets its SKU's
+//!   stock to its quantity (`NotFound { Sku }` for an unknown SKU,
+//!   `AlreadyExists { FlashSale }` for a taken id); `flash_sale_of_sku` is
+//!   the SKU's sale with the latest start (ties: highest id);
+//!   `list_flash_sales` lists sales with `ends_at > after` by start, then
+//!   id. A placement with `flash_sale` refuses a buyer who holds one of its
+//!   units already with `FlashSale(AlreadyBought)` (checked after the
+//!   coupon); closing the order frees the buyer. The ledger's buyers are in
+//!   ascending id order.
 
 mod accounts;
 mod carts;
@@ -117,7 +126,10 @@ mod orders;
 mod outbox;
 mod refunds;
 mod reviews;
+mod seckill;
 mod users;
+
+pub use seckill::MemorySeckillStock;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -130,10 +142,12 @@ use crate::coupon::Coupon;
 use crate::error::{Entity, Error, Result, StoreError};
 use crate::events::EventRecord;
 use crate::ids::{
-    AddressId, CategoryId, CouponId, OrderId, OrderItemId, ProductId, RefundId, SkuId, UserId,
+    AddressId, CategoryId, CouponId, FlashSaleId, OrderId, OrderItemId, ProductId, RefundId, SkuId,
+    UserId,
 };
 use crate::order::Order;
 use crate::refund::Refund;
+use crate::seckill::FlashSale;
 use crate::user::Address;
 
 /// The in-memory backend: every store port on one thread-safe struct.
@@ -203,6 +217,9 @@ struct State {
     sessions: HashMap<String, crate::account::Session>,
     outbox: outbox::Outbox,
     jobs: BTreeMap<String, outbox::Job>,
+    flash_sales: BTreeMap<FlashSaleId, FlashSale>,
+    /// (sale, buyer) → the buyer's order holding the unit.
+    flash_sale_buyers: HashMap<(FlashSaleId, UserId), OrderId>,
 }
 
 /// `StoreError::AlreadyExists` as an [`Error`].

@@ -17,6 +17,7 @@ use crate::order::{
 };
 use crate::page::Page;
 use crate::refund::{FinishRefund, NewRefund, Refund, RefundRecordStatus, RefundStore};
+use crate::seckill::FlashSaleRefusal;
 
 impl State {
     fn place_order(&mut self, cmd: &PlaceOrder) -> Result<Order> {
@@ -62,6 +63,13 @@ impl State {
             self.recheck_coupon(coupon, order.user_id, order.created_at)?;
         }
 
+        // 5. A flash sale's buyer, once.
+        if let Some(sale) = cmd.flash_sale {
+            if self.flash_sale_buyers.contains_key(&(sale, order.user_id)) {
+                return Err(Error::FlashSale(FlashSaleRefusal::AlreadyBought));
+            }
+        }
+
         // Every check passed: write everything.
         for item in &order.items {
             if let Some(stored) = self.skus.get_mut(&item.sku_id) {
@@ -83,6 +91,10 @@ impl State {
             for item in &order.items {
                 self.carts.remove(&(order.user_id, item.sku_id));
             }
+        }
+        if let Some(sale) = cmd.flash_sale {
+            self.flash_sale_buyers
+                .insert((sale, order.user_id), order.id);
         }
         self.order_item_ids.extend(order.items.iter().map(|i| i.id));
         self.order_nos.insert(order.no.clone(), order.id);
@@ -160,6 +172,7 @@ impl State {
         if let Some(coupon) = order.coupon_id.and_then(|c| self.coupons.get_mut(&c)) {
             coupon.used = coupon.used.saturating_sub(1);
         }
+        self.flash_sale_buyers.retain(|_, held_by| *held_by != id);
         Ok(())
     }
 

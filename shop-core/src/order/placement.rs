@@ -23,6 +23,11 @@ pub struct PlaceOrder {
     pub submit_token: Option<SubmitTokenUse>,
     /// Whether to remove the bought SKUs from the buyer's cart.
     pub clear_cart: bool,
+    /// For a flash-sale order (one line of one unit), its sale: the store
+    /// records the buyer under a unique key on (sale, user), refusing a
+    /// second with [`FlashSaleRefusal::AlreadyBought`](crate::seckill::FlashSaleRefusal::AlreadyBought),
+    /// and deletes the record when the order closes.
+    pub flash_sale: Option<crate::ids::FlashSaleId>,
 }
 
 /// A submit token consumed by a placement, with the fingerprint of the

@@ -9,7 +9,7 @@ use crate::cart::validate_quantity;
 use crate::catalog::{common_currency, ProductKind};
 use crate::error::{Entity, Error, Result, StoreError};
 use crate::events::CloseReason;
-use crate::ids::{AddressId, OrderId, OrderItemId, SkuId, UserId};
+use crate::ids::{AddressId, FlashSaleId, OrderId, OrderItemId, SkuId, UserId};
 use crate::order::{
     order_totals, payment_window, Order, OrderItem, OrderQuery, OrderState, PlaceOrder,
     SubmitTokenUse,
@@ -254,7 +254,7 @@ impl Shop {
         };
         let (items_total, total) = order_totals(currency, &priced, coupon.as_ref())?;
 
-        let mut order = Order {
+        let order = Order {
             id: OrderId(self.next_id()),
             no: String::new(),
             user_id: user,
@@ -275,14 +275,47 @@ impl Shop {
             closed_at: None,
         };
         let carts_inside = self.inner.stores.carts_cleared_by_placement();
+        let placed = self
+            .place_with_fresh_no(order, submit_token, carts_inside, None)
+            .await?;
+        if !carts_inside {
+            // Carts live in another backend: the order is placed, so a
+            // failure to tidy the cart must not report it as failed (the
+            // buyer sees the lines and can remove them).
+            let bought: Vec<_> = placed.items.iter().map(|l| l.sku_id).collect();
+            let _ = self
+                .inner
+                .stores
+                .carts()
+                .remove_from_cart(user, &bought)
+                .await;
+        }
+        // Cosmetic ordering of the address list: a failure here must not
+        // report the placed order as failed.
+        let mut used = address;
+        used.last_used_at = Some(now);
+        let _ = self.inner.stores.users.update_address(&used).await;
+        Ok(placed)
+    }
+
+    /// Places `order` (numbered here, with another number when the one
+    /// drawn is taken) with its `OrderPlaced` events.
+    pub(super) async fn place_with_fresh_no(
+        &self,
+        mut order: Order,
+        submit_token: Option<SubmitTokenUse>,
+        clear_cart: bool,
+        flash_sale: Option<FlashSaleId>,
+    ) -> Result<Order> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            order.no = self.inner.order_nos.next(now);
+            order.no = self.inner.order_nos.next(order.created_at);
             let cmd = PlaceOrder {
                 order: order.clone(),
                 submit_token: submit_token.clone(),
-                clear_cart: carts_inside,
+                clear_cart,
+                flash_sale,
             };
             let events = self.records(order.placed_events());
             match self.inner.stores.orders.place_order(&cmd, &events).await {
@@ -290,28 +323,7 @@ impl Shop {
                     entity: Entity::Order,
                     ..
                 })) if attempt < ORDER_NO_ATTEMPTS => continue,
-                Ok(placed) => {
-                    if !carts_inside {
-                        // Carts live in another backend: the order is
-                        // placed, so a failure to tidy the cart must not
-                        // report it as failed (the buyer sees the lines and
-                        // can remove them).
-                        let bought: Vec<_> = placed.items.iter().map(|l| l.sku_id).collect();
-                        let _ = self
-                            .inner
-                            .stores
-                            .carts()
-                            .remove_from_cart(user, &bought)
-                            .await;
-                    }
-                    // Cosmetic ordering of the address list: a failure here
-                    // must not report the placed order as failed.
-                    let mut used = address;
-                    used.last_used_at = Some(now);
-                    let _ = self.inner.stores.users.update_address(&used).await;
-                    return Ok(placed);
-                }
-                Err(e) => return Err(e),
+                placed => return placed,
             }
         }
     }
@@ -399,15 +411,40 @@ impl Shop {
                 let Some(order) = self.inner.stores.orders.get_order(id).await? else {
                     continue;
                 };
-                let events = self.records(order.closed_events(CloseReason::Timeout));
-                match self.inner.stores.orders.close_order(id, now, &events).await {
-                    Ok(()) => closed += 1,
-                    // Another worker or a payment got there first.
-                    Err(Error::Store(StoreError::Conflict { .. })) => {}
-                    Err(e) => return Err(e),
+                if self.close_now(&order, CloseReason::Timeout, now).await? {
+                    closed += 1;
                 }
             }
         }
         Ok(closed)
+    }
+
+    /// Closes the pending `order` at `now` for `reason` (stock, coupon and
+    /// a flash-sale unit given back exactly once); `false` when another
+    /// worker or a payment got there first. A flash-sale unit also goes
+    /// back to the [`SeckillStock`](crate::seckill::SeckillStock) (if that
+    /// fails, the reconciliation job gives it back).
+    pub(super) async fn close_now(
+        &self,
+        order: &Order,
+        reason: CloseReason,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        let events = self.records(order.closed_events(reason));
+        match self
+            .inner
+            .stores
+            .orders
+            .close_order(order.id, now, &events)
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Store(StoreError::Conflict { .. })) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        if order.kind == ProductKind::Seckill {
+            self.give_back_flash_sale_unit(order).await;
+        }
+        Ok(true)
     }
 }

@@ -277,23 +277,28 @@ impl Shop {
     /// The shop's jobs, on the schedules of its [`ShopConfig`](super::ShopConfig):
     /// dispatch the outbox (on every node), close expired orders, re-send
     /// refunds a gateway missed, purge expired sessions, prune delivered
-    /// events (daily).
+    /// events (daily), and with a flash-sale stock, reconcile it with the
+    /// database (every minute).
     pub fn jobs(&self) -> Vec<Arc<dyn Job>> {
-        [
+        let mut kinds = vec![
             ShopJobKind::DispatchEvents,
             ShopJobKind::CloseExpiredOrders,
             ShopJobKind::RetryPendingRefunds,
             ShopJobKind::PurgeExpiredSessions,
             ShopJobKind::PruneEvents,
-        ]
-        .into_iter()
-        .map(|kind| {
-            Arc::new(ShopJob {
-                shop: self.clone(),
-                kind,
-            }) as Arc<dyn Job>
-        })
-        .collect()
+        ];
+        if self.inner.seckill.is_some() {
+            kinds.push(ShopJobKind::ReconcileFlashSales);
+        }
+        kinds
+            .into_iter()
+            .map(|kind| {
+                Arc::new(ShopJob {
+                    shop: self.clone(),
+                    kind,
+                }) as Arc<dyn Job>
+            })
+            .collect()
     }
 
     /// A job runner for node `node` with the shop's [jobs](Shop::jobs), on
@@ -316,6 +321,7 @@ enum ShopJobKind {
     RetryPendingRefunds,
     PurgeExpiredSessions,
     PruneEvents,
+    ReconcileFlashSales,
 }
 
 /// One of the shop's own jobs.
@@ -333,6 +339,7 @@ impl Job for ShopJob {
             ShopJobKind::RetryPendingRefunds => "retry_pending_refunds",
             ShopJobKind::PurgeExpiredSessions => "purge_expired_sessions",
             ShopJobKind::PruneEvents => "prune_events",
+            ShopJobKind::ReconcileFlashSales => "reconcile_flash_sales",
         }
     }
 
@@ -344,6 +351,7 @@ impl Job for ShopJob {
             ShopJobKind::RetryPendingRefunds => Schedule::every_minutes(5),
             ShopJobKind::PurgeExpiredSessions => Schedule::every_minutes(60),
             ShopJobKind::PruneEvents => Schedule::DailyAt(c.daily_jobs_at, c.time_zone),
+            ShopJobKind::ReconcileFlashSales => Schedule::every_minutes(1),
         }
     }
 
@@ -405,6 +413,13 @@ impl Job for ShopJob {
             ShopJobKind::PruneEvents => {
                 let pruned = shop.prune_events_with(|| ctx.keep_alive()).await?;
                 Ok(format!("pruned {pruned}"))
+            }
+            ShopJobKind::ReconcileFlashSales => {
+                let r = shop.reconcile_flash_sales().await?;
+                Ok(format!(
+                    "{} sales: {} loaded, {} units given back, {} buyers added",
+                    r.sales, r.loaded, r.returned, r.added
+                ))
             }
         }
     }

@@ -15,6 +15,7 @@ mod events;
 mod fulfilment;
 mod payments;
 mod refunds;
+mod seckill;
 mod views;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ pub use fulfilment::ReviewRequest;
 pub use fulfilment::{MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS};
 pub use payments::NotificationOutcome;
 pub use refunds::{RefundRetryReport, MAX_REASON_CHARS};
+pub use seckill::{FlashSaleView, ReconcileReport, MAX_LISTED_FLASH_SALES};
 pub use views::{OrderLineView, OrderView};
 
 use crate::account::{AccountStore, Secrets, SessionStore};
@@ -51,6 +53,7 @@ use crate::outbox::{DispatchConfig, Dispatcher, OutboxStore};
 use crate::payment::PaymentGateway;
 use crate::refund::RefundStore;
 use crate::search::SearchIndex;
+use crate::seckill::{FlashSaleStore, SeckillStock};
 use crate::user::UserStore;
 
 /// The storage ports a [`Shop`] needs. Each may come from another backend
@@ -79,6 +82,8 @@ pub struct Stores {
     pub outbox: Arc<dyn OutboxStore>,
     /// The job runner's leases and last runs.
     pub jobs: Arc<dyn JobStore>,
+    /// Flash sales and their buyers.
+    pub flash_sales: Arc<dyn FlashSaleStore>,
     carts: Arc<dyn CartStore>,
     carts_cleared_by_placement: bool,
 }
@@ -87,20 +92,7 @@ impl Stores {
     /// All ports from one backend that implements every one of them. Its
     /// placements clear the bought lines from its own carts inside their
     /// atomic write ([`Stores::carts_cleared_by_placement`]).
-    pub fn from_backend<B>(backend: Arc<B>) -> Stores
-    where
-        B: CatalogStore
-            + UserStore
-            + CartStore
-            + CouponStore
-            + OrderStore
-            + RefundStore
-            + SubmitTokenStore
-            + AccountStore
-            + SessionStore
-            + OutboxStore
-            + JobStore,
-    {
+    pub fn from_backend<B: Backend>(backend: Arc<B>) -> Stores {
         Stores {
             catalog: backend.clone(),
             users: backend.clone(),
@@ -112,7 +104,8 @@ impl Stores {
             accounts: backend.clone(),
             sessions: backend.clone(),
             outbox: backend.clone(),
-            jobs: backend,
+            jobs: backend.clone(),
+            flash_sales: backend,
             carts_cleared_by_placement: true,
         }
     }
@@ -144,6 +137,41 @@ impl Stores {
     pub fn carts_cleared_by_placement(&self) -> bool {
         self.carts_cleared_by_placement
     }
+}
+
+/// Every store port on one type: what a complete backend (the memory
+/// store, the SQL stores) implements, and what [`Stores::from_backend`]
+/// takes.
+pub trait Backend:
+    CatalogStore
+    + UserStore
+    + CartStore
+    + CouponStore
+    + OrderStore
+    + RefundStore
+    + SubmitTokenStore
+    + AccountStore
+    + SessionStore
+    + OutboxStore
+    + JobStore
+    + FlashSaleStore
+{
+}
+
+impl<T> Backend for T where
+    T: CatalogStore
+        + UserStore
+        + CartStore
+        + CouponStore
+        + OrderStore
+        + RefundStore
+        + SubmitTokenStore
+        + AccountStore
+        + SessionStore
+        + OutboxStore
+        + JobStore
+        + FlashSaleStore
+{
 }
 
 /// Asks a chunked job ([`Shop::close_expired_orders_until`],
@@ -198,6 +226,11 @@ pub struct ShopConfig {
     pub daily_jobs_at: NaiveTime,
     /// The shop's time zone, as a UTC offset (daily jobs, due dates).
     pub time_zone: FixedOffset,
+    /// How long a flash-sale unit taken in the fast stock may wait for its
+    /// order before reconciliation gives it back (the order is written
+    /// right after the take; only a process that died in between leaves
+    /// one waiting longer).
+    pub seckill_grace: Duration,
 }
 
 impl Default for ShopConfig {
@@ -215,6 +248,7 @@ impl Default for ShopConfig {
             event_retention: Duration::days(7),
             daily_jobs_at: NaiveTime::from_hms_opt(3, 0, 0).unwrap_or_default(),
             time_zone: FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix()),
+            seckill_grace: Duration::minutes(1),
         }
     }
 }
@@ -235,6 +269,7 @@ struct Inner {
     secrets: Option<Arc<dyn Secrets>>,
     notifier: Option<Arc<dyn Notifier>>,
     search: Option<Arc<dyn SearchIndex>>,
+    seckill: Option<Arc<dyn SeckillStock>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -253,6 +288,7 @@ pub struct ShopBuilder {
     secrets: Option<Arc<dyn Secrets>>,
     notifier: Option<Arc<dyn Notifier>>,
     search: Option<Arc<dyn SearchIndex>>,
+    seckill: Option<Arc<dyn SeckillStock>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -313,6 +349,17 @@ impl ShopBuilder {
         self
     }
 
+    /// Puts a fast flash-sale stock (e.g. Redis) in front of the database:
+    /// [`Shop::seckill_order`] takes a unit there first, so only as many
+    /// buyers as there are units reach the database, and the job runner
+    /// reconciles it with the database every minute
+    /// ([`Shop::reconcile_flash_sales`]). Without one, the database alone
+    /// takes the crowd (still never overselling).
+    pub fn seckill_stock(mut self, stock: Arc<dyn SeckillStock>) -> Self {
+        self.seckill = Some(stock);
+        self
+    }
+
     /// Replaces the settings.
     pub fn config(mut self, config: ShopConfig) -> Self {
         self.config = config;
@@ -348,6 +395,7 @@ impl ShopBuilder {
                 secrets: self.secrets,
                 notifier: self.notifier,
                 search: self.search,
+                seckill: self.seckill,
                 default_gateway: self.default_gateway,
                 config: self.config,
             }),
@@ -367,6 +415,7 @@ impl Shop {
             secrets: None,
             notifier: None,
             search: None,
+            seckill: None,
             default_gateway: None,
             config: ShopConfig::default(),
         }
