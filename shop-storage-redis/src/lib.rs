@@ -12,12 +12,17 @@
 //!   [`purge_expired_sessions`](shop_core::account::SessionStore::purge_expired_sessions).
 //! - [`RedisStore::rate_limit`]: a token bucket (GCRA) shared by every
 //!   instance of an app, one Lua script per request.
+//! - [`SeckillStock`](shop_core::seckill::SeckillStock): a flash sale's
+//!   units and takers, each take one Lua script (window, buyer, stock) in
+//!   front of the database (`ShopBuilder::seckill_stock`); the database
+//!   stays the source of truth and the shop's reconciliation job keeps the
+//!   two in agreement.
 //!
 //! Both ports pass their part of the `shop-core` conformance suite
 //! ([`cart_conformance_tests!`](shop_core::cart_conformance_tests),
 //! [`session_conformance_tests!`](shop_core::session_conformance_tests)).
-//! Flash-sale stock, idempotency tokens and delayed jobs in Redis are not
-//! built yet.
+//! Idempotency tokens, delayed jobs, browsing history and the catalog cache
+//! in Redis are not built yet.
 //!
 //! ## Keys
 //!
@@ -31,8 +36,11 @@
 //! | `{prefix}sessions:expiry` | sorted set | digests scored by expiry (µs) |
 //! | `{prefix}sessions:user:{user}` | set | a user's digests, expiring with their longest session |
 //! | `{prefix}rate:{bucket}` | string | the bucket's theoretical arrival time |
+//! | `{prefix}{fs:{sale}}:sale` | hash | a flash sale's units, window (ms) and key expiry |
+//! | `{prefix}{fs:{sale}}:takers` | hash | buyer id → when they took a unit (ms) |
 //!
-//! Carts have no TTL: a cart is kept until its lines are removed.
+//! Carts have no TTL: a cart is kept until its lines are removed. A flash
+//! sale's keys expire two days after the sale ends.
 //!
 //! A standalone Redis at one URL is assumed. Sentinel discovery is not
 //! built (point the URL at the current primary), and Redis Cluster is not
@@ -65,6 +73,7 @@
 
 mod carts;
 mod limits;
+mod seckill;
 mod sessions;
 
 use std::time::Duration;
