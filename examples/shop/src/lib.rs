@@ -334,8 +334,8 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         .to_owned();
 
     let (stores, redis) = open_storage(config).await?;
-    let limiter = match redis {
-        Some(redis) => security::RateLimiter::shared(redis, config.rate_limit_per_minute),
+    let limiter = match &redis {
+        Some(redis) => security::RateLimiter::shared(redis.clone(), config.rate_limit_per_minute),
         None => security::RateLimiter::new(config.rate_limit_per_minute),
     };
     let node = config.node.clone().unwrap_or_else(|| {
@@ -348,6 +348,10 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         .secrets(Arc::new(passwords))
         .notifier(notifier)
         .config(ShopConfig::default());
+    if let Some(redis) = redis {
+        // Flash-sale crowds are answered by Redis; the database decides.
+        builder = builder.seckill_stock(redis);
+    }
     if let Some(dir) = config.search_dir() {
         let index = search::open(&dir, catalog.clone()).await?;
         builder = builder

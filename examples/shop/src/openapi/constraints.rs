@@ -14,6 +14,7 @@ use shop_core::coupon::{CODE_PATTERN, MAX_COUPON_TOTAL, PERCENT_PATTERN};
 use shop_core::money::amount_pattern;
 use shop_core::order::ORDER_NO_PATTERN;
 use shop_core::page::MAX_PER_PAGE;
+use shop_core::seckill::MAX_FLASH_SALE_QUANTITY;
 use shop_core::service::{
     MAX_ORDER_LINES, MAX_REASON_CHARS, MAX_REMARK_CHARS, MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS,
 };
@@ -160,6 +161,14 @@ pub fn request_bodies(doc: &mut Value, currency: Currency) {
         ("CouponBody", "total", range(1, i64::from(MAX_COUPON_TOTAL))),
         ("CouponBody", "not_before", json!({"format": "date-time"})),
         ("CouponBody", "not_after", json!({"format": "date-time"})),
+        ("FlashSaleBody", "price", json!({"pattern": positive})),
+        (
+            "FlashSaleBody",
+            "quantity",
+            range(1, i64::from(MAX_FLASH_SALE_QUANTITY)),
+        ),
+        ("FlashSaleBody", "starts_at", json!({"format": "date-time"})),
+        ("FlashSaleBody", "ends_at", json!({"format": "date-time"})),
     ];
     for (schema, property, rule) in rules {
         constrain(doc, schema, property, rule);

@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 use crate::state::AppState;
 
 use crate::extract::AppJson;
-use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, stripe};
+use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, seckill, stripe};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -52,6 +52,9 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, str
         cart::add,
         cart::update,
         cart::remove,
+        seckill::list,
+        seckill::get,
+        seckill::order,
         orders::checkout_token,
         orders::place,
         orders::list,
@@ -72,6 +75,7 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, str
         admin::update_sku,
         admin::adjust_stock,
         admin::create_category,
+        admin::create_flash_sale,
         admin::orders,
         admin::order,
         admin::ship,

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 /// Operations anybody may call (everything else needs a session).
-const PUBLIC: [(&str, &str); 14] = [
+const PUBLIC: [(&str, &str); 16] = [
     ("post", "/api/auth/register"),
     ("post", "/api/auth/verify"),
     ("post", "/api/auth/login"),
@@ -17,6 +17,8 @@ const PUBLIC: [(&str, &str); 14] = [
     ("get", "/api/products/{id}"),
     ("get", "/api/products/{id}/similar"),
     ("get", "/api/search"),
+    ("get", "/api/flash-sales"),
+    ("get", "/api/flash-sales/{id}"),
     ("post", "/api/payments/{gateway}/notify"),
     ("get", "/sandbox/pay"),
     ("get", "/stripe/checkout"),

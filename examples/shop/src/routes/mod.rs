@@ -7,6 +7,7 @@ pub mod cart;
 pub mod catalog;
 pub mod orders;
 pub mod payments;
+pub mod seckill;
 pub mod stripe;
 
 use axum::extract::DefaultBodyLimit;
@@ -74,6 +75,9 @@ pub fn router(state: AppState) -> Router {
             "/api/cart/{sku_id}",
             delete(cart::remove).patch(cart::update),
         )
+        .route("/api/flash-sales", get(seckill::list))
+        .route("/api/flash-sales/{id}", get(seckill::get))
+        .route("/api/seckill/{sku}/orders", post(seckill::order))
         .route("/api/checkout/token", get(orders::checkout_token))
         .route("/api/orders", get(orders::list).post(orders::place))
         .route("/api/orders/{id}", get(orders::get))
@@ -96,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/skus/{id}", put(admin::update_sku))
         .route("/api/admin/skus/{id}/stock", post(admin::adjust_stock))
         .route("/api/admin/categories", post(admin::create_category))
+        .route("/api/admin/flash-sales", post(admin::create_flash_sale))
         .route("/api/admin/orders", get(admin::orders))
         .route("/api/admin/orders/{id}", get(admin::order))
         .route("/api/admin/orders/{id}/ship", post(admin::ship))

@@ -1,10 +1,12 @@
 //! The admin API (role `admin`, else 403): products, categories, orders,
-//! shipping, refunds, coupons and users.
+//! shipping, refunds, coupons, flash sales and users.
 
 pub mod catalog;
 pub mod coupons;
 pub mod orders;
+pub mod seckill;
 
 pub use catalog::*;
 pub use coupons::*;
 pub use orders::*;
+pub use seckill::*;
