@@ -146,3 +146,25 @@ pub trait UserStore: Send + Sync + 'static {
     /// A user's favorites, most recently added first.
     async fn list_favorites(&self, user: UserId) -> Result<Vec<ProductId>>;
 }
+
+/// The most products a buyer's browsing history keeps.
+pub const MAX_HISTORY: u32 = 100;
+
+/// Port: each buyer's recently viewed products (Redis in
+/// `shop-storage-redis`, or the SQL stores).
+#[async_trait]
+pub trait HistoryStore: Send + Sync + 'static {
+    /// Records that `user` viewed `product` at `at` (a product viewed
+    /// again moves to the front), then keeps only the newest `keep`
+    /// (1..=[`MAX_HISTORY`]).
+    async fn record_view(
+        &self,
+        user: UserId,
+        product: ProductId,
+        at: DateTime<Utc>,
+        keep: u32,
+    ) -> Result<()>;
+    /// `user`'s viewed products, the latest view first (ties: highest
+    /// product id first), at most `limit`.
+    async fn recently_viewed(&self, user: UserId, limit: u32) -> Result<Vec<ProductId>>;
+}

@@ -1,7 +1,16 @@
-//! The cart and session parts of the shop-core conformance suite, on a real
+//! The cart, session and history parts of the shop-core conformance suite, on a real
 //! Redis server (`SHOP_TEST_REDIS_URL`), each test under its own key prefix.
 
 mod common;
 
 shop_core::cart_conformance_tests!(skippable common::redis_store());
 shop_core::session_conformance_tests!(skippable common::redis_store());
+
+/// The history case of the suite (the one case for `HistoryStore`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_newest_first_and_capped() {
+    let Some(redis) = common::redis_store().await else {
+        return;
+    };
+    shop_core::conformance::history_newest_first_and_capped(std::sync::Arc::new(redis)).await;
+}

@@ -315,6 +315,7 @@ pub async fn open_storage(config: &Config) -> Result<(Stores, Option<Arc<RedisSt
     let redis = Arc::new(redis);
     let mut stores = stores.with_carts(redis.clone());
     stores.sessions = redis.clone();
+    stores.history = redis.clone();
     Ok((stores, Some(redis)))
 }
 

@@ -1,6 +1,7 @@
 //! Flash sales over HTTP: the administrator sets one up, the storefront
 //! lists it with the units left, a buyer gets one unit and no second, a
-//! sold-out sale and unknown SKUs answer with their codes.
+//! sold-out sale and unknown SKUs answer with their codes. And the buyer's
+//! recently viewed products.
 
 mod common;
 
@@ -113,4 +114,44 @@ async fn a_flash_sale_from_setup_to_sold_out() {
         "{}",
         anonymous.text
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recently_viewed_products_newest_first() {
+    let app = App::sqlite().await;
+    let buyer = app.customer("viewer").await;
+    let products = app.get("/api/products?per_page=3", None).await;
+    let ids: Vec<i64> = products.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["id"].id())
+        .collect();
+    assert!(ids.len() >= 2, "{}", products.text);
+    for id in ids.iter().chain([&ids[0]]) {
+        let viewed = app
+            .post(
+                "/api/me/history",
+                Some(&buyer),
+                json!({"product_id": id.to_string()}),
+            )
+            .await;
+        assert_eq!(viewed.status, StatusCode::NO_CONTENT, "{}", viewed.text);
+    }
+    let history = app.get("/api/me/history?limit=2", Some(&buyer)).await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text);
+    let seen: Vec<i64> = history
+        .body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["id"].id())
+        .collect();
+    assert_eq!(seen, [ids[0], *ids.last().unwrap()]);
+    let unknown = app
+        .post("/api/me/history", Some(&buyer), json!({"product_id": "1"}))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+    let anonymous = app.get("/api/me/history", None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }

@@ -119,7 +119,9 @@ pub use shop_rules::{
     decimals_read_the_same_on_every_backend, refund_approvals_race_to_one,
     submit_token_retries_get_their_order, text_rules_hold_on_every_backend,
 };
-pub use users::{addresses_crud_and_order, favorites_idempotent_newest_first};
+pub use users::{
+    addresses_crud_and_order, favorites_idempotent_newest_first, history_newest_first_and_capped,
+};
 
 pub use crate::service::Backend;
 
@@ -264,6 +266,7 @@ macro_rules! conformance_tests {
             flash_sale_one_unit_per_buyer_until_the_close,
             flash_sale_crowd_never_oversells,
             flash_sale_close_races_payment,
+            history_newest_first_and_capped,
         }
     };
 }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use super::fixtures::Fixture;
+use super::fixtures::{base_time, Fixture};
 use super::{is_already_exists, is_not_found, Backend};
 use crate::error::Entity;
-use crate::ids::ProductId;
-use crate::user::Address;
+use crate::ids::{ProductId, UserId};
+use crate::user::{Address, HistoryStore};
 
 /// Addresses: create, load, list (most recently used first, never used
 /// last, then newest first), update, delete, per user.
@@ -94,4 +94,48 @@ pub async fn favorites_idempotent_newest_first<B: Backend>(store: Arc<B>) {
     store.remove_favorite(bob, p1).await.unwrap();
     assert_eq!(store.list_favorites(bob).await.unwrap(), [p2]);
     assert_eq!(store.list_favorites(alice).await.unwrap(), [p3, p1]);
+}
+
+/// A buyer's recently viewed products: the latest view first, a product
+/// viewed again moves to the front (listed once), ties by product id
+/// (highest first), only the newest `keep` kept, buyers apart, `limit`
+/// honoured.
+pub async fn history_newest_first_and_capped<H: HistoryStore>(store: Arc<H>) {
+    let (ann, bob) = (UserId(1), UserId(2));
+    let t = base_time();
+    for (i, product) in [10, 11, 12, 13].into_iter().enumerate() {
+        store
+            .record_view(ann, ProductId(product), t + Duration::seconds(i as i64), 3)
+            .await
+            .unwrap();
+    }
+    // Only the newest three: 13, 12, 11.
+    let ids = |v: Vec<ProductId>| v.into_iter().map(|p| p.0).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.recently_viewed(ann, 10).await.unwrap()),
+        [13, 12, 11]
+    );
+    // Viewed again: to the front, once.
+    store
+        .record_view(ann, ProductId(11), t + Duration::seconds(10), 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.recently_viewed(ann, 10).await.unwrap()),
+        [11, 13, 12]
+    );
+    assert_eq!(ids(store.recently_viewed(ann, 2).await.unwrap()), [11, 13]);
+    // Same time: the higher id first.
+    store.record_view(bob, ProductId(20), t, 5).await.unwrap();
+    store.record_view(bob, ProductId(21), t, 5).await.unwrap();
+    assert_eq!(ids(store.recently_viewed(bob, 10).await.unwrap()), [21, 20]);
+    assert!(store
+        .recently_viewed(UserId(3), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        ids(store.recently_viewed(ann, 10).await.unwrap()),
+        [11, 13, 12]
+    );
 }

@@ -204,6 +204,8 @@ struct State {
     addresses: BTreeMap<AddressId, Address>,
     /// Per user: product → when it was added.
     favorites: HashMap<UserId, HashMap<ProductId, DateTime<Utc>>>,
+    /// Per user: product → when it was last viewed.
+    history: HashMap<UserId, HashMap<ProductId, DateTime<Utc>>>,
     carts: BTreeMap<(UserId, SkuId), CartItem>,
     coupons: BTreeMap<CouponId, Coupon>,
     orders: BTreeMap<OrderId, Order>,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{already_exists, MemoryStore};
 use crate::error::{Entity, Error, Result};
 use crate::ids::{AddressId, ProductId, UserId};
-use crate::user::{Address, UserStore};
+use crate::user::{Address, HistoryStore, UserStore};
 
 #[async_trait]
 impl UserStore for MemoryStore {
@@ -88,5 +88,44 @@ impl UserStore for MemoryStore {
             .unwrap_or_default();
         found.sort_by_key(|entry| Reverse(*entry));
         Ok(found.into_iter().map(|(_, product)| product).collect())
+    }
+}
+
+#[async_trait]
+impl HistoryStore for MemoryStore {
+    async fn record_view(
+        &self,
+        user: UserId,
+        product: ProductId,
+        at: DateTime<Utc>,
+        keep: u32,
+    ) -> Result<()> {
+        let mut state = self.state();
+        let viewed = state.history.entry(user).or_default();
+        viewed.insert(product, at);
+        if viewed.len() > keep as usize {
+            let mut order: Vec<(DateTime<Utc>, ProductId)> =
+                viewed.iter().map(|(p, at)| (*at, *p)).collect();
+            order.sort_by_key(|entry| Reverse(*entry));
+            for (_, old) in order.into_iter().skip(keep as usize) {
+                viewed.remove(&old);
+            }
+        }
+        Ok(())
+    }
+
+    async fn recently_viewed(&self, user: UserId, limit: u32) -> Result<Vec<ProductId>> {
+        let state = self.state();
+        let mut found: Vec<(DateTime<Utc>, ProductId)> = state
+            .history
+            .get(&user)
+            .map(|h| h.iter().map(|(product, at)| (*at, *product)).collect())
+            .unwrap_or_default();
+        found.sort_by_key(|entry| Reverse(*entry));
+        Ok(found
+            .into_iter()
+            .take(limit as usize)
+            .map(|(_, product)| product)
+            .collect())
     }
 }

@@ -497,4 +497,43 @@ impl Shop {
             .filter_map(|id| products.iter().find(|p| p.id == *id).cloned())
             .collect())
     }
+
+    /// Records that `user` viewed `product` (kept in their recently viewed
+    /// list, the newest [`ShopConfig::history_keep`](super::ShopConfig::history_keep)).
+    /// `NotFound` for an unknown product.
+    pub async fn record_view(&self, user: UserId, product: ProductId) -> Result<()> {
+        self.product(product).await?;
+        let keep = self
+            .inner
+            .config
+            .history_keep
+            .clamp(1, crate::user::MAX_HISTORY);
+        self.inner
+            .stores
+            .history
+            .record_view(user, product, self.now(), keep)
+            .await
+    }
+
+    /// `user`'s recently viewed products, the latest first, at most
+    /// `limit` (1..=100); products deleted since are left out.
+    pub async fn recently_viewed(&self, user: UserId, limit: u32) -> Result<Vec<Product>> {
+        if limit == 0 || limit > crate::user::MAX_HISTORY {
+            return Err(Error::validation(
+                "limit",
+                format!("must be 1 to {}", crate::user::MAX_HISTORY),
+            ));
+        }
+        let ids = self
+            .inner
+            .stores
+            .history
+            .recently_viewed(user, limit)
+            .await?;
+        let products = self.inner.stores.catalog.get_products(&ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| products.iter().find(|p| p.id == *id).cloned())
+            .collect())
+    }
 }

@@ -54,7 +54,7 @@ use crate::payment::PaymentGateway;
 use crate::refund::RefundStore;
 use crate::search::SearchIndex;
 use crate::seckill::{FlashSaleStore, SeckillStock};
-use crate::user::UserStore;
+use crate::user::{HistoryStore, UserStore};
 
 /// The storage ports a [`Shop`] needs. Each may come from another backend
 /// (e.g. carts in Redis, orders in PostgreSQL): build it from one backend
@@ -84,6 +84,8 @@ pub struct Stores {
     pub jobs: Arc<dyn JobStore>,
     /// Flash sales and their buyers.
     pub flash_sales: Arc<dyn FlashSaleStore>,
+    /// Each buyer's recently viewed products.
+    pub history: Arc<dyn HistoryStore>,
     carts: Arc<dyn CartStore>,
     carts_cleared_by_placement: bool,
 }
@@ -105,7 +107,8 @@ impl Stores {
             sessions: backend.clone(),
             outbox: backend.clone(),
             jobs: backend.clone(),
-            flash_sales: backend,
+            flash_sales: backend.clone(),
+            history: backend,
             carts_cleared_by_placement: true,
         }
     }
@@ -155,6 +158,7 @@ pub trait Backend:
     + OutboxStore
     + JobStore
     + FlashSaleStore
+    + HistoryStore
 {
 }
 
@@ -171,6 +175,7 @@ impl<T> Backend for T where
         + OutboxStore
         + JobStore
         + FlashSaleStore
+        + HistoryStore
 {
 }
 
@@ -231,6 +236,9 @@ pub struct ShopConfig {
     /// right after the take; only a process that died in between leaves
     /// one waiting longer).
     pub seckill_grace: Duration,
+    /// How many recently viewed products each buyer's history keeps
+    /// (1..=100).
+    pub history_keep: u32,
 }
 
 impl Default for ShopConfig {
@@ -249,6 +257,7 @@ impl Default for ShopConfig {
             daily_jobs_at: NaiveTime::from_hms_opt(3, 0, 0).unwrap_or_default(),
             time_zone: FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix()),
             seckill_grace: Duration::minutes(1),
+            history_keep: 50,
         }
     }
 }

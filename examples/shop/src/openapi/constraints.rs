@@ -208,7 +208,7 @@ pub fn parameters(doc: &mut Value) {
             };
             for param in params {
                 let rule = match (param["in"].as_str(), param["name"].as_str()) {
-                    (Some("path"), Some("id" | "sku_id"))
+                    (Some("path"), Some("id" | "sku_id" | "sku"))
                     | (Some("query"), Some("category_id")) => {
                         json!({"type": "integer", "format": "int64"})
                     }

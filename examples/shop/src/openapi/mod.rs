@@ -43,6 +43,8 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, sec
         catalog::add_favorite,
         catalog::remove_favorite,
         catalog::favorites,
+        catalog::history,
+        catalog::record_view,
         addresses::list,
         addresses::create,
         addresses::get,

@@ -9,7 +9,7 @@ use shop_core::ids::{CategoryId, ProductId};
 use shop_core::page::Page;
 use shop_core::search::{SearchQuery, SearchSort};
 use shop_core::service::{ProductDetail, SearchPage};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{AppJson, AppPath, AppQuery, CurrentUser};
@@ -208,4 +208,52 @@ pub async fn favorites(
     user: CurrentUser,
 ) -> ApiResult<AppJson<Vec<Product>>> {
     Ok(AppJson(state.shop.favorites(user.account.id).await?))
+}
+
+/// `POST /api/me/history`: the product viewed.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ViewBody {
+    /// The product.
+    pub product_id: ProductId,
+}
+
+/// `GET /api/me/history`: how many.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// How many, 1–100 (default 20).
+    pub limit: Option<u32>,
+}
+
+/// The caller's recently viewed products, the latest first.
+#[utoipa::path(get, path = "/api/me/history", params(HistoryQuery),
+    responses((status = 200, description = "products", body = Vec<Product>), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse)))]
+pub async fn history(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(q): AppQuery<HistoryQuery>,
+) -> ApiResult<AppJson<Vec<Product>>> {
+    Ok(AppJson(
+        state
+            .shop
+            .recently_viewed(user.account.id, q.limit.unwrap_or(20))
+            .await?,
+    ))
+}
+
+/// Records that the caller viewed a product (a product page sends it; the
+/// product JSON itself is cached and the same for everyone). The newest 50
+/// are kept.
+#[utoipa::path(post, path = "/api/me/history", request_body = ViewBody,
+    responses((status = 204), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn record_view(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(body): AppJson<ViewBody>,
+) -> ApiResult<StatusCode> {
+    state
+        .shop
+        .record_view(user.account.id, body.product_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

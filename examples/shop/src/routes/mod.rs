@@ -41,6 +41,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
+        .route(
+            "/api/me/history",
+            get(catalog::history).post(catalog::record_view),
+        )
         .route("/api/me/password", post(auth::change_password))
         .route(
             "/api/auth/password-reset",

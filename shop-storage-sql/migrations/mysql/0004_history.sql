@@ -1,0 +1,10 @@
+-- Each buyer's recently viewed products, one row per product (a new view
+-- moves its time), trimmed to the newest few by the store.
+
+CREATE TABLE shop_history (
+    user_id    BIGINT NOT NULL,
+    product_id BIGINT NOT NULL,
+    viewed_at  DATETIME(6) NOT NULL,
+    PRIMARY KEY (user_id, product_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE INDEX shop_history_recent ON shop_history(user_id, viewed_at);
