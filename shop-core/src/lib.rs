@@ -133,6 +133,7 @@ pub mod clock;
 #[cfg(feature = "testing")]
 pub mod conformance;
 pub mod coupon;
+pub mod delay;
 pub mod error;
 pub mod events;
 pub mod ids;

@@ -12,6 +12,9 @@
 //!   [`purge_expired_sessions`](shop_core::account::SessionStore::purge_expired_sessions).
 //! - [`RedisStore::rate_limit`]: a token bucket (GCRA) shared by every
 //!   instance of an app, one Lua script per request.
+//! - [`DelayQueue`](shop_core::delay::DelayQueue): work due at a time
+//!   (closing unpaid orders at their deadline), claimed with a lease by
+//!   any node (`ShopBuilder::delay_queue`).
 //! - [`HistoryStore`](shop_core::user::HistoryStore): each buyer's
 //!   recently viewed products, one sorted set per buyer trimmed by the
 //!   script that records a view.
@@ -24,8 +27,7 @@
 //! Both ports pass their part of the `shop-core` conformance suite
 //! ([`cart_conformance_tests!`](shop_core::cart_conformance_tests),
 //! [`session_conformance_tests!`](shop_core::session_conformance_tests)).
-//! Idempotency tokens, delayed jobs and the catalog cache in Redis are not
-//! built yet.
+//! Idempotency tokens and the catalog cache in Redis are not built yet.
 //!
 //! ## Keys
 //!
@@ -39,6 +41,8 @@
 //! | `{prefix}sessions:expiry` | sorted set | digests scored by expiry (µs) |
 //! | `{prefix}sessions:user:{user}` | set | a user's digests, expiring with their longest session |
 //! | `{prefix}rate:{bucket}` | string | the bucket's theoretical arrival time |
+//! | `{prefix}{delay}:due` | sorted set | delayed job ids by due time (ms); a claim moves it to the lease's end |
+//! | `{prefix}{delay}:jobs` | hash | delayed job id → payload |
 //! | `{prefix}history:{user}` | sorted set | zero-padded product ids scored by their latest view (µs); 180 days after the last view it expires |
 //! | `{prefix}{fs:{sale}}:sale` | hash | a flash sale's units, window (ms) and key expiry |
 //! | `{prefix}{fs:{sale}}:takers` | hash | buyer id → when they took a unit (ms) |
@@ -76,6 +80,7 @@
 #![deny(missing_docs)]
 
 mod carts;
+mod delay;
 mod history;
 mod limits;
 mod seckill;

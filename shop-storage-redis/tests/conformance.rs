@@ -1,4 +1,4 @@
-//! The cart, session and history parts of the shop-core conformance suite, on a real
+//! The cart, session, history and delay-queue parts of the shop-core conformance suite, on a real
 //! Redis server (`SHOP_TEST_REDIS_URL`), each test under its own key prefix.
 
 mod common;
@@ -13,4 +13,13 @@ async fn history_newest_first_and_capped() {
         return;
     };
     shop_core::conformance::history_newest_first_and_capped(std::sync::Arc::new(redis)).await;
+}
+
+/// The delay queue's contract.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delay_queue_leases_and_redelivers() {
+    let Some(redis) = common::redis_store().await else {
+        return;
+    };
+    shop_core::conformance::delay_queue_leases_and_redelivers(std::sync::Arc::new(redis)).await;
 }

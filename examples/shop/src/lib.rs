@@ -350,8 +350,10 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         .notifier(notifier)
         .config(ShopConfig::default());
     if let Some(redis) = redis {
-        // Flash-sale crowds are answered by Redis; the database decides.
-        builder = builder.seckill_stock(redis);
+        // Flash-sale crowds are answered by Redis (the database decides),
+        // and unpaid orders close at their deadline through its delay
+        // queue.
+        builder = builder.seckill_stock(redis.clone()).delay_queue(redis);
     }
     if let Some(dir) = config.search_dir() {
         let index = search::open(&dir, catalog.clone()).await?;

@@ -25,6 +25,7 @@ async fn openapi_describes_every_route() {
         "/api/admin/categories",
         "/api/admin/coupons",
         "/api/admin/coupons/{id}",
+        "/api/admin/flash-sales",
         "/api/admin/jobs",
         "/api/admin/orders",
         "/api/admin/orders/{id}",
@@ -51,7 +52,10 @@ async fn openapi_describes_every_route() {
         "/api/categories",
         "/api/checkout/token",
         "/api/favorites",
+        "/api/flash-sales",
+        "/api/flash-sales/{id}",
         "/api/me",
+        "/api/me/history",
         "/api/me/password",
         "/api/orders",
         "/api/orders/{id}",
@@ -65,6 +69,7 @@ async fn openapi_describes_every_route() {
         "/api/products/{id}/favorite",
         "/api/products/{id}/similar",
         "/api/search",
+        "/api/seckill/{sku}/orders",
         "/sandbox/pay",
         "/stripe/checkout",
         "/stripe/done",
@@ -79,6 +84,7 @@ async fn openapi_describes_every_route() {
         let concrete = path
             .replace("{id}", "1")
             .replace("{sku_id}", "1")
+            .replace("{sku}", "1")
             .replace("{gateway}", "sandbox");
         for method in item.as_object().expect("path item").keys() {
             let method: reqwest::Method = method.to_uppercase().parse().expect("a method");

@@ -44,6 +44,7 @@ mod carts;
 mod catalog;
 mod catalog_listing;
 mod coupons;
+mod delay;
 pub mod fixtures;
 mod lifecycle;
 mod outbox;
@@ -80,6 +81,7 @@ pub use coupons::{
     coupon_crud_and_unique_code, coupon_once_per_user_released_after_close,
     coupon_once_per_user_released_after_full_refund,
 };
+pub use delay::delay_queue_leases_and_redelivers;
 pub use lifecycle::{
     close_order_restores_stock_and_coupon_once, list_expired_orders_in_chunks,
     list_orders_filters_and_pages, transition_is_compare_and_set,

@@ -103,7 +103,16 @@ impl ShopWorld {
         store: Arc<B>,
         listeners: Vec<Arc<dyn EventListener>>,
     ) -> Self {
-        ShopWorld::build(store, listeners, None)
+        ShopWorld::build(store, listeners, None, None)
+    }
+
+    /// A shop whose every port is `store`, closing unpaid orders through
+    /// `queue`.
+    pub fn with_delay_queue<B: Backend>(
+        store: Arc<B>,
+        queue: Arc<dyn crate::delay::DelayQueue>,
+    ) -> Self {
+        ShopWorld::build(store, Vec::new(), None, Some(queue))
     }
 
     /// A shop whose every port is `store`, with `stock` (when given) in
@@ -112,13 +121,14 @@ impl ShopWorld {
         store: Arc<B>,
         stock: Option<Arc<dyn crate::seckill::SeckillStock>>,
     ) -> Self {
-        ShopWorld::build(store, Vec::new(), stock)
+        ShopWorld::build(store, Vec::new(), stock, None)
     }
 
     fn build<B: Backend>(
         store: Arc<B>,
         listeners: Vec<Arc<dyn EventListener>>,
         stock: Option<Arc<dyn crate::seckill::SeckillStock>>,
+        queue: Option<Arc<dyn crate::delay::DelayQueue>>,
     ) -> Self {
         let gateway = Arc::new(TestGateway::default());
         let clock = Arc::new(ManualClock::new(base_time()));
@@ -131,6 +141,9 @@ impl ShopWorld {
         }
         if let Some(stock) = stock {
             builder = builder.seckill_stock(stock);
+        }
+        if let Some(queue) = queue {
+            builder = builder.delay_queue(queue);
         }
         let shop = builder.build();
         ShopWorld {

@@ -122,6 +122,7 @@ mod accounts;
 mod carts;
 mod catalog;
 mod coupons;
+mod delay;
 mod orders;
 mod outbox;
 mod refunds;
@@ -129,6 +130,7 @@ mod reviews;
 mod seckill;
 mod users;
 
+pub use delay::MemoryDelayQueue;
 pub use seckill::MemorySeckillStock;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -447,4 +447,40 @@ impl Shop {
         }
         Ok(true)
     }
+
+    /// Runs the delay queue's due jobs (closing unpaid orders at their
+    /// deadline), each claimed with a one-minute lease: a job whose worker
+    /// dies is run again after it. Returns how many jobs ran; a job that
+    /// failed stays for the next run. Nothing without a queue.
+    pub async fn run_delayed_jobs(&self) -> Result<u64> {
+        let Some(queue) = &self.inner.delay else {
+            return Ok(0);
+        };
+        let mut done = 0;
+        loop {
+            let now = self.now();
+            let jobs = queue
+                .claim_due(now, chrono::Duration::minutes(1), 100)
+                .await?;
+            if jobs.is_empty() {
+                return Ok(done);
+            }
+            for job in jobs {
+                if let Some(id) = crate::delay::closed_by(&job) {
+                    match self.inner.stores.orders.get_order(id).await? {
+                        Some(order)
+                            if order.state.status == crate::order::OrderStatus::Pending
+                                && order.expires_at <= now =>
+                        {
+                            self.close_now(&order, CloseReason::Timeout, now).await?;
+                        }
+                        // Paid, closed, gone, or its deadline moved.
+                        _ => {}
+                    }
+                }
+                queue.complete(&job.id).await?;
+                done += 1;
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::Duration;
 
 use super::{Shop, Stores};
+use crate::delay::{close_order_job, DelayQueue};
 use crate::error::Result;
 use crate::events::{DomainEvent, EventEnvelope, EventListener};
 use crate::ids::{OrderId, UserId};
@@ -20,6 +21,38 @@ use crate::outbox::{DispatchReport, OutboxStatus};
 pub const PRODUCT_STATS_LISTENER: &str = "shop.product_stats";
 /// The name of the listener that sends notifications.
 pub const NOTIFICATIONS_LISTENER: &str = "shop.notifications";
+/// The name of the listener that schedules each placed order's close in
+/// the delay queue.
+pub const DELAYED_CLOSES_LISTENER: &str = "shop.delayed_closes";
+
+/// Schedules each placed order's close at its deadline in the delay queue
+/// (scheduling twice replaces the job, so a redelivery is harmless).
+pub(super) struct DelayedCloses {
+    pub(super) queue: Arc<dyn DelayQueue>,
+}
+
+#[async_trait]
+impl EventListener for DelayedCloses {
+    fn name(&self) -> &str {
+        DELAYED_CLOSES_LISTENER
+    }
+
+    // It starts at the oldest event kept: orders placed before the queue
+    // was configured get their close scheduled too (an order no longer
+    // pending is left alone when its job runs).
+    async fn on_event(&self, envelope: &EventEnvelope) -> Result<()> {
+        if let DomainEvent::OrderPlaced {
+            order_id,
+            expires_at,
+            ..
+        } = &envelope.event
+        {
+            let (id, payload) = close_order_job(*order_id);
+            self.queue.schedule(&id, &payload, *expires_at).await?;
+        }
+        Ok(())
+    }
+}
 
 /// Keeps each product's counters: recomputes them from the stores when an
 /// order is paid or reviewed (idempotent, so a redelivery is harmless).
@@ -277,8 +310,10 @@ impl Shop {
     /// The shop's jobs, on the schedules of its [`ShopConfig`](super::ShopConfig):
     /// dispatch the outbox (on every node), close expired orders, re-send
     /// refunds a gateway missed, purge expired sessions, prune delivered
-    /// events (daily), and with a flash-sale stock, reconcile it with the
-    /// database (every minute).
+    /// events (daily), with a flash-sale stock reconcile it with the
+    /// database (every minute), and with a delay queue run its due jobs
+    /// (every second, on each node; the polling close then runs every ten
+    /// minutes).
     pub fn jobs(&self) -> Vec<Arc<dyn Job>> {
         let mut kinds = vec![
             ShopJobKind::DispatchEvents,
@@ -289,6 +324,9 @@ impl Shop {
         ];
         if self.inner.seckill.is_some() {
             kinds.push(ShopJobKind::ReconcileFlashSales);
+        }
+        if self.inner.delay.is_some() {
+            kinds.push(ShopJobKind::RunDelayedJobs);
         }
         kinds
             .into_iter()
@@ -322,6 +360,7 @@ enum ShopJobKind {
     PurgeExpiredSessions,
     PruneEvents,
     ReconcileFlashSales,
+    RunDelayedJobs,
 }
 
 /// One of the shop's own jobs.
@@ -340,6 +379,7 @@ impl Job for ShopJob {
             ShopJobKind::PurgeExpiredSessions => "purge_expired_sessions",
             ShopJobKind::PruneEvents => "prune_events",
             ShopJobKind::ReconcileFlashSales => "reconcile_flash_sales",
+            ShopJobKind::RunDelayedJobs => "run_delayed_jobs",
         }
     }
 
@@ -347,11 +387,17 @@ impl Job for ShopJob {
         let c = &self.shop.inner.config;
         match self.kind {
             ShopJobKind::DispatchEvents => Schedule::Every(c.dispatch_every),
+            // With a delay queue, orders close at their deadline through it;
+            // polling only catches what it missed.
+            ShopJobKind::CloseExpiredOrders if self.shop.inner.delay.is_some() => {
+                Schedule::every_minutes(10)
+            }
             ShopJobKind::CloseExpiredOrders => Schedule::every_minutes(1),
             ShopJobKind::RetryPendingRefunds => Schedule::every_minutes(5),
             ShopJobKind::PurgeExpiredSessions => Schedule::every_minutes(60),
             ShopJobKind::PruneEvents => Schedule::DailyAt(c.daily_jobs_at, c.time_zone),
             ShopJobKind::ReconcileFlashSales => Schedule::every_minutes(1),
+            ShopJobKind::RunDelayedJobs => Schedule::Every(c.dispatch_every),
         }
     }
 
@@ -360,6 +406,8 @@ impl Job for ShopJob {
             // Listeners are leased one by one, and a listener local to a
             // node (a search index) must be served on that node.
             ShopJobKind::DispatchEvents => JobScope::Node,
+            // The queue leases each job itself: every node claims from it.
+            ShopJobKind::RunDelayedJobs => JobScope::Node,
             _ => JobScope::Cluster,
         }
     }
@@ -413,6 +461,10 @@ impl Job for ShopJob {
             ShopJobKind::PruneEvents => {
                 let pruned = shop.prune_events_with(|| ctx.keep_alive()).await?;
                 Ok(format!("pruned {pruned}"))
+            }
+            ShopJobKind::RunDelayedJobs => {
+                let done = shop.run_delayed_jobs().await?;
+                Ok(format!("ran {done}"))
             }
             ShopJobKind::ReconcileFlashSales => {
                 let r = shop.reconcile_flash_sales().await?;

@@ -29,7 +29,7 @@ pub use cart::CartLine;
 pub use catalog::{ProductDetail, SearchPage};
 pub use checkout::{merge_lines, OrderLineRequest, PlaceOrderRequest};
 pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
-pub use events::{NOTIFICATIONS_LISTENER, PRODUCT_STATS_LISTENER};
+pub use events::{DELAYED_CLOSES_LISTENER, NOTIFICATIONS_LISTENER, PRODUCT_STATS_LISTENER};
 pub use fulfilment::ReviewRequest;
 pub use fulfilment::{MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS};
 pub use payments::NotificationOutcome;
@@ -42,6 +42,7 @@ use crate::cart::CartStore;
 use crate::catalog::CatalogStore;
 use crate::clock::{Clock, SystemClock};
 use crate::coupon::CouponStore;
+use crate::delay::DelayQueue;
 use crate::error::{Entity, Error, Result};
 use crate::events::{DomainEvent, EventListener, EventRecord};
 use crate::ids::{IdGenerator, OrderNoGenerator, SnowflakeIds};
@@ -279,6 +280,7 @@ struct Inner {
     notifier: Option<Arc<dyn Notifier>>,
     search: Option<Arc<dyn SearchIndex>>,
     seckill: Option<Arc<dyn SeckillStock>>,
+    delay: Option<Arc<dyn DelayQueue>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -298,6 +300,7 @@ pub struct ShopBuilder {
     notifier: Option<Arc<dyn Notifier>>,
     search: Option<Arc<dyn SearchIndex>>,
     seckill: Option<Arc<dyn SeckillStock>>,
+    delay: Option<Arc<dyn DelayQueue>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -369,6 +372,16 @@ impl ShopBuilder {
         self
     }
 
+    /// Closes unpaid orders at their deadline through `queue` (e.g.
+    /// Redis) instead of by polling: an outbox listener schedules each
+    /// placed order's close, and a job on every node runs what is due
+    /// ([`Shop::run_delayed_jobs`]); the polling close then runs every ten
+    /// minutes only, as a safety net.
+    pub fn delay_queue(mut self, queue: Arc<dyn DelayQueue>) -> Self {
+        self.delay = Some(queue);
+        self
+    }
+
     /// Replaces the settings.
     pub fn config(mut self, config: ShopConfig) -> Self {
         self.config = config;
@@ -384,6 +397,11 @@ impl ShopBuilder {
             listeners.push(Arc::new(events::Notifications {
                 stores: self.stores.clone(),
                 notifier: notifier.clone(),
+            }));
+        }
+        if let Some(queue) = &self.delay {
+            listeners.push(Arc::new(events::DelayedCloses {
+                queue: queue.clone(),
             }));
         }
         listeners.extend(self.listeners);
@@ -405,6 +423,7 @@ impl ShopBuilder {
                 notifier: self.notifier,
                 search: self.search,
                 seckill: self.seckill,
+                delay: self.delay,
                 default_gateway: self.default_gateway,
                 config: self.config,
             }),
@@ -425,6 +444,7 @@ impl Shop {
             notifier: None,
             search: None,
             seckill: None,
+            delay: None,
             default_gateway: None,
             config: ShopConfig::default(),
         }
