@@ -32,6 +32,8 @@ use crate::money::Money;
 pub const MAX_FLASH_SALE_QUANTITY: u32 = 1_000_000;
 /// The longest a sale may run.
 pub const MAX_FLASH_SALE_DAYS: i64 = 31;
+/// How far ahead a sale may start.
+pub const MAX_FLASH_SALE_LEAD_DAYS: i64 = 366;
 
 /// A flash sale of one SKU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

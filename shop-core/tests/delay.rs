@@ -29,7 +29,11 @@ async fn unpaid_orders_close_at_their_deadline_through_the_queue() {
     let unpaid = w.shop.place_order(ann, request).await.unwrap();
     let paid = w.paid_order(bob, &sku, 1).await;
     w.shop.dispatch_events().await.unwrap();
-    assert_eq!(queue.queued().await.unwrap(), 2, "one close per placed order");
+    assert_eq!(
+        queue.queued().await.unwrap(),
+        2,
+        "one close per placed order"
+    );
 
     // Before the deadline nothing is due.
     assert_eq!(w.shop.run_delayed_jobs().await.unwrap(), 0);

@@ -12,6 +12,7 @@ use crate::ids::{AddressId, FlashSaleId, OrderItemId, SkuId, UserId};
 use crate::order::{payment_window, Order, OrderItem, OrderState};
 use crate::seckill::{
     FlashSale, FlashSaleDraft, FlashSalePhase, FlashSaleRefusal, Take, TakeRefusal,
+    MAX_FLASH_SALE_LEAD_DAYS,
 };
 
 /// How many sales [`Shop::flash_sales`] lists at most.
@@ -62,13 +63,19 @@ fn refusal(r: TakeRefusal, sale: &FlashSale) -> Error {
 impl Shop {
     /// Sets up a flash sale of a flash-sale product's SKU (admin): its
     /// stock becomes `draft.quantity`. Refused while the SKU has a sale
-    /// that has not ended, for another kind of product, or for a window
-    /// already over.
+    /// that has not ended, for another kind of product, for a window
+    /// already over, or starting more than a year ahead.
     pub async fn create_flash_sale(&self, draft: FlashSaleDraft) -> Result<FlashSale> {
         draft.validate()?;
         let now = self.now();
         if draft.ends_at <= now {
             return Err(Error::validation("ends_at", "must be in the future"));
+        }
+        if draft.starts_at > now + Duration::days(MAX_FLASH_SALE_LEAD_DAYS) {
+            return Err(Error::validation(
+                "starts_at",
+                format!("at most {MAX_FLASH_SALE_LEAD_DAYS} days ahead"),
+            ));
         }
         let sku = self
             .inner

@@ -22,7 +22,7 @@ pub struct FlashSaleBody {
     pub price: String,
     /// Units offered, 1 to 1,000,000 (the SKU's stock becomes this).
     pub quantity: u32,
-    /// When buying opens (RFC 3339).
+    /// When buying opens (RFC 3339), at most a year ahead.
     #[schema(value_type = String)]
     pub starts_at: DateTime<Utc>,
     /// When buying ends (RFC 3339): after the start and in the future, at
