@@ -127,6 +127,7 @@
 #![deny(missing_docs)]
 
 pub mod account;
+pub mod cache;
 pub mod cart;
 pub mod catalog;
 pub mod clock;

@@ -12,6 +12,10 @@
 //!   [`purge_expired_sessions`](shop_core::account::SessionStore::purge_expired_sessions).
 //! - [`RedisStore::rate_limit`]: a token bucket (GCRA) shared by every
 //!   instance of an app, one Lua script per request.
+//! - [`ReadCache`](shop_core::cache::ReadCache): product pages and the
+//!   category tree shared by every instance, versioned so a page read
+//!   before an edit is never stored after its invalidation
+//!   (`ShopBuilder::read_cache`).
 //! - [`DelayQueue`](shop_core::delay::DelayQueue): work due at a time
 //!   (closing unpaid orders at their deadline), claimed with a lease by
 //!   any node (`ShopBuilder::delay_queue`).
@@ -27,7 +31,8 @@
 //! Both ports pass their part of the `shop-core` conformance suite
 //! ([`cart_conformance_tests!`](shop_core::cart_conformance_tests),
 //! [`session_conformance_tests!`](shop_core::session_conformance_tests)).
-//! Idempotency tokens and the catalog cache in Redis are not built yet.
+//! Checkout submit tokens in Redis are not built yet (they live in the
+//! orders' database).
 //!
 //! ## Keys
 //!
@@ -41,6 +46,8 @@
 //! | `{prefix}sessions:expiry` | sorted set | digests scored by expiry (µs) |
 //! | `{prefix}sessions:user:{user}` | set | a user's digests, expiring with their longest session |
 //! | `{prefix}rate:{bucket}` | string | the bucket's theoretical arrival time |
+//! | `{prefix}{c:{key}}:val` | string | a cached page (JSON), with its time to live |
+//! | `{prefix}{c:{key}}:ver` | string | the cached key's version, moved on by each invalidation |
 //! | `{prefix}{delay}:due` | sorted set | delayed job ids by due time (ms); a claim moves it to the lease's end |
 //! | `{prefix}{delay}:jobs` | hash | delayed job id → payload |
 //! | `{prefix}history:{user}` | sorted set | zero-padded product ids scored by their latest view (µs); 180 days after the last view it expires |
@@ -79,6 +86,7 @@
 
 #![deny(missing_docs)]
 
+mod cache;
 mod carts;
 mod delay;
 mod history;

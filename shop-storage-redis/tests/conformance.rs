@@ -1,4 +1,4 @@
-//! The cart, session, history and delay-queue parts of the shop-core conformance suite, on a real
+//! The cart, session, history, delay-queue and read-cache parts of the shop-core conformance suite, on a real
 //! Redis server (`SHOP_TEST_REDIS_URL`), each test under its own key prefix.
 
 mod common;
@@ -22,4 +22,13 @@ async fn delay_queue_leases_and_redelivers() {
         return;
     };
     shop_core::conformance::delay_queue_leases_and_redelivers(std::sync::Arc::new(redis)).await;
+}
+
+/// The read cache's contract.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_cache_versioned_puts() {
+    let Some(redis) = common::redis_store().await else {
+        return;
+    };
+    shop_core::conformance::read_cache_versioned_puts(std::sync::Arc::new(redis)).await;
 }

@@ -1,6 +1,7 @@
 //! Unpaid orders closed at their deadline through the Redis delay queue by
 //! two nodes at once, on one SQLite database: every job runs once, every
-//! order closes once, the stock comes back exactly.
+//! order closes once, the stock comes back exactly. And product pages
+//! cached in Redis, fresh after an edit's event.
 
 mod common;
 
@@ -56,4 +57,49 @@ async fn two_nodes_close_every_unpaid_order_once_at_its_deadline() {
     let stock = w.shop.product_detail(sku.product_id).await.unwrap().skus[0].stock;
     assert_eq!(stock, 30, "every unit back, once");
     assert_eq!(redis.queued().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_cached_in_redis_is_never_stale_after_the_edits_event() {
+    let Some(redis) = common::redis_store().await else {
+        return;
+    };
+    let redis = Arc::new(redis);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("redis-cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}.db", common::unique_prefix().replace(':', "_")));
+    let sql = Arc::new(
+        SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap(),
+    );
+    sql.migrate().await.unwrap();
+    let w = ShopWorld::new(sql.clone());
+    let shop = Shop::builder(Stores::from_backend(sql.clone()))
+        .clock(w.clock.clone())
+        .read_cache(redis.clone())
+        .build();
+    let sku = w.sku("Tea cup", "10.00", 5).await;
+    let id = sku.product_id;
+    assert_eq!(
+        shop.product_detail(id).await.unwrap().product.title,
+        "Tea cup"
+    );
+    let mut draft = ShopWorld::product_draft("Tea cup, blue", "A thing.");
+    draft.on_sale = true;
+    shop.update_product(id, draft).await.unwrap();
+    shop.dispatch_events().await.unwrap();
+    assert_eq!(
+        shop.product_detail(id).await.unwrap().product.title,
+        "Tea cup, blue"
+    );
+    // A second instance on the same Redis sees the same page.
+    let other = Shop::builder(Stores::from_backend(sql.clone()))
+        .clock(w.clock.clone())
+        .read_cache(redis.clone())
+        .build();
+    assert_eq!(
+        other.product_detail(id).await.unwrap().product.title,
+        "Tea cup, blue"
+    );
 }

@@ -353,6 +353,9 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
         // Flash-sale crowds are answered by Redis (the database decides),
         // and unpaid orders close at their deadline through its delay
         // queue.
+        // (Its read cache is not used: product pages here show stock at
+        // once after an order, and the Redis cache is fresh only after
+        // the next dispatch.)
         builder = builder.seckill_stock(redis.clone()).delay_queue(redis);
     }
     if let Some(dir) = config.search_dir() {

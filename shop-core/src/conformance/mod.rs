@@ -40,6 +40,7 @@
 //! afresh: every test needs an empty store of its own.
 
 mod accounts;
+mod cache;
 mod carts;
 mod catalog;
 mod catalog_listing;
@@ -68,6 +69,7 @@ use crate::error::{Entity, Error, StoreError};
 pub use accounts::{
     accounts_crud_and_unique_email, email_verification_is_single_use, password_reset_is_single_use,
 };
+pub use cache::read_cache_versioned_puts;
 pub use carts::{
     cart_add_merge_update_remove, cart_concurrent_adds_count_exactly,
     cart_line_quantities_stay_within_limits,

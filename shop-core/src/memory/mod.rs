@@ -119,6 +119,7 @@
 //!   ascending id order.
 
 mod accounts;
+mod cache;
 mod carts;
 mod catalog;
 mod coupons;
@@ -130,6 +131,7 @@ mod reviews;
 mod seckill;
 mod users;
 
+pub use cache::MemoryReadCache;
 pub use delay::MemoryDelayQueue;
 pub use seckill::MemorySeckillStock;
 

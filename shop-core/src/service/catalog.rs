@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Shop;
+use crate::cache::{product_key, CATEGORY_TREE_KEY};
 use crate::catalog::{
     category_tree, cheapest_price, validate_sku, Category, CategoryNode, Product, ProductDraft,
     ProductQuery, ProductSort, Sku, SkuDraft,
@@ -62,6 +63,10 @@ impl Shop {
             parent.as_ref(),
         )?;
         self.inner.stores.catalog.create_category(&category).await?;
+        if let Some(cache) = &self.inner.cache {
+            // Best effort: the tree expires with its time to live anyway.
+            let _ = cache.invalidate(CATEGORY_TREE_KEY).await;
+        }
         Ok(category)
     }
 
@@ -75,11 +80,45 @@ impl Shop {
             .ok_or_else(|| Error::not_found(Entity::Category, id))
     }
 
-    /// The whole category tree.
+    /// The whole category tree (from the read cache when there is one).
     pub async fn category_tree(&self) -> Result<Vec<CategoryNode>> {
-        Ok(category_tree(
-            self.inner.stores.catalog.list_categories().await?,
-        ))
+        self.read_through(CATEGORY_TREE_KEY, || async {
+            Ok(category_tree(
+                self.inner.stores.catalog.list_categories().await?,
+            ))
+        })
+        .await
+    }
+
+    /// `load`'s answer, from the read cache when it holds `key` (stored
+    /// there after a miss unless invalidated meanwhile). A cache that fails
+    /// or holds something unreadable is read around, never an error.
+    async fn read_through<T, F, Fut>(&self, key: &str, load: F) -> Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let Some(cache) = &self.inner.cache else {
+            return load().await;
+        };
+        let version = match cache.get(key).await {
+            Ok((Some(cached), _)) => {
+                if let Ok(value) = serde_json::from_str(&cached) {
+                    return Ok(value);
+                }
+                None
+            }
+            Ok((None, version)) => Some(version),
+            Err(_) => None,
+        };
+        let value = load().await?;
+        if let (Some(version), Ok(json)) = (version, serde_json::to_string(&value)) {
+            let _ = cache
+                .put(key, &json, version, self.inner.config.read_cache_ttl)
+                .await;
+        }
+        Ok(value)
     }
 
     /// The categories from the root down to `id`, inclusive.
@@ -319,11 +358,14 @@ impl Shop {
     /// The product page of an on-sale product (`NotFound` when it is off
     /// sale, so shoppers cannot see withdrawn products).
     pub async fn product_detail(&self, id: ProductId) -> Result<ProductDetail> {
-        let product = self.product(id).await?;
-        if !product.on_sale {
-            return Err(Error::not_found(Entity::Product, id));
-        }
-        self.product_detail_of(product).await
+        self.read_through(&product_key(id), || async {
+            let product = self.product(id).await?;
+            if !product.on_sale {
+                return Err(Error::not_found(Entity::Product, id));
+            }
+            self.product_detail_of(product).await
+        })
+        .await
     }
 
     /// The product page of any product, on sale or not (for administrators).

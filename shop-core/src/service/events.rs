@@ -7,10 +7,11 @@ use async_trait::async_trait;
 use chrono::Duration;
 
 use super::{Shop, Stores};
+use crate::cache::{product_key, ReadCache};
 use crate::delay::{close_order_job, DelayQueue};
 use crate::error::Result;
 use crate::events::{DomainEvent, EventEnvelope, EventListener};
-use crate::ids::{OrderId, UserId};
+use crate::ids::{OrderId, ProductId, UserId};
 use crate::jobs::{Job, JobContext, JobRun, JobRunner, JobScope, Schedule};
 use crate::notify::{Message, MessageLine, Notification, Notifier};
 use crate::order::Order;
@@ -24,6 +25,40 @@ pub const NOTIFICATIONS_LISTENER: &str = "shop.notifications";
 /// The name of the listener that schedules each placed order's close in
 /// the delay queue.
 pub const DELAYED_CLOSES_LISTENER: &str = "shop.delayed_closes";
+
+/// The name of the listener that invalidates cached product pages.
+pub const CACHE_INVALIDATION_LISTENER: &str = "shop.cache_invalidation";
+
+/// Drops a product's cached page after each event about it (idempotent).
+pub(super) struct CacheInvalidation {
+    pub(super) cache: Arc<dyn ReadCache>,
+}
+
+#[async_trait]
+impl EventListener for CacheInvalidation {
+    fn name(&self) -> &str {
+        CACHE_INVALIDATION_LISTENER
+    }
+
+    // It starts at the oldest event kept (the default): an edit made
+    // before the first dispatch is invalidated too (invalidating twice is
+    // harmless).
+    async fn on_event(&self, envelope: &EventEnvelope) -> Result<()> {
+        let products: Vec<ProductId> = match &envelope.event {
+            DomainEvent::ProductCreated { product_id }
+            | DomainEvent::ProductChanged { product_id }
+            | DomainEvent::ProductTakenOffSale { product_id }
+            | DomainEvent::StockChanged { product_id, .. } => vec![*product_id],
+            DomainEvent::OrderPaid { product_ids, .. }
+            | DomainEvent::ReviewCreated { product_ids, .. } => product_ids.clone(),
+            _ => Vec::new(),
+        };
+        for product in products {
+            self.cache.invalidate(&product_key(product)).await?;
+        }
+        Ok(())
+    }
+}
 
 /// Schedules each placed order's close at its deadline in the delay queue
 /// (scheduling twice replaces the job, so a redelivery is harmless).

@@ -29,7 +29,10 @@ pub use cart::CartLine;
 pub use catalog::{ProductDetail, SearchPage};
 pub use checkout::{merge_lines, OrderLineRequest, PlaceOrderRequest};
 pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
-pub use events::{DELAYED_CLOSES_LISTENER, NOTIFICATIONS_LISTENER, PRODUCT_STATS_LISTENER};
+pub use events::{
+    CACHE_INVALIDATION_LISTENER, DELAYED_CLOSES_LISTENER, NOTIFICATIONS_LISTENER,
+    PRODUCT_STATS_LISTENER,
+};
 pub use fulfilment::ReviewRequest;
 pub use fulfilment::{MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS};
 pub use payments::NotificationOutcome;
@@ -38,6 +41,7 @@ pub use seckill::{FlashSaleView, ReconcileReport, MAX_LISTED_FLASH_SALES};
 pub use views::{OrderLineView, OrderView};
 
 use crate::account::{AccountStore, Secrets, SessionStore};
+use crate::cache::ReadCache;
 use crate::cart::CartStore;
 use crate::catalog::CatalogStore;
 use crate::clock::{Clock, SystemClock};
@@ -240,6 +244,9 @@ pub struct ShopConfig {
     /// How many recently viewed products each buyer's history keeps
     /// (1..=100).
     pub history_keep: u32,
+    /// How long a cached product page or category tree lives (with a
+    /// [`ShopBuilder::read_cache`]; invalidation drops it sooner).
+    pub read_cache_ttl: Duration,
 }
 
 impl Default for ShopConfig {
@@ -259,6 +266,7 @@ impl Default for ShopConfig {
             time_zone: FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix()),
             seckill_grace: Duration::minutes(1),
             history_keep: 50,
+            read_cache_ttl: Duration::minutes(5),
         }
     }
 }
@@ -281,6 +289,7 @@ struct Inner {
     search: Option<Arc<dyn SearchIndex>>,
     seckill: Option<Arc<dyn SeckillStock>>,
     delay: Option<Arc<dyn DelayQueue>>,
+    cache: Option<Arc<dyn ReadCache>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -301,6 +310,7 @@ pub struct ShopBuilder {
     search: Option<Arc<dyn SearchIndex>>,
     seckill: Option<Arc<dyn SeckillStock>>,
     delay: Option<Arc<dyn DelayQueue>>,
+    cache: Option<Arc<dyn ReadCache>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -382,6 +392,15 @@ impl ShopBuilder {
         self
     }
 
+    /// Caches product pages and the category tree in `cache` (e.g. Redis,
+    /// shared by every instance) for [`ShopConfig::read_cache_ttl`]: an
+    /// outbox listener invalidates a product's page after each of its
+    /// events, the category writes invalidate the tree.
+    pub fn read_cache(mut self, cache: Arc<dyn ReadCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// Replaces the settings.
     pub fn config(mut self, config: ShopConfig) -> Self {
         self.config = config;
@@ -404,6 +423,11 @@ impl ShopBuilder {
                 queue: queue.clone(),
             }));
         }
+        if let Some(cache) = &self.cache {
+            listeners.push(Arc::new(events::CacheInvalidation {
+                cache: cache.clone(),
+            }));
+        }
         listeners.extend(self.listeners);
         let dispatcher = Dispatcher::new(
             self.stores.outbox.clone(),
@@ -424,6 +448,7 @@ impl ShopBuilder {
                 search: self.search,
                 seckill: self.seckill,
                 delay: self.delay,
+                cache: self.cache,
                 default_gateway: self.default_gateway,
                 config: self.config,
             }),
@@ -445,6 +470,7 @@ impl Shop {
             search: None,
             seckill: None,
             delay: None,
+            cache: None,
             default_gateway: None,
             config: ShopConfig::default(),
         }
