@@ -49,7 +49,7 @@ use crate::coupon::CouponStore;
 use crate::delay::DelayQueue;
 use crate::error::{Entity, Error, Result};
 use crate::events::{DomainEvent, EventListener, EventRecord};
-use crate::ids::{IdGenerator, OrderNoGenerator, SnowflakeIds};
+use crate::ids::{IdGenerator, OrderNoGenerator, SkuId, SnowflakeIds};
 use crate::jobs::JobStore;
 use crate::money::Currency;
 use crate::notify::{Locale, Notifier};
@@ -58,7 +58,7 @@ use crate::outbox::{DispatchConfig, Dispatcher, OutboxStore};
 use crate::payment::PaymentGateway;
 use crate::refund::RefundStore;
 use crate::search::SearchIndex;
-use crate::seckill::{FlashSaleStore, SeckillStock};
+use crate::seckill::{FlashSale, FlashSaleStore, SeckillStock};
 use crate::user::{HistoryStore, UserStore};
 
 /// The storage ports a [`Shop`] needs. Each may come from another backend
@@ -290,6 +290,9 @@ struct Inner {
     seckill: Option<Arc<dyn SeckillStock>>,
     delay: Option<Arc<dyn DelayQueue>>,
     cache: Option<Arc<dyn ReadCache>>,
+    /// Flash sales by SKU, read by this process within the last second
+    /// (a crowd reads one sale thousands of times a second).
+    recent_sales: std::sync::Mutex<HashMap<SkuId, (FlashSale, std::time::Instant)>>,
     default_gateway: Option<String>,
     config: ShopConfig,
 }
@@ -449,6 +452,7 @@ impl ShopBuilder {
                 seckill: self.seckill,
                 delay: self.delay,
                 cache: self.cache,
+                recent_sales: std::sync::Mutex::new(HashMap::new()),
                 default_gateway: self.default_gateway,
                 config: self.config,
             }),
