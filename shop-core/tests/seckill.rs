@@ -10,9 +10,11 @@ use chrono::Duration;
 use shop_core::catalog::ProductKind;
 use shop_core::conformance::fixtures::{base_time, cny};
 use shop_core::conformance::shop::ShopWorld;
-use shop_core::conformance::{flash_sale_close_races_payment_with, flash_sale_crowd};
+use shop_core::conformance::{
+    flash_sale_close_races_payment_with, flash_sale_crowd, flash_sale_reconciliation_with,
+};
 use shop_core::memory::{MemorySeckillStock, MemoryStore};
-use shop_core::seckill::{FlashSaleDraft, FlashSaleStore, SeckillStock, Take};
+use shop_core::seckill::{FlashSaleDraft, FlashSaleStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_crowd_through_the_gate_never_oversells() {
@@ -35,68 +37,13 @@ async fn a_close_racing_a_payment_returns_the_unit_to_the_gate_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciliation_returns_a_unit_whose_order_was_never_written() {
-    let store = Arc::new(MemoryStore::new());
     let stock = Arc::new(MemorySeckillStock::new());
-    let w = ShopWorld::with_seckill_stock(store.clone(), Some(stock.clone()));
-    let mut draft = ShopWorld::product_draft("Flash phone", "One per buyer.");
-    draft.kind = ProductKind::Seckill;
-    let (_, skus) = w
-        .shop
-        .create_product(draft, vec![ShopWorld::sku_draft("999.00", 0)])
-        .await
-        .unwrap();
-    let sku = &skus[0];
-    let sale = w
-        .shop
-        .create_flash_sale(FlashSaleDraft {
-            sku_id: sku.id,
-            price: cny("1.00"),
-            quantity: 5,
-            starts_at: base_time() - Duration::minutes(1),
-            ends_at: base_time() + Duration::hours(1),
-        })
-        .await
-        .unwrap();
-    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(5));
-
-    // A buyer's unit is taken, then the process dies before the order.
-    let ghost = w.user();
-    assert_eq!(
-        stock.take(sale.id, ghost, w.shop.now()).await.unwrap(),
-        Take::Taken
-    );
-    let buyer = w.user();
-    let address = w.address(buyer).await;
-    w.shop
-        .seckill_order(buyer, sku.id, address.id)
-        .await
-        .unwrap();
-    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(3));
-    assert_eq!(store.flash_sale_ledger(sale.id).await.unwrap().stock, 4);
-
-    // Within the grace period the take may still be placing its order.
-    let r = w.shop.reconcile_flash_sales().await.unwrap();
-    assert_eq!((r.sales, r.returned), (1, 0));
-    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(3));
-
-    // After it, the unit comes back, once.
-    w.clock.advance(Duration::minutes(2));
-    let r = w.shop.reconcile_flash_sales().await.unwrap();
-    assert_eq!((r.returned, r.added, r.loaded), (1, 0, 0));
-    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(4));
-    let r = w.shop.reconcile_flash_sales().await.unwrap();
-    assert_eq!(r.returned, 0);
-
-    // A gate that lost the sale (a Redis restart) is loaded again from the
-    // database, its buyers included.
-    stock.forget(sale.id);
-    let again = w.shop.seckill_order(buyer, sku.id, address.id).await;
-    assert!(again.is_err(), "the buyer holds a unit: {again:?}");
-    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(4));
-    stock.forget(sale.id);
-    let r = w.shop.reconcile_flash_sales().await.unwrap();
-    assert_eq!(r.loaded, 1);
-    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(4));
+    let forgetful = stock.clone();
+    flash_sale_reconciliation_with(Arc::new(MemoryStore::new()), stock, |sale| {
+        forgetful.forget(sale);
+        std::future::ready(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

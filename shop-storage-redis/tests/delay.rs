@@ -8,11 +8,11 @@ mod common;
 use std::sync::Arc;
 
 use chrono::Duration;
+use shop_core::conformance::read_cache_serves_edits_after_dispatch;
 use shop_core::conformance::shop::ShopWorld;
 use shop_core::delay::DelayQueue;
 use shop_core::order::OrderStatus;
 use shop_core::{Shop, Stores};
-use shop_storage_sql::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_close_every_unpaid_order_once_at_its_deadline() {
@@ -20,15 +20,7 @@ async fn two_nodes_close_every_unpaid_order_once_at_its_deadline() {
         return;
     };
     let redis = Arc::new(redis);
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("redis-delay");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}.db", common::unique_prefix().replace(':', "_")));
-    let sql = Arc::new(
-        SqliteStore::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap(),
-    );
-    sql.migrate().await.unwrap();
+    let sql = common::sqlite().await;
 
     let w = ShopWorld::with_delay_queue(sql.clone(), redis.clone());
     let other_node = Shop::builder(Stores::from_backend(sql.clone()))
@@ -64,42 +56,5 @@ async fn a_page_cached_in_redis_is_never_stale_after_the_edits_event() {
     let Some(redis) = common::redis_store().await else {
         return;
     };
-    let redis = Arc::new(redis);
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("redis-cache");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}.db", common::unique_prefix().replace(':', "_")));
-    let sql = Arc::new(
-        SqliteStore::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap(),
-    );
-    sql.migrate().await.unwrap();
-    let w = ShopWorld::new(sql.clone());
-    let shop = Shop::builder(Stores::from_backend(sql.clone()))
-        .clock(w.clock.clone())
-        .read_cache(redis.clone())
-        .build();
-    let sku = w.sku("Tea cup", "10.00", 5).await;
-    let id = sku.product_id;
-    assert_eq!(
-        shop.product_detail(id).await.unwrap().product.title,
-        "Tea cup"
-    );
-    let mut draft = ShopWorld::product_draft("Tea cup, blue", "A thing.");
-    draft.on_sale = true;
-    shop.update_product(id, draft).await.unwrap();
-    shop.dispatch_events().await.unwrap();
-    assert_eq!(
-        shop.product_detail(id).await.unwrap().product.title,
-        "Tea cup, blue"
-    );
-    // A second instance on the same Redis sees the same page.
-    let other = Shop::builder(Stores::from_backend(sql.clone()))
-        .clock(w.clock.clone())
-        .read_cache(redis.clone())
-        .build();
-    assert_eq!(
-        other.product_detail(id).await.unwrap().product.title,
-        "Tea cup, blue"
-    );
+    read_cache_serves_edits_after_dispatch(common::sqlite().await, Arc::new(redis)).await;
 }

@@ -147,15 +147,7 @@ async fn carts_in_redis_orders_in_sqlite_placement_empties_the_bought_lines() {
         return;
     };
     let redis = Arc::new(redis);
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("redis-mixed");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}.db", common::unique_prefix().replace(':', "_")));
-    let sql = Arc::new(
-        shop_storage_sql::SqliteStore::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap(),
-    );
-    sql.migrate().await.unwrap();
+    let sql = common::sqlite().await;
     let stores = Stores::from_backend(sql.clone()).with_carts(redis.clone());
     let shop = Shop::builder(stores).build();
 

@@ -69,7 +69,7 @@ use crate::error::{Entity, Error, StoreError};
 pub use accounts::{
     accounts_crud_and_unique_email, email_verification_is_single_use, password_reset_is_single_use,
 };
-pub use cache::read_cache_versioned_puts;
+pub use cache::{read_cache_serves_edits_after_dispatch, read_cache_versioned_puts};
 pub use carts::{
     cart_add_merge_update_remove, cart_concurrent_adds_count_exactly,
     cart_line_quantities_stay_within_limits,
@@ -113,7 +113,7 @@ pub use reviews::{
 pub use seckill::{
     flash_sale_close_races_payment, flash_sale_close_races_payment_with, flash_sale_crowd,
     flash_sale_crowd_never_oversells, flash_sale_one_unit_per_buyer_until_the_close,
-    flash_sale_store_keeps_sales_and_ledgers,
+    flash_sale_reconciliation_with, flash_sale_store_keeps_sales_and_ledgers,
 };
 pub use sessions::{
     sessions_expire_and_end, sessions_of_a_user_end_together, sessions_purge_expired,

@@ -298,3 +298,71 @@ pub async fn flash_sale_close_races_payment_with<B: Backend>(
 pub async fn flash_sale_close_races_payment<B: Backend>(store: Arc<B>) {
     flash_sale_close_races_payment_with(store, None).await;
 }
+
+/// A process dies between a take and its order: within
+/// [`ShopConfig::seckill_grace`](crate::ShopConfig::seckill_grace)
+/// reconciliation leaves the unit taken (its order may be on the way),
+/// after it the unit comes back once; a `stock` that lost the sale (`lose`
+/// makes it forget, as a restarted Redis would) is loaded again from the
+/// database, buyers included — by the next purchase, or by reconciliation.
+pub async fn flash_sale_reconciliation_with<B, F, Fut>(
+    store: Arc<B>,
+    stock: Arc<dyn SeckillStock>,
+    lose: F,
+) where
+    B: Backend,
+    F: Fn(FlashSaleId) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let w = ShopWorld::with_seckill_stock(store.clone(), Some(stock.clone()));
+    let sku = seckill_sku(&w, 0).await;
+    let sale = open_sale(&w, &sku, 5).await;
+    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(5));
+
+    // A buyer's unit is taken, then the process dies before the order.
+    let ghost = w.user();
+    assert_eq!(
+        stock.take(sale.id, ghost, w.shop.now()).await.unwrap(),
+        crate::seckill::Take::Taken
+    );
+    let buyer = w.user();
+    let address = w.address(buyer).await;
+    w.shop
+        .seckill_order(buyer, sku.id, address.id)
+        .await
+        .unwrap();
+    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(3));
+    assert_eq!(store.flash_sale_ledger(sale.id).await.unwrap().stock, 4);
+
+    // Within the grace period the take may still be placing its order.
+    let r = w.shop.reconcile_flash_sales().await.unwrap();
+    assert_eq!((r.sales, r.returned), (1, 0));
+    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(3));
+
+    // After it, the unit comes back, once.
+    w.clock.advance(Duration::minutes(2));
+    let r = w.shop.reconcile_flash_sales().await.unwrap();
+    assert_eq!((r.returned, r.added, r.loaded), (1, 0, 0));
+    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(4));
+    let r = w.shop.reconcile_flash_sales().await.unwrap();
+    assert_eq!(r.returned, 0);
+
+    // The stock lost the sale: the next purchase loads it from the
+    // database, its buyers included; so does reconciliation.
+    lose(sale.id).await;
+    let again = w.shop.seckill_order(buyer, sku.id, address.id).await;
+    assert!(again.is_err(), "the buyer holds a unit: {again:?}");
+    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(4));
+    lose(sale.id).await;
+    let r = w.shop.reconcile_flash_sales().await.unwrap();
+    assert_eq!(r.loaded, 1);
+    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(4));
+    let other = w.user();
+    let theirs = w.address(other).await;
+    w.shop
+        .seckill_order(other, sku.id, theirs.id)
+        .await
+        .unwrap();
+    assert_eq!(stock.remaining(sale.id).await.unwrap(), Some(3));
+    assert_eq!(store.flash_sale_ledger(sale.id).await.unwrap().stock, 3);
+}

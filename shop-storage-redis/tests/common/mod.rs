@@ -88,3 +88,15 @@ async fn sweep_dead_runs(url: &str) {
         })
         .await;
 }
+
+/// A migrated SQLite database of its own in the test target's folder.
+pub async fn sqlite() -> std::sync::Arc<shop_storage_sql::SqliteStore> {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("redis-mixed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}.db", unique_prefix().replace(':', "_")));
+    let sql = shop_storage_sql::SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sql.migrate().await.unwrap();
+    std::sync::Arc::new(sql)
+}
