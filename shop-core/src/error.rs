@@ -154,6 +154,16 @@ pub enum Error {
         /// The order the token placed.
         order: crate::ids::OrderId,
     },
+    /// Another submission with the same submit token is placing its order
+    /// right now (submit tokens kept apart from the orders, see
+    /// [`Stores::with_submit_tokens`](crate::service::Stores::with_submit_tokens)):
+    /// the same request sent again shortly gets that order, as with
+    /// Stripe's `idempotency_key_in_use`.
+    #[error("another submission with this submit token is placing order {order}; send the same request again shortly")]
+    SubmitTokenInUse {
+        /// The order the other submission is placing.
+        order: crate::ids::OrderId,
+    },
     /// The e-mail address and password do not match an account (also when
     /// there is no such account: the answer does not tell which).
     #[error("wrong e-mail address or password")]
@@ -216,6 +226,7 @@ impl Error {
             Error::OutOfStock { .. }
             | Error::InvalidTransition { .. }
             | Error::SubmitTokenReused { .. }
+            | Error::SubmitTokenInUse { .. }
             | Error::FlashSale(_)
             | Error::Refused { .. } => ErrorKind::Conflict,
             Error::CouponRejected(_) => ErrorKind::Unprocessable,

@@ -93,6 +93,7 @@ mod history;
 mod limits;
 mod seckill;
 mod sessions;
+mod tokens;
 
 use std::time::Duration;
 

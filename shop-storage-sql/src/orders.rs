@@ -10,7 +10,7 @@ use shop_core::events::EventRecord;
 use shop_core::ids::{OrderId, ProductId, SkuId, UserId};
 use shop_core::order::{
     check_line_reviews, Order, OrderAction, OrderPatch, OrderQuery, OrderState, OrderStore,
-    PlaceOrder, ProductReview, ReviewOrder, SubmitTokenStore, SubmittedOrder,
+    PlaceOrder, ProductReview, ReviewOrder, SubmitTokenStore, SubmittedOrder, TokenClaim,
 };
 use shop_core::page::Page;
 use shop_core::{Entity, Error, Result};
@@ -348,7 +348,7 @@ impl<D: Dialect> SubmitTokenStore for SqlStore<D> {
     async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>> {
         let sql = Sql::new(
             "SELECT order_id, request_fingerprint FROM shop_submit_tokens \
-             WHERE token = ? AND user_id = ? AND order_id IS NOT NULL",
+             WHERE token = ? AND user_id = ? AND used_at IS NOT NULL",
         )
         .bind(token)
         .bind(user.0);
@@ -359,5 +359,90 @@ impl<D: Dialect> SubmitTokenStore for SqlStore<D> {
             })
         })
         .await
+    }
+
+    async fn claim_submit_token(
+        &self,
+        user: UserId,
+        token: &str,
+        wanted: &SubmittedOrder,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<TokenClaim> {
+        // The compare-and-set: one conditional UPDATE. `order_id` is set
+        // before `claimed_at` (MySQL assigns left to right), keeping a
+        // stale claim's order id.
+        let claim = Sql::new(
+            "UPDATE shop_submit_tokens SET request_fingerprint = ?, \
+             order_id = CASE WHEN claimed_at IS NULL THEN ? ELSE order_id END, \
+             claimed_at = ? \
+             WHERE token = ? AND user_id = ? AND used_at IS NULL AND expires_at > ? \
+             AND (claimed_at IS NULL OR claimed_at <= ?)",
+        )
+        .bind(&wanted.request_fingerprint)
+        .bind(wanted.order_id.0)
+        .bind(now)
+        .bind(token)
+        .bind(user.0)
+        .bind(now)
+        .bind(stale_before);
+        let claimed = self.execute(claim).await? == 1;
+        // Only the holder moves a live claim on, so what is read back is
+        // this claim when it was won.
+        let read = Sql::new(
+            "SELECT order_id, request_fingerprint, used_at, claimed_at FROM shop_submit_tokens \
+             WHERE token = ? AND user_id = ?",
+        )
+        .bind(token)
+        .bind(user.0);
+        let row = self
+            .one(read, |row| {
+                let fingerprint = row.opt_text("request_fingerprint")?.unwrap_or_default();
+                let order = row.opt_int("order_id")?.map(|id| SubmittedOrder {
+                    order_id: OrderId(id),
+                    request_fingerprint: fingerprint,
+                });
+                Ok((
+                    order,
+                    row.opt_time("used_at")?.is_some(),
+                    row.opt_time("claimed_at")?,
+                ))
+            })
+            .await?;
+        Ok(match row {
+            Some((Some(order), _, Some(_))) if claimed => TokenClaim::Claimed {
+                order_id: order.order_id,
+                resumed: order.order_id != wanted.order_id,
+            },
+            Some((Some(order), true, _)) => TokenClaim::Placed(order),
+            Some((Some(order), false, Some(_))) => TokenClaim::Pending(order),
+            _ => TokenClaim::Unusable,
+        })
+    }
+
+    async fn finish_submit_token(&self, user: UserId, token: &str, order: OrderId) -> Result<()> {
+        let finish = Sql::new(
+            "UPDATE shop_submit_tokens SET used_at = claimed_at \
+             WHERE token = ? AND user_id = ? AND order_id = ? AND used_at IS NULL \
+             AND claimed_at IS NOT NULL",
+        )
+        .bind(token)
+        .bind(user.0)
+        .bind(order.0);
+        self.execute(finish).await?;
+        Ok(())
+    }
+
+    async fn release_submit_token(&self, user: UserId, token: &str, order: OrderId) -> Result<()> {
+        let release = Sql::new(
+            "UPDATE shop_submit_tokens SET claimed_at = NULL, order_id = NULL, \
+             request_fingerprint = NULL \
+             WHERE token = ? AND user_id = ? AND order_id = ? AND used_at IS NULL",
+        )
+        .bind(token)
+        .bind(user.0)
+        .bind(order.0);
+        self.execute(release).await?;
+        Ok(())
     }
 }

@@ -118,6 +118,7 @@ fn code_of(error: &Error) -> &'static str {
         },
         Error::InvalidTransition { .. } => "invalid_transition",
         Error::SubmitTokenReused { .. } => "submit_token_reused",
+        Error::SubmitTokenInUse { .. } => "submit_token_in_use",
         Error::Forbidden { .. } => "forbidden",
         Error::InvalidCredentials => "invalid_credentials",
         Error::Unauthenticated => "unauthenticated",

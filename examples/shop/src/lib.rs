@@ -298,7 +298,9 @@ pub async fn open_database(url: &str) -> Result<Stores, BoxError> {
 }
 
 /// The database `config` names and, when `SHOP_REDIS_URL` is set, Redis
-/// for carts and sessions (returned too, for the rate limiter).
+/// for carts, sessions, checkout submit tokens and browsing history
+/// (returned too, for the rate limiter, the flash-sale stock and the delay
+/// queue).
 pub async fn open_storage(config: &Config) -> Result<(Stores, Option<Arc<RedisStore>>), BoxError> {
     let stores = open_database(&config.database_url).await?;
     let Some(redis_url) = config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) else {
@@ -313,7 +315,9 @@ pub async fn open_storage(config: &Config) -> Result<(Stores, Option<Arc<RedisSt
             )
         })?;
     let redis = Arc::new(redis);
-    let mut stores = stores.with_carts(redis.clone());
+    let mut stores = stores
+        .with_carts(redis.clone())
+        .with_submit_tokens(redis.clone());
     stores.sessions = redis.clone();
     stores.history = redis.clone();
     Ok((stores, Some(redis)))

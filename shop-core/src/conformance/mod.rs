@@ -57,6 +57,7 @@ mod seckill;
 mod sessions;
 pub mod shop;
 mod shop_rules;
+mod tokens;
 mod users;
 
 use std::future::Future;
@@ -122,6 +123,10 @@ pub use sessions::{
 pub use shop_rules::{
     decimals_read_the_same_on_every_backend, refund_approvals_race_to_one,
     submit_token_retries_get_their_order, text_rules_hold_on_every_backend,
+};
+pub use tokens::{
+    submit_token_claims_are_compare_and_set, submit_token_claims_with,
+    submit_tokens_apart_place_once_with, submit_tokens_apart_place_one_order,
 };
 pub use users::{
     addresses_crud_and_order, favorites_idempotent_newest_first, history_newest_first_and_capped,
@@ -260,6 +265,8 @@ macro_rules! conformance_tests {
             decimals_read_the_same_on_every_backend,
             refund_approvals_race_to_one,
             submit_token_retries_get_their_order,
+            submit_token_claims_are_compare_and_set,
+            submit_tokens_apart_place_one_order,
             outbox_records_events_with_their_writes,
             outbox_listener_claims_progress_and_failures,
             outbox_claims_are_exclusive_under_concurrency,

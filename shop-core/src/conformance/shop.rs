@@ -103,7 +103,17 @@ impl ShopWorld {
         store: Arc<B>,
         listeners: Vec<Arc<dyn EventListener>>,
     ) -> Self {
-        ShopWorld::build(store, listeners, None, None)
+        ShopWorld::build(Stores::from_backend(store), listeners, None, None)
+    }
+
+    /// A shop whose every port is `store` but the submit tokens, kept in
+    /// `tokens` ([`Stores::with_submit_tokens`]).
+    pub fn with_submit_tokens<B: Backend>(
+        store: Arc<B>,
+        tokens: Arc<dyn crate::order::SubmitTokenStore>,
+    ) -> Self {
+        let stores = Stores::from_backend(store).with_submit_tokens(tokens);
+        ShopWorld::build(stores, Vec::new(), None, None)
     }
 
     /// A shop whose every port is `store`, closing unpaid orders through
@@ -112,7 +122,7 @@ impl ShopWorld {
         store: Arc<B>,
         queue: Arc<dyn crate::delay::DelayQueue>,
     ) -> Self {
-        ShopWorld::build(store, Vec::new(), None, Some(queue))
+        ShopWorld::build(Stores::from_backend(store), Vec::new(), None, Some(queue))
     }
 
     /// A shop whose every port is `store`, with `stock` (when given) in
@@ -121,18 +131,18 @@ impl ShopWorld {
         store: Arc<B>,
         stock: Option<Arc<dyn crate::seckill::SeckillStock>>,
     ) -> Self {
-        ShopWorld::build(store, Vec::new(), stock, None)
+        ShopWorld::build(Stores::from_backend(store), Vec::new(), stock, None)
     }
 
-    fn build<B: Backend>(
-        store: Arc<B>,
+    fn build(
+        stores: Stores,
         listeners: Vec<Arc<dyn EventListener>>,
         stock: Option<Arc<dyn crate::seckill::SeckillStock>>,
         queue: Option<Arc<dyn crate::delay::DelayQueue>>,
     ) -> Self {
         let gateway = Arc::new(TestGateway::default());
         let clock = Arc::new(ManualClock::new(base_time()));
-        let mut builder = Shop::builder(Stores::from_backend(store))
+        let mut builder = Shop::builder(stores)
             .clock(clock.clone())
             .ids(Arc::new(SequentialIds::starting_at(1_000_000)))
             .gateway(gateway.clone());

@@ -197,6 +197,8 @@ struct SubmitToken {
     expires_at: DateTime<Utc>,
     /// Set when a placement consumed it.
     used: Option<crate::order::SubmittedOrder>,
+    /// A claim for a placement elsewhere, and when it was made.
+    claim: Option<(crate::order::SubmittedOrder, DateTime<Utc>)>,
 }
 
 /// Everything the store holds. Maps keyed by id iterate in id order.

@@ -13,7 +13,7 @@ use crate::events::EventRecord;
 use crate::ids::{OrderId, ProductId, RefundId, SkuId, UserId};
 use crate::order::{
     first_shortage, Order, OrderPatch, OrderQuery, OrderState, OrderStatus, OrderStore, PlaceOrder,
-    ProductReview, ReviewOrder, SubmitTokenStore, SubmittedOrder,
+    ProductReview, ReviewOrder, SubmitTokenStore, SubmittedOrder, TokenClaim,
 };
 use crate::page::Page;
 use crate::refund::{FinishRefund, NewRefund, Refund, RefundRecordStatus, RefundStore};
@@ -276,6 +276,7 @@ impl SubmitTokenStore for MemoryStore {
                 user,
                 expires_at,
                 used: None,
+                claim: None,
             },
         );
         Ok(())
@@ -288,6 +289,69 @@ impl SubmitTokenStore for MemoryStore {
             .get(token)
             .filter(|t| t.user == user)
             .and_then(|t| t.used.clone()))
+    }
+
+    async fn claim_submit_token(
+        &self,
+        user: UserId,
+        token: &str,
+        wanted: &SubmittedOrder,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<TokenClaim> {
+        let mut state = self.state();
+        let Some(t) = state
+            .submit_tokens
+            .get_mut(token)
+            .filter(|t| t.user == user)
+        else {
+            return Ok(TokenClaim::Unusable);
+        };
+        if let Some(used) = &t.used {
+            return Ok(TokenClaim::Placed(used.clone()));
+        }
+        if t.expires_at <= now {
+            return Ok(TokenClaim::Unusable);
+        }
+        let (order_id, resumed) = match &t.claim {
+            Some((claim, at)) if *at > stale_before => {
+                return Ok(TokenClaim::Pending(claim.clone()))
+            }
+            Some((claim, _)) => (claim.order_id, true),
+            None => (wanted.order_id, false),
+        };
+        t.claim = Some((
+            SubmittedOrder {
+                order_id,
+                request_fingerprint: wanted.request_fingerprint.clone(),
+            },
+            now,
+        ));
+        Ok(TokenClaim::Claimed { order_id, resumed })
+    }
+
+    async fn finish_submit_token(&self, user: UserId, token: &str, order: OrderId) -> Result<()> {
+        let mut state = self.state();
+        if let Some(t) = state.submit_tokens.get_mut(token).filter(|t| {
+            t.user == user
+                && t.used.is_none()
+                && t.claim.as_ref().is_some_and(|c| c.0.order_id == order)
+        }) {
+            t.used = t.claim.take().map(|(claim, _)| claim);
+        }
+        Ok(())
+    }
+
+    async fn release_submit_token(&self, user: UserId, token: &str, order: OrderId) -> Result<()> {
+        let mut state = self.state();
+        if let Some(t) = state.submit_tokens.get_mut(token).filter(|t| {
+            t.user == user
+                && t.used.is_none()
+                && t.claim.as_ref().is_some_and(|c| c.0.order_id == order)
+        }) {
+            t.claim = None;
+        }
+        Ok(())
     }
 }
 

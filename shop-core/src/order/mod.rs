@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::placement::{
     first_shortage, stock_shortage, PlaceOrder, SubmitTokenStore, SubmitTokenUse, SubmittedOrder,
+    TokenClaim,
 };
 pub use self::review::{check_line_reviews, ProductReview, ReviewOrder};
 use crate::catalog::ProductKind;

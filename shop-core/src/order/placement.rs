@@ -79,6 +79,62 @@ pub trait SubmitTokenStore: Send + Sync + 'static {
     /// request's fingerprint; `None` when the token is unknown, somebody
     /// else's, or unused. Answers a retried submission.
     async fn submitted_order(&self, user: UserId, token: &str) -> Result<Option<SubmittedOrder>>;
+
+    /// Claims `user`'s token for a placement written by another backend
+    /// (tokens kept apart from the orders, e.g. in Redis: see
+    /// [`Stores::with_submit_tokens`](crate::service::Stores::with_submit_tokens)),
+    /// in one atomic compare-and-set:
+    ///
+    /// - unused, unexpired at `now` and not claimed, or claimed at or before
+    ///   `stale_before` (the claimer died): the caller holds it now
+    ///   ([`TokenClaim::Claimed`]) to place `wanted.order_id` — or, taking
+    ///   over a stale claim, the order id of that claim, so a placement of
+    ///   the dead claimer that did land is found rather than doubled;
+    /// - consumed: [`TokenClaim::Placed`] with what it placed;
+    /// - claimed after `stale_before`: [`TokenClaim::Pending`] with the
+    ///   claim;
+    /// - unknown, somebody else's, or expired and unused:
+    ///   [`TokenClaim::Unusable`].
+    ///
+    /// The holder ends its claim with [`finish_submit_token`](Self::finish_submit_token)
+    /// once the order is written, or [`release_submit_token`](Self::release_submit_token)
+    /// when the placement was refused.
+    async fn claim_submit_token(
+        &self,
+        user: UserId,
+        token: &str,
+        wanted: &SubmittedOrder,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<TokenClaim>;
+
+    /// Marks `user`'s token consumed by `order`, the order of its claim
+    /// (from then on [`submitted_order`](Self::submitted_order) answers
+    /// with it). Does nothing when the token is not claimed for `order`.
+    async fn finish_submit_token(&self, user: UserId, token: &str, order: OrderId) -> Result<()>;
+
+    /// Gives up a claim for `order` whose placement was refused: the token
+    /// is usable again. Does nothing when it is not claimed for `order`.
+    async fn release_submit_token(&self, user: UserId, token: &str, order: OrderId) -> Result<()>;
+}
+
+/// The answer of [`SubmitTokenStore::claim_submit_token`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenClaim {
+    /// The caller holds the token: place `order_id` with it.
+    Claimed {
+        /// The id the order must be placed with.
+        order_id: OrderId,
+        /// Whether this took over a stale claim, whose order may already
+        /// be written.
+        resumed: bool,
+    },
+    /// The token placed this order.
+    Placed(SubmittedOrder),
+    /// Another submission holds a live claim to place this order.
+    Pending(SubmittedOrder),
+    /// Unknown, somebody else's, or expired before it was used.
+    Unusable,
 }
 
 /// What `place_order` reports when a line does not fit the stock: the first

@@ -12,7 +12,7 @@ use crate::events::CloseReason;
 use crate::ids::{AddressId, FlashSaleId, OrderId, OrderItemId, SkuId, UserId};
 use crate::order::{
     order_totals, payment_window, Order, OrderItem, OrderQuery, OrderState, PlaceOrder,
-    SubmitTokenUse,
+    SubmitTokenUse, SubmittedOrder, TokenClaim,
 };
 use crate::page::Page;
 use crate::text::{check_key, check_multiline};
@@ -129,7 +129,7 @@ impl Shop {
         let expires_at = self.now() + self.inner.config.submit_token_ttl;
         self.inner
             .stores
-            .submit_tokens
+            .submit_tokens()
             .issue_submit_token(user, &token, expires_at)
             .await?;
         Ok(token)
@@ -147,14 +147,23 @@ impl Shop {
     /// that order back when it is the same request
     /// ([`PlaceOrderRequest::fingerprint`]), and
     /// [`Error::SubmitTokenReused`] when it is another. Concurrent
-    /// submissions with one token place one order and all get it.
+    /// submissions with one token place one order and all get it — or,
+    /// with the tokens kept apart from the orders
+    /// ([`Stores::with_submit_tokens`](super::Stores::with_submit_tokens)),
+    /// those arriving while it is being written get
+    /// [`Error::SubmitTokenInUse`] and the order when they send again.
     pub async fn place_order(&self, user: UserId, mut req: PlaceOrderRequest) -> Result<Order> {
         req.items = merge_lines(&req.items)?;
         let Some(token) = req.submit_token.clone() else {
-            return self.place_new_order(user, req, None).await;
+            return self.place_new_order(user, req, None, None).await;
         };
         check_key("submit_token", &token)?;
         let fingerprint = req.fingerprint();
+        if !self.inner.stores.submit_tokens_consumed_by_placement() {
+            return self
+                .place_with_claimed_token(user, req, token, fingerprint)
+                .await;
+        }
         if let Some(order) = self
             .order_submitted_with(user, &token, &fingerprint)
             .await?
@@ -162,7 +171,7 @@ impl Shop {
             return Ok(order);
         }
         let token_use = SubmitTokenUse::new(token.clone(), fingerprint.clone());
-        match self.place_new_order(user, req, Some(token_use)).await {
+        match self.place_new_order(user, req, Some(token_use), None).await {
             Ok(order) => Ok(order),
             // Whatever refused this submission (the token is used, the stock
             // went), a concurrent submission with the same token may have
@@ -177,6 +186,77 @@ impl Shop {
         }
     }
 
+    /// `place_order` with the submit token in another store than the orders
+    /// ([`Stores::with_submit_tokens`](super::Stores::with_submit_tokens)):
+    /// claim, place, finish (or release on a refusal).
+    async fn place_with_claimed_token(
+        &self,
+        user: UserId,
+        req: PlaceOrderRequest,
+        token: String,
+        fingerprint: String,
+    ) -> Result<Order> {
+        let tokens = self.inner.stores.submit_tokens().clone();
+        let now = self.now();
+        let wanted = SubmittedOrder {
+            order_id: OrderId(self.next_id()),
+            request_fingerprint: fingerprint.clone(),
+        };
+        let lease = self.inner.config.submit_claim_lease;
+        let claim = match tokens
+            .claim_submit_token(user, &token, &wanted, now, now - lease)
+            .await?
+        {
+            TokenClaim::Unusable => return Err(Error::not_found(Entity::SubmitToken, &token)),
+            TokenClaim::Placed(placed) => return self.submitted(placed, &fingerprint).await,
+            TokenClaim::Pending(pending) => {
+                return Err(Error::SubmitTokenInUse {
+                    order: pending.order_id,
+                })
+            }
+            TokenClaim::Claimed { order_id, resumed } => (order_id, resumed),
+        };
+        let (order_id, resumed) = claim;
+        let existing = if resumed {
+            self.inner.stores.orders.get_order(order_id).await?
+        } else {
+            None
+        };
+        let order = match existing {
+            Some(order) => order,
+            None => match self.place_new_order(user, req, None, Some(order_id)).await {
+                Ok(order) => order,
+                Err(e) => {
+                    // The dead holder's placement may have landed meanwhile
+                    // (the id is then taken): that order is the answer.
+                    match self.inner.stores.orders.get_order(order_id).await {
+                        Ok(Some(order)) => order,
+                        _ => {
+                            let _ = tokens.release_submit_token(user, &token, order_id).await;
+                            return Err(e);
+                        }
+                    }
+                }
+            },
+        };
+        // Placed: a failure to mark the token leaves its claim, which a
+        // retry takes over after the lease and finds this order.
+        let _ = tokens.finish_submit_token(user, &token, order.id).await;
+        Ok(order)
+    }
+
+    /// The order a consumed token placed, when it placed it for a request
+    /// with `fingerprint`; `SubmitTokenReused` if for another.
+    async fn submitted(&self, placed: SubmittedOrder, fingerprint: &str) -> Result<Order> {
+        if placed.request_fingerprint == fingerprint {
+            self.any_order(placed.order_id).await
+        } else {
+            Err(Error::SubmitTokenReused {
+                order: placed.order_id,
+            })
+        }
+    }
+
     /// The order `token` placed for `user`, if it placed one for a request
     /// with this fingerprint; `SubmitTokenReused` if for another.
     async fn order_submitted_with(
@@ -188,15 +268,12 @@ impl Shop {
         let submitted = self
             .inner
             .stores
-            .submit_tokens
+            .submit_tokens()
             .submitted_order(user, token)
             .await?;
         match submitted {
             None => Ok(None),
-            Some(s) if s.request_fingerprint == fingerprint => {
-                Ok(Some(self.any_order(s.order_id).await?))
-            }
-            Some(s) => Err(Error::SubmitTokenReused { order: s.order_id }),
+            Some(s) => self.submitted(s, fingerprint).await.map(Some),
         }
     }
 
@@ -205,6 +282,7 @@ impl Shop {
         user: UserId,
         req: PlaceOrderRequest,
         submit_token: Option<SubmitTokenUse>,
+        order_id: Option<OrderId>,
     ) -> Result<Order> {
         check_multiline("remark", &req.remark, MAX_REMARK_CHARS)?;
         // `place_order` merged the lines: each SKU once, 1..=999 units.
@@ -255,7 +333,7 @@ impl Shop {
         let (items_total, total) = order_totals(currency, &priced, coupon.as_ref())?;
 
         let order = Order {
-            id: OrderId(self.next_id()),
+            id: order_id.unwrap_or_else(|| OrderId(self.next_id())),
             no: String::new(),
             user_id: user,
             kind: ProductKind::Normal,

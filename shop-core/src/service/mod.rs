@@ -77,8 +77,6 @@ pub struct Stores {
     pub orders: Arc<dyn OrderStore>,
     /// Refunds.
     pub refunds: Arc<dyn RefundStore>,
-    /// Checkout submit tokens (the idempotency keys of submissions).
-    pub submit_tokens: Arc<dyn SubmitTokenStore>,
     /// Accounts and their one-time tokens.
     pub accounts: Arc<dyn AccountStore>,
     /// Logged-in sessions.
@@ -93,6 +91,8 @@ pub struct Stores {
     pub history: Arc<dyn HistoryStore>,
     carts: Arc<dyn CartStore>,
     carts_cleared_by_placement: bool,
+    submit_tokens: Arc<dyn SubmitTokenStore>,
+    submit_tokens_consumed_by_placement: bool,
 }
 
 impl Stores {
@@ -115,6 +115,7 @@ impl Stores {
             flash_sales: backend.clone(),
             history: backend,
             carts_cleared_by_placement: true,
+            submit_tokens_consumed_by_placement: true,
         }
     }
 
@@ -131,6 +132,37 @@ impl Stores {
             carts_cleared_by_placement: false,
             ..self
         }
+    }
+
+    /// The same ports with checkout submit tokens kept by another store
+    /// (e.g. Redis, beside the carts). The orders' backend then cannot
+    /// consume a token inside its placement: the shop claims the token
+    /// first (an atomic compare-and-set in the token store, naming the
+    /// order id it is about to write), places the order, then marks the
+    /// token consumed — or releases it when the placement is refused. A
+    /// submission racing the claim waits for its order; a claim whose
+    /// holder died is taken over after [`ShopConfig::submit_claim_lease`],
+    /// under the same order id, so an order the dead holder did write is
+    /// found, never doubled.
+    pub fn with_submit_tokens(self, submit_tokens: Arc<dyn SubmitTokenStore>) -> Stores {
+        Stores {
+            submit_tokens,
+            submit_tokens_consumed_by_placement: false,
+            ..self
+        }
+    }
+
+    /// The submit token store (the idempotency keys of checkout
+    /// submissions).
+    pub fn submit_tokens(&self) -> &Arc<dyn SubmitTokenStore> {
+        &self.submit_tokens
+    }
+
+    /// Whether placing an order consumes its submit token inside its atomic
+    /// write: true when the tokens are the orders' backend's own
+    /// ([`Stores::from_backend`]), false after [`Stores::with_submit_tokens`].
+    pub fn submit_tokens_consumed_by_placement(&self) -> bool {
+        self.submit_tokens_consumed_by_placement
     }
 
     /// The cart store.
@@ -215,6 +247,13 @@ pub struct ShopConfig {
     pub currency: Currency,
     /// How long a checkout submit token stays valid.
     pub submit_token_ttl: Duration,
+    /// With submit tokens kept apart from the orders
+    /// ([`Stores::with_submit_tokens`]): how long a submission's claim on
+    /// its token lasts before a retry may take it over (the holder died
+    /// between the claim and the order), and how long a concurrent
+    /// submission with the same token waits for the holder's order before
+    /// it is answered [`Error::Busy`](crate::Error::Busy).
+    pub submit_claim_lease: Duration,
     /// How many expired orders one chunk of `close_expired_orders` loads.
     pub close_batch_size: u32,
     /// How long a login session lasts.
@@ -254,6 +293,7 @@ impl Default for ShopConfig {
         ShopConfig {
             currency: Currency::Cny,
             submit_token_ttl: Duration::minutes(30),
+            submit_claim_lease: Duration::seconds(30),
             close_batch_size: 100,
             session_ttl: Duration::days(30),
             verification_ttl: Duration::hours(24),

@@ -154,7 +154,7 @@ pub async fn checkout_token(
 #[utoipa::path(post, path = "/api/orders", request_body = PlaceOrderBody,
     responses((status = 201, description = "the order; the same request sent again with the same submit token answers the same order", body = Order), (status = 400, body = crate::error::ErrorResponse), (status = 401, body = crate::error::ErrorResponse), (status = 403, body = crate::error::ErrorResponse),
         (status = 404, description = "unknown or expired submit token, unknown address or SKU", body = crate::error::ErrorResponse),
-        (status = 409, description = "out of stock (`out_of_stock`), or the submit token already placed an order for a different request (`submit_token_reused`)", body = crate::error::ErrorResponse), (status = 422, description = "coupon rejected", body = crate::error::ErrorResponse), (status = 429, body = crate::error::ErrorResponse)))]
+        (status = 409, description = "out of stock (`out_of_stock`), the submit token already placed an order for a different request (`submit_token_reused`), or another submission with it is placing its order (`submit_token_in_use`: send again)", body = crate::error::ErrorResponse), (status = 422, description = "coupon rejected", body = crate::error::ErrorResponse), (status = 429, body = crate::error::ErrorResponse)))]
 pub async fn place(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
