@@ -28,11 +28,33 @@
 //!   stays the source of truth and the shop's reconciliation job keeps the
 //!   two in agreement.
 //!
-//! Both ports pass their part of the `shop-core` conformance suite
+//! - [`SubmitTokenStore`](shop_core::order::SubmitTokenStore): checkout
+//!   submit tokens beside the carts, one hash per token, claimed and
+//!   consumed by compare-and-set scripts around the database's placement
+//!   (`Stores::with_submit_tokens`).
+//!
+//! Each port passes its part of the `shop-core` conformance suite
 //! ([`cart_conformance_tests!`](shop_core::cart_conformance_tests),
-//! [`session_conformance_tests!`](shop_core::session_conformance_tests)).
-//! Checkout submit tokens in Redis are not built yet (they live in the
-//! orders' database).
+//! [`session_conformance_tests!`](shop_core::session_conformance_tests),
+//! and the history, delay-queue, read-cache, submit-token and flash-sale
+//! cases), on a standalone server and on a 6-node Redis Cluster.
+//!
+//! ## Deployments
+//!
+//! [`RedisStore::connect`]'s URL picks one:
+//!
+//! - `redis://host:6379/0`: one server (self-reconnecting);
+//! - `redis+sentinel://sentinel1:26379,sentinel2:26379/mymaster`: the
+//!   primary the Sentinels name, asked again when the connection breaks or
+//!   the server answers `READONLY` after a failover (a call that meets the
+//!   broken connection fails with a retryable error; one refused or
+//!   `READONLY` — so not run — is sent again to the new primary);
+//! - `redis+cluster://node1:6379,node2:6379`: a Redis Cluster. Every
+//!   script keeps its keys in one hash slot (`{…}` hash tags), so each runs
+//!   on the one primary that owns them; all sessions share the slot
+//!   `{sessions}` (their purge walks one index), so one primary holds them.
+//!
+//! TLS (`rediss://`) is not compiled in.
 //!
 //! ## Keys
 //!
@@ -42,9 +64,10 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `{prefix}cart:{user}` | hash | SKU id → `quantity:added_at_micros` |
-//! | `{prefix}session:{digest}` | string | the session as JSON, with a TTL |
-//! | `{prefix}sessions:expiry` | sorted set | digests scored by expiry (µs) |
-//! | `{prefix}sessions:user:{user}` | set | a user's digests, expiring with their longest session |
+//! | `{prefix}{sessions}:session:{digest}` | string | the session as JSON, with a TTL |
+//! | `{prefix}{sessions}:expiry` | sorted set | digests scored by expiry (µs) |
+//! | `{prefix}{sessions}:user:{user}` | set | a user's digests, expiring with their longest session |
+//! | `{prefix}token:{token}` | hash | a submit token: buyer, expiry, its claim (order id, fingerprint, when) and whether it placed the order; kept a day past its expiry |
 //! | `{prefix}rate:{bucket}` | string | the bucket's theoretical arrival time |
 //! | `{prefix}{c:{key}}:val` | string | a cached page (JSON), with its time to live |
 //! | `{prefix}{c:{key}}:ver` | string | the cached key's version, moved on by each invalidation |
@@ -57,10 +80,6 @@
 //! Carts have no TTL: a cart is kept until its lines are removed. A flash
 //! sale's keys expire two days after the sale ends.
 //!
-//! A standalone Redis at one URL is assumed. Sentinel discovery is not
-//! built (point the URL at the current primary), and Redis Cluster is not
-//! supported: the session scripts touch keys they do not declare, which a
-//! cluster refuses.
 //!
 //! ## Example
 //!
@@ -88,6 +107,7 @@
 
 mod cache;
 mod carts;
+mod conn;
 mod delay;
 mod history;
 mod limits;
@@ -97,9 +117,10 @@ mod tokens;
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Client};
+use redis::AsyncCommands;
 use shop_core::{Error, StoreError};
+
+use crate::conn::{Conn, Deployment};
 
 pub use redis;
 
@@ -107,11 +128,12 @@ pub use redis;
 /// with a retryable [`StoreError::Unavailable`].
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Redis adapters on one multiplexed, self-reconnecting connection. Cheap to
-/// clone; every clone shares the connection.
+/// Redis adapters on one multiplexed, self-reconnecting connection (to one
+/// server, to the primary Sentinel names, or to a cluster). Cheap to clone;
+/// every clone shares the connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     prefix: String,
 }
 
@@ -119,29 +141,41 @@ impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
+            .field("cluster", &self.conn.is_cluster())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://[:password@]host:port[/db]`) and keeps
-    /// every key under `prefix`. Fails with [`StoreError::Unavailable`] when
-    /// the server cannot be reached within [`TIMEOUT`], and with a
-    /// validation error on `redis_url` when the URL is malformed.
+    /// Connects to the Redis `url` names and keeps every key under
+    /// `prefix`. The scheme picks the deployment:
+    ///
+    /// - `redis://[[user]:password@]host[:port][/db]`: one server;
+    /// - `redis+sentinel://[[user]:password@]host[:port][,host[:port]…]/service[/db]`:
+    ///   the primary of `service` as the Sentinel nodes name it (port 26379
+    ///   by default), asked again after a failover; the credentials and
+    ///   database are the primary's, the Sentinels are asked without;
+    /// - `redis+cluster://[[user]:password@]host[:port][,host[:port]…]`: a
+    ///   Redis Cluster, found through any of the listed nodes.
+    ///
+    /// Fails with [`StoreError::Unavailable`] when the server cannot be
+    /// reached within [`TIMEOUT`], and with a validation error on
+    /// `redis_url` when the URL is malformed, or on `redis_prefix` when the
+    /// prefix holds `{` or `}` (they would break the hash tags that keep a
+    /// script's keys in one cluster slot).
     pub async fn connect(url: &str, prefix: impl Into<String>) -> shop_core::Result<RedisStore> {
-        let client = Client::open(url)
+        let prefix = prefix.into();
+        if prefix.contains(['{', '}']) {
+            return Err(Error::validation(
+                "redis_prefix",
+                "a key prefix must not contain { or } (Redis Cluster hash tags)",
+            ));
+        }
+        let deployment = Deployment::parse(url)
             .map_err(|e| Error::validation("redis_url", format!("not a Redis URL: {e}")))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT))
-            .set_number_of_retries(2);
-        let conn = client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(redis_err)?;
         let store = RedisStore {
-            conn,
-            prefix: prefix.into(),
+            conn: deployment.connect().await?,
+            prefix,
         };
         store.ping().await?;
         Ok(store)
@@ -168,7 +202,15 @@ impl RedisStore {
         let pattern = format!("{}*", glob_escape(&self.prefix));
         let mut conn = self.conn();
         let mut keys: Vec<String> = Vec::new();
-        {
+        if conn.is_cluster() {
+            // SCAN has one cursor per node; KEYS is sent to every primary
+            // and the answers combined.
+            keys = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_err)?;
+        } else {
             let mut found = conn
                 .scan_match::<_, String>(&pattern)
                 .await
@@ -197,7 +239,7 @@ impl RedisStore {
     }
 
     /// A connection handle for one call (a clone of the shared one).
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Conn {
         self.conn.clone()
     }
 }

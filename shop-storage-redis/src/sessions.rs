@@ -1,8 +1,8 @@
-//! Sessions: `{prefix}session:{digest}` holds the session as JSON and expires
-//! by itself after the session's lifetime (`expires_at - created_at`);
-//! `{prefix}sessions:expiry` indexes the digests by expiry for
-//! [`SessionStore::purge_expired_sessions`]; `{prefix}sessions:user:{id}`
-//! holds a user's digests for [`SessionStore::end_user_sessions`] and
+//! Sessions: `{prefix}{sessions}:session:{digest}` holds the session as JSON
+//! and expires by itself after the session's lifetime
+//! (`expires_at - created_at`); `{prefix}{sessions}:expiry` indexes the
+//! digests by expiry for [`SessionStore::purge_expired_sessions`];
+//! `{prefix}{sessions}:user:{id}` holds a user's digests for [`SessionStore::end_user_sessions`] and
 //! expires with the user's longest session (a digest whose session ended
 //! otherwise stays in it until then, harmlessly).
 //!
@@ -18,6 +18,11 @@ use shop_core::account::{Session, SessionStore};
 use shop_core::{Entity, Error, Result, StoreError};
 
 use crate::{corrupt, redis_err, RedisStore};
+
+/// The hash tag of every session key: the scripts reach keys they derive
+/// from the index and a user's set, which a Redis Cluster allows only
+/// within one slot. One primary of a cluster therefore holds all sessions.
+const SLOT: &str = "{sessions}";
 
 /// Digests purged per script call, so one call never blocks the server long.
 const PURGE_BATCH: usize = 500;
@@ -83,15 +88,15 @@ return #expired
 
 impl RedisStore {
     fn session_key(&self, digest: &str) -> String {
-        self.key(&["session", digest])
+        self.key(&[SLOT, "session", digest])
     }
 
     fn session_index(&self) -> String {
-        self.key(&["sessions", "expiry"])
+        self.key(&[SLOT, "expiry"])
     }
 
     fn user_sessions(&self, user: shop_core::ids::UserId) -> String {
-        self.key(&["sessions", "user", &user.0.to_string()])
+        self.key(&[SLOT, "user", &user.0.to_string()])
     }
 }
 

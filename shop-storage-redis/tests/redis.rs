@@ -80,13 +80,13 @@ async fn sessions_expire_in_redis_after_their_lifetime() {
     let client = shop_storage_redis::redis::Client::open(common::redis_url()).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let ttl: i64 = raw
-        .pttl(format!("{}session:ttl", store.prefix()))
+        .pttl(format!("{}{{sessions}}:session:ttl", store.prefix()))
         .await
         .unwrap();
     assert!((80_000..=90_000).contains(&ttl), "ttl {ttl} ms");
     store.delete_session("ttl").await.unwrap();
     let index: i64 = raw
-        .zcard(format!("{}sessions:expiry", store.prefix()))
+        .zcard(format!("{}{{sessions}}:expiry", store.prefix()))
         .await
         .unwrap();
     assert_eq!(index, 0, "deleting a session leaves no index entry");
@@ -109,7 +109,10 @@ async fn foreign_data_under_the_prefix_is_a_backend_error_not_a_panic() {
         "{err:?}"
     );
     let _: () = raw
-        .set(format!("{}session:bad", store.prefix()), "{not json")
+        .set(
+            format!("{}{{sessions}}:session:bad", store.prefix()),
+            "{not json",
+        )
         .await
         .unwrap();
     let err = store.get_session("bad", Utc::now()).await.unwrap_err();

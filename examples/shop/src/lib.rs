@@ -100,9 +100,13 @@ pub struct Config {
     /// client address (each action has its own bucket).
     #[arg(long, env = "SHOP_RATE_LIMIT_PER_MINUTE", default_value_t = 30)]
     pub rate_limit_per_minute: u32,
-    /// Redis URL (`redis://host:6379`). When set, carts, sessions and rate
-    /// limits live in Redis, shared by every instance; when unset, carts and
-    /// sessions live in the database and rate limits in each instance.
+    /// Redis URL: `redis://host:6379` (one server),
+    /// `redis+sentinel://host:26379/mymaster` (the primary Sentinel names)
+    /// or `redis+cluster://host1:6379,host2:6379` (a Redis Cluster). When
+    /// set, carts, sessions, checkout submit tokens, rate limits, browsing
+    /// history, the flash-sale stock and the delay queue live in Redis,
+    /// shared by every instance; when unset, carts, sessions and tokens
+    /// live in the database and rate limits in each instance.
     #[arg(long, env = "SHOP_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Seconds a client may take to send a request's headers, and may stay

@@ -250,9 +250,9 @@ pub struct ShopConfig {
     /// With submit tokens kept apart from the orders
     /// ([`Stores::with_submit_tokens`]): how long a submission's claim on
     /// its token lasts before a retry may take it over (the holder died
-    /// between the claim and the order), and how long a concurrent
-    /// submission with the same token waits for the holder's order before
-    /// it is answered [`Error::Busy`](crate::Error::Busy).
+    /// between the claim and the order). Until then a concurrent
+    /// submission with the same token is answered
+    /// [`Error::SubmitTokenInUse`](crate::Error::SubmitTokenInUse).
     pub submit_claim_lease: Duration,
     /// How many expired orders one chunk of `close_expired_orders` loads.
     pub close_batch_size: u32,

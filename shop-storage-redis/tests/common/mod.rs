@@ -100,3 +100,197 @@ pub async fn sqlite() -> std::sync::Arc<shop_storage_sql::SqliteStore> {
     sql.migrate().await.unwrap();
     std::sync::Arc::new(sql)
 }
+
+/// The URL (`redis+cluster://…`) of a 6-node Redis Cluster (3 primaries,
+/// 3 replicas) on 127.0.0.1 that this test process starts once, from
+/// `redis-server` ×6 on free ports and `redis-cli --cluster create`; each
+/// server stops when the test process ends. `SHOP_TEST_REDIS_CLUSTER_URL`
+/// names an existing cluster instead. `None` (skipped, loudly) when the
+/// binaries are missing, a panic instead under `CI`.
+pub fn cluster_url() -> Option<String> {
+    static URL: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    let url = URL.get_or_init(|| match std::env::var("SHOP_TEST_REDIS_CLUSTER_URL") {
+        Ok(url) => Ok(url),
+        Err(_) => start_cluster(),
+    });
+    match url {
+        Ok(url) => Some(url.clone()),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("cannot start a Redis Cluster and CI is set: {e}")
+        }
+        Err(e) => {
+            eprintln!("\n*** SKIPPED: cannot start a Redis Cluster ({e}) ***\n");
+            None
+        }
+    }
+}
+
+/// A store on the test cluster under a fresh prefix (see [`cluster_url`]).
+pub async fn cluster_store() -> Option<RedisStore> {
+    let url = cluster_url()?;
+    Some(
+        RedisStore::connect(&url, unique_prefix())
+            .await
+            .unwrap_or_else(|e| panic!("the test cluster at {url} does not answer: {e}")),
+    )
+}
+
+/// A connection of the redis crate's own to the test cluster, for checks
+/// from outside the store.
+pub async fn cluster_connection() -> shop_storage_redis::redis::cluster_async::ClusterConnection {
+    let url = cluster_url().expect("a test cluster");
+    let nodes: Vec<String> = url
+        .trim_start_matches("redis+cluster://")
+        .split(',')
+        .map(|n| format!("redis://{n}"))
+        .collect();
+    shop_storage_redis::redis::cluster::ClusterClient::new(nodes)
+        .unwrap()
+        .get_async_connection()
+        .await
+        .unwrap()
+}
+
+fn start_cluster() -> Result<String, String> {
+    let base = free_ports(6)?;
+    let dir = scratch_dir("redis-cluster")?;
+    let ports: Vec<u16> = (base..base + 6).collect();
+    for port in &ports {
+        spawn_redis(
+            &dir,
+            *port,
+            &format!(
+                "--cluster-enabled yes --cluster-config-file nodes-{port}.conf \
+                 --cluster-node-timeout 5000"
+            ),
+            None,
+        )?;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for port in &ports {
+        wait_for_ping(*port, &dir)?;
+    }
+    let mut create: Vec<String> = vec!["--cluster".into(), "create".into()];
+    create.extend(ports.iter().map(|p| format!("127.0.0.1:{p}")));
+    create.extend([
+        "--cluster-replicas".into(),
+        "1".into(),
+        "--cluster-yes".into(),
+    ]);
+    let out = redis_cli(&create)?;
+    if !out.status.success() {
+        return Err(format!(
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    for port in &ports {
+        loop {
+            let out = redis_cli(&[
+                "-p".into(),
+                port.to_string(),
+                "CLUSTER".into(),
+                "INFO".into(),
+            ])?;
+            if String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok") {
+                break;
+            }
+            if std::time::Instant::now() > deadline + std::time::Duration::from_secs(30) {
+                return Err(format!(
+                    "the cluster on {base}.. did not reach cluster_state:ok"
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    Ok(format!(
+        "redis+cluster://127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}",
+        ports[0], ports[1], ports[2]
+    ))
+}
+
+/// The first of `n` consecutive free ports on 127.0.0.1 whose cluster-bus
+/// ports (+10000) are free too.
+pub fn free_ports(n: u16) -> Result<u16, String> {
+    let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    let start = (std::process::id() % 400) as u16 * 10;
+    (0..400u16)
+        .map(|i| 21_000 + (start + i * 10) % 4_000)
+        .find(|&b| (b..b + n).all(|p| free(p) && free(p + 10_000)))
+        .ok_or_else(|| format!("no {n} free ports"))
+}
+
+/// An empty folder of this test process in the test target's folder.
+pub fn scratch_dir(name: &str) -> Result<std::path::PathBuf, String> {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+/// Starts `redis-server` on `port` with extra `args`, logging into `dir`.
+/// With `sentinel_config`, a Sentinel with that configuration file
+/// instead. A watchdog shell stops it once this test process is gone.
+pub fn spawn_redis(
+    dir: &std::path::Path,
+    port: u16,
+    args: &str,
+    sentinel_config: Option<&str>,
+) -> Result<(), String> {
+    use std::process::{Command, Stdio};
+    let me = std::process::id();
+    let config = match sentinel_config {
+        Some(text) => {
+            // A Sentinel rewrites its file, so it needs one of its own.
+            let file = dir.join(format!("sentinel-{port}.conf"));
+            std::fs::write(&file, text).map_err(|e| e.to_string())?;
+            format!("'{}' --sentinel", file.display())
+        }
+        None => String::new(),
+    };
+    let script = format!(
+        "redis-server {config} --port {port} --bind 127.0.0.1 {args} \
+         --dir '{dir}' --save '' --appendonly no --daemonize no \
+         --logfile '{dir}/{port}.log' & r=$!; \
+         while kill -0 {me} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.5; done; \
+         kill $r 2>/dev/null",
+        dir = dir.display()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run sh: {e}"))?;
+    Ok(())
+}
+
+/// Runs `redis-cli` with `args`.
+pub fn redis_cli(args: &[String]) -> Result<std::process::Output, String> {
+    std::process::Command::new("redis-cli")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run redis-cli: {e}"))
+}
+
+/// Waits up to 20 s for the server on `port` to answer `PING`.
+pub fn wait_for_ping(port: u16, dir: &std::path::Path) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let out = redis_cli(&["-p".into(), port.to_string(), "PING".into()])?;
+        if String::from_utf8_lossy(&out.stdout).trim() == "PONG" {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "redis-server on {port} did not start (see {})",
+                dir.display()
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
