@@ -252,7 +252,7 @@ pub struct ShopConfig {
     /// its token lasts before a retry may take it over (the holder died
     /// between the claim and the order). Until then a concurrent
     /// submission with the same token is answered
-    /// [`Error::SubmitTokenInUse`](crate::Error::SubmitTokenInUse).
+    /// [`Error::SubmitTokenInUse`].
     pub submit_claim_lease: Duration,
     /// How many expired orders one chunk of `close_expired_orders` loads.
     pub close_batch_size: u32,
