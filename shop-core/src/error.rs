@@ -57,6 +57,8 @@ pub enum Entity {
     Job,
     /// A flash sale.
     FlashSale,
+    /// A crowdfunding campaign.
+    Crowdfunding,
 }
 
 impl fmt::Display for Entity {
@@ -81,6 +83,7 @@ impl fmt::Display for Entity {
             Entity::EventListener => "event listener",
             Entity::Job => "job",
             Entity::FlashSale => "flash sale",
+            Entity::Crowdfunding => "crowdfunding campaign",
         };
         f.write_str(name)
     }
@@ -106,6 +109,9 @@ pub enum Error {
     /// A flash-sale purchase was refused; the reason says why.
     #[error("flash sale: {0}")]
     FlashSale(crate::seckill::FlashSaleRefusal),
+    /// A crowdfunding order or shipment was refused; the reason says why.
+    #[error("crowdfunding: {0}")]
+    Crowdfunding(crate::crowdfunding::CrowdfundingRefusal),
     /// The order's state does not allow this action.
     #[error("cannot {action} an order in state {from}")]
     InvalidTransition {
@@ -228,6 +234,7 @@ impl Error {
             | Error::SubmitTokenReused { .. }
             | Error::SubmitTokenInUse { .. }
             | Error::FlashSale(_)
+            | Error::Crowdfunding(_)
             | Error::Refused { .. } => ErrorKind::Conflict,
             Error::CouponRejected(_) => ErrorKind::Unprocessable,
             Error::Forbidden { .. } | Error::EmailNotVerified | Error::AccountDeactivated => {

@@ -213,6 +213,20 @@ pub enum DomainEvent {
         /// The buyer.
         user_id: UserId,
     },
+    /// A crowdfunding campaign was decided (a failed one's paid orders are
+    /// then refunded, each with its own refund events).
+    CrowdfundingFinished {
+        /// The campaign.
+        crowdfunding_id: crate::ids::CrowdfundingId,
+        /// Its product.
+        product_id: ProductId,
+        /// Whether it reached its target.
+        succeeded: bool,
+        /// What its paid orders added up to.
+        total: Money,
+        /// Its target.
+        target: Money,
+    },
     /// A new account must verify its e-mail address with `token`.
     ///
     /// The token travels in the event because the e-mail that carries it is
@@ -284,7 +298,8 @@ impl DomainEvent {
             E::ProductCreated { product_id }
             | E::ProductChanged { product_id }
             | E::ProductTakenOffSale { product_id }
-            | E::StockChanged { product_id, .. } => (AggregateKind::Product, product_id.0),
+            | E::StockChanged { product_id, .. }
+            | E::CrowdfundingFinished { product_id, .. } => (AggregateKind::Product, product_id.0),
             E::CouponUsed { coupon_id, .. } | E::CouponReleased { coupon_id, .. } => {
                 (AggregateKind::Coupon, coupon_id.0)
             }
@@ -314,6 +329,7 @@ impl DomainEvent {
             E::StockChanged { .. } => "stock_changed",
             E::CouponUsed { .. } => "coupon_used",
             E::CouponReleased { .. } => "coupon_released",
+            E::CrowdfundingFinished { .. } => "crowdfunding_finished",
             E::EmailVerificationRequested { .. } => "email_verification_requested",
             E::PasswordResetRequested { .. } => "password_reset_requested",
         }

@@ -113,6 +113,8 @@ typed_id! {
     RefundId,
     /// Identifies a flash sale.
     FlashSaleId,
+    /// Identifies a crowdfunding campaign.
+    CrowdfundingId,
 }
 
 /// Port: hands out unique, positive ids for new entities.

@@ -134,6 +134,7 @@ pub mod clock;
 #[cfg(feature = "testing")]
 pub mod conformance;
 pub mod coupon;
+pub mod crowdfunding;
 pub mod delay;
 pub mod error;
 pub mod events;

@@ -245,6 +245,25 @@ impl Money {
         Money::new(amount, self.currency)
     }
 
+    /// The amount as a whole number of minor units (fen, cents; yen), for
+    /// storage that sums integers exactly; `None` when it has finer
+    /// decimals or does not fit an `i64`.
+    pub fn minor_units(&self) -> Option<i64> {
+        if !self.is_whole_minor_units() {
+            return None;
+        }
+        let scaled = self
+            .amount
+            .checked_mul(Decimal::from(10i64.pow(self.currency.minor_digits())))?;
+        i64::try_from(scaled.trunc()).ok()
+    }
+
+    /// An amount of `units` minor units of `currency` (the inverse of
+    /// [`Money::minor_units`]).
+    pub fn from_minor_units(units: i64, currency: Currency) -> Money {
+        Money::new(Decimal::new(units, currency.minor_digits()), currency)
+    }
+
     fn same_currency(&self, other: &Money) -> Result<(), MoneyError> {
         if self.currency == other.currency {
             Ok(())

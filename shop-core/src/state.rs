@@ -125,6 +125,9 @@ pub enum OrderAction {
     CompletePartialRefund,
     /// The gateway failed to refund.
     FailRefund,
+    /// The shop refunds everything on its own, without an application (a
+    /// failed crowdfunding campaign).
+    RefundByShop,
 }
 
 str_enum!(OrderAction {
@@ -132,6 +135,7 @@ str_enum!(OrderAction {
     Review => "review", ApplyRefund => "apply_refund", ApproveRefund => "approve_refund",
     RefuseRefund => "refuse_refund", CompleteRefund => "complete_refund",
     CompletePartialRefund => "complete_partial_refund", FailRefund => "fail_refund",
+    RefundByShop => "refund_by_shop",
 });
 
 impl OrderState {
@@ -170,6 +174,7 @@ impl OrderState {
             (A::Review, S::Received, r) if refund_free => Some((S::Reviewed, r)),
             (A::ApplyRefund, s, _) if self.is_paid() && refund_free => Some((s, R::Applied)),
             (A::ApproveRefund, s, R::Applied) => Some((s, R::Processing)),
+            (A::RefundByShop, s, _) if self.is_paid() && refund_free => Some((s, R::Processing)),
             (A::RefuseRefund, s, R::Applied) => Some((s, R::None)),
             (A::CompleteRefund, s, R::Processing) => Some((s, R::Refunded)),
             (A::CompletePartialRefund, s, R::Processing) => Some((s, R::None)),

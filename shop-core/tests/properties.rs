@@ -499,7 +499,7 @@ proptest! {
 // 5. State machine
 // ---------------------------------------------------------------------------
 
-const ALL_ACTIONS: [OrderAction; 11] = [
+const ALL_ACTIONS: [OrderAction; 12] = [
     OrderAction::Pay,
     OrderAction::Close,
     OrderAction::Ship,
@@ -511,6 +511,7 @@ const ALL_ACTIONS: [OrderAction; 11] = [
     OrderAction::CompleteRefund,
     OrderAction::CompletePartialRefund,
     OrderAction::FailRefund,
+    OrderAction::RefundByShop,
 ];
 
 fn is_refund_action(a: OrderAction) -> bool {
@@ -522,6 +523,7 @@ fn is_refund_action(a: OrderAction) -> bool {
             | OrderAction::CompleteRefund
             | OrderAction::CompletePartialRefund
             | OrderAction::FailRefund
+            | OrderAction::RefundByShop
     )
 }
 
@@ -560,6 +562,12 @@ fn allowed(from: OrderState, action: OrderAction, to: OrderState) -> bool {
         A::CompleteRefund => r == R::Processing && same_status && to.refund == R::Refunded,
         A::CompletePartialRefund => r == R::Processing && same_status && to.refund == R::None,
         A::FailRefund => r == R::Processing && same_status && to.refund == R::Failed,
+        A::RefundByShop => {
+            paid_or_later(s)
+                && matches!(r, R::None | R::Failed)
+                && same_status
+                && to.refund == R::Processing
+        }
     }
 }
 
@@ -582,6 +590,7 @@ fn required(from: OrderState, action: OrderAction) -> Option<OrderState> {
         (A::CompleteRefund, s, R::Processing) if paid_or_later(s) => Some(st(s, R::Refunded)),
         (A::CompletePartialRefund, s, R::Processing) if paid_or_later(s) => Some(st(s, R::None)),
         (A::FailRefund, s, R::Processing) if paid_or_later(s) => Some(st(s, R::Failed)),
+        (A::RefundByShop, s, R::None | R::Failed) if paid_or_later(s) => Some(st(s, R::Processing)),
         _ => None,
     }
 }

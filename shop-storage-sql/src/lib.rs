@@ -65,6 +65,7 @@ mod accounts;
 mod carts;
 mod catalog;
 mod coupons;
+mod crowdfunding;
 mod orders;
 mod outbox;
 mod placement;

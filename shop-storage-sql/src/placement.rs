@@ -179,6 +179,9 @@ impl<D: Dialect> SqlStore<D> {
         if let Some(sale) = cmd.flash_sale {
             crate::seckill::record_buyer::<D>(&mut tx, sale, o.user_id, o.id).await?;
         }
+        if let Some(campaign) = cmd.crowdfunding {
+            crate::crowdfunding::record_order::<D>(&mut tx, campaign, o).await?;
+        }
         commit_with::<D>(tx, events).await
     }
 }

@@ -279,6 +279,7 @@ fn spawn_place(
         submit_token: None,
         clear_cart: false,
         flash_sale: None,
+        crowdfunding: None,
     };
     tokio::spawn(async move { store.place_order(&cmd, &events).await })
 }

@@ -56,6 +56,7 @@ async fn killed_session_mid_placement_writes_nothing() {
             submit_token: None,
             clear_cart: true,
             flash_sale: None,
+            crowdfunding: None,
         };
         async move { store.place_order(&cmd, &events).await }
     });
@@ -160,6 +161,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
                     submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
                     clear_cart: true,
                     flash_sale: None,
+                    crowdfunding: None,
                 },
                 &fx.placement_events(&order),
             )
@@ -184,6 +186,7 @@ async fn refusal_after_stock_decrement_writes_nothing() {
                 submit_token: Some(SubmitTokenUse::new("after-stock", "fingerprint")),
                 clear_cart: true,
                 flash_sale: None,
+                crowdfunding: None,
             },
             &events,
         )

@@ -43,6 +43,7 @@ async fn a_failure_after_the_stock_decrement_writes_nothing() {
         submit_token: Some(SubmitTokenUse::new("tok", "fingerprint")),
         clear_cart: true,
         flash_sale: None,
+        crowdfunding: None,
     };
     let err = store.place_order(&cmd, &events).await.unwrap_err();
     assert!(err.to_string().contains("injected"), "{err}");

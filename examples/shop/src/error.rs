@@ -6,6 +6,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use shop_core::crowdfunding::CrowdfundingRefusal;
 use shop_core::seckill::FlashSaleRefusal;
 use shop_core::{Error, ErrorKind, StoreError};
 
@@ -115,6 +116,10 @@ fn code_of(error: &Error) -> &'static str {
             FlashSaleRefusal::Ended => "flash_sale_ended",
             FlashSaleRefusal::SoldOut => "flash_sale_sold_out",
             FlashSaleRefusal::AlreadyBought => "flash_sale_already_bought",
+        },
+        Error::Crowdfunding(r) => match r {
+            CrowdfundingRefusal::Closed => "crowdfunding_closed",
+            CrowdfundingRefusal::NotSucceeded => "crowdfunding_not_succeeded",
         },
         Error::InvalidTransition { .. } => "invalid_transition",
         Error::SubmitTokenReused { .. } => "submit_token_reused",

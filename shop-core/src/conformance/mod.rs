@@ -45,6 +45,7 @@ mod carts;
 mod catalog;
 mod catalog_listing;
 mod coupons;
+mod crowdfunding;
 mod delay;
 pub mod fixtures;
 mod lifecycle;
@@ -83,6 +84,9 @@ pub use catalog_listing::{catalog_keyword_search_is_the_same_everywhere, catalog
 pub use coupons::{
     coupon_crud_and_unique_code, coupon_once_per_user_released_after_close,
     coupon_once_per_user_released_after_full_refund,
+};
+pub use crowdfunding::{
+    crowdfunding_failure_refunds_every_paid_order_once, crowdfunding_orders_follow_the_campaign,
 };
 pub use delay::delay_queue_leases_and_redelivers;
 pub use lifecycle::{
@@ -278,6 +282,8 @@ macro_rules! conformance_tests {
             flash_sale_crowd_never_oversells,
             flash_sale_close_races_payment,
             history_newest_first_and_capped,
+            crowdfunding_orders_follow_the_campaign,
+            crowdfunding_failure_refunds_every_paid_order_once,
         }
     };
 }

@@ -47,6 +47,7 @@ pub async fn place_order_stores_order_and_takes_everything<B: Backend>(store: Ar
                 submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
                 clear_cart: true,
                 flash_sale: None,
+                crowdfunding: None,
             },
             &[],
         )
@@ -92,6 +93,7 @@ pub async fn place_order_stores_order_and_takes_everything<B: Backend>(store: Ar
                 submit_token: Some(SubmitTokenUse::new("token-1", "fingerprint")),
                 clear_cart: true,
                 flash_sale: None,
+                crowdfunding: None,
             },
             &[],
         )
@@ -135,6 +137,7 @@ pub async fn place_order_out_of_stock_writes_nothing<B: Backend>(store: Arc<B>) 
                 submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
                 clear_cart: true,
                 flash_sale: None,
+                crowdfunding: None,
             },
             &[],
         )
@@ -159,6 +162,7 @@ pub async fn place_order_out_of_stock_writes_nothing<B: Backend>(store: Arc<B>) 
                 submit_token: Some(SubmitTokenUse::new("token-2", "fingerprint")),
                 clear_cart: true,
                 flash_sale: None,
+                crowdfunding: None,
             },
             &[],
         )
@@ -267,6 +271,7 @@ pub async fn place_order_duplicate_number_writes_nothing<B: Backend>(store: Arc<
         submit_token: Some(SubmitTokenUse::new("token-3", "fingerprint")),
         clear_cart: true,
         flash_sale: None,
+        crowdfunding: None,
     };
     let err = store.place_order(&cmd, &[]).await.unwrap_err();
     assert!(is_already_exists(&err, Entity::Order), "{err:?}");
@@ -312,6 +317,7 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
         submit_token: Some(SubmitTokenUse::new(token, "fingerprint")),
         clear_cart: false,
         flash_sale: None,
+        crowdfunding: None,
     };
     for token in ["unknown", "theirs", "stale"] {
         let cmd = attempt(token);
@@ -347,6 +353,7 @@ pub async fn submit_token_is_single_use<B: Backend>(store: Arc<B>) {
         submit_token: Some(SubmitTokenUse::new("theirs", "fingerprint")),
         clear_cart: false,
         flash_sale: None,
+        crowdfunding: None,
     };
     store.place_order(&theirs, &[]).await.unwrap();
     assert_eq!(fx.order_count().await, 2);

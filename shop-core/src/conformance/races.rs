@@ -26,6 +26,7 @@ async fn place_all<B: Backend>(store: &Arc<B>, orders: &[Order]) -> Vec<Result<O
                     submit_token: None,
                     clear_cart: false,
                     flash_sale: None,
+                    crowdfunding: None,
                 };
                 async move { store.place_order(&cmd, &[]).await }
             })
@@ -134,6 +135,7 @@ pub async fn submit_token_replays_under_concurrency<B: Backend>(store: Arc<B>) {
             submit_token: Some(SubmitTokenUse::new("replayed", "fingerprint")),
             clear_cart: true,
             flash_sale: None,
+            crowdfunding: None,
         })
         .collect();
     let results = concurrently(

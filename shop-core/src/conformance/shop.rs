@@ -35,6 +35,9 @@ pub const TEST_GATEWAY: &str = "conformance";
 pub struct TestGateway {
     /// How many refunds were requested.
     pub refunds: AtomicUsize,
+    /// While set, refunds fail as an unreachable gateway would (the
+    /// refund stays pending), and are not counted.
+    pub unreachable: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
@@ -75,6 +78,11 @@ impl PaymentGateway for TestGateway {
     }
 
     async fn refund(&self, _req: &GatewayRefund) -> Result<GatewayRefundStatus, PaymentError> {
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(PaymentError::Gateway {
+                source: "the test gateway is unreachable".into(),
+            });
+        }
         self.refunds.fetch_add(1, Ordering::SeqCst);
         Ok(GatewayRefundStatus::Succeeded)
     }

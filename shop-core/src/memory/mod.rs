@@ -123,6 +123,7 @@ mod cache;
 mod carts;
 mod catalog;
 mod coupons;
+mod crowdfunding;
 mod delay;
 mod orders;
 mod outbox;
@@ -228,6 +229,9 @@ struct State {
     flash_sales: BTreeMap<FlashSaleId, FlashSale>,
     /// (sale, buyer) → the buyer's order holding the unit.
     flash_sale_buyers: HashMap<(FlashSaleId, UserId), OrderId>,
+    crowdfundings: BTreeMap<crate::ids::CrowdfundingId, crate::crowdfunding::Crowdfunding>,
+    /// (campaign, order) for every order placed into a campaign.
+    crowdfunding_orders: std::collections::BTreeSet<(crate::ids::CrowdfundingId, OrderId)>,
 }
 
 /// `StoreError::AlreadyExists` as an [`Error`].

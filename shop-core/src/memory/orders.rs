@@ -70,6 +70,19 @@ impl State {
             }
         }
 
+        // 6. A crowdfunding campaign still funding, not over.
+        if let Some(campaign) = cmd.crowdfunding {
+            let open = self
+                .crowdfundings
+                .get(&campaign)
+                .is_some_and(|c| c.is_open(order.created_at));
+            if !open {
+                return Err(Error::Crowdfunding(
+                    crate::crowdfunding::CrowdfundingRefusal::Closed,
+                ));
+            }
+        }
+
         // Every check passed: write everything.
         for item in &order.items {
             if let Some(stored) = self.skus.get_mut(&item.sku_id) {
@@ -95,6 +108,9 @@ impl State {
         if let Some(sale) = cmd.flash_sale {
             self.flash_sale_buyers
                 .insert((sale, order.user_id), order.id);
+        }
+        if let Some(campaign) = cmd.crowdfunding {
+            self.crowdfunding_orders.insert((campaign, order.id));
         }
         self.order_item_ids.extend(order.items.iter().map(|i| i.id));
         self.order_nos.insert(order.no.clone(), order.id);

@@ -28,6 +28,11 @@ pub struct PlaceOrder {
     /// second with [`FlashSaleRefusal::AlreadyBought`](crate::seckill::FlashSaleRefusal::AlreadyBought),
     /// and deletes the record when the order closes.
     pub flash_sale: Option<crate::ids::FlashSaleId>,
+    /// For a crowdfunding order, its campaign: inside the atomic write the
+    /// campaign must be funding with its end after `order.created_at`
+    /// (else [`CrowdfundingRefusal::Closed`](crate::crowdfunding::CrowdfundingRefusal::Closed)),
+    /// and the order is recorded as the campaign's.
+    pub crowdfunding: Option<crate::ids::CrowdfundingId>,
 }
 
 /// A submit token consumed by a placement, with the fingerprint of the

@@ -9,7 +9,7 @@ use crate::cart::validate_quantity;
 use crate::catalog::{common_currency, ProductKind};
 use crate::error::{Entity, Error, Result, StoreError};
 use crate::events::CloseReason;
-use crate::ids::{AddressId, FlashSaleId, OrderId, OrderItemId, SkuId, UserId};
+use crate::ids::{AddressId, CrowdfundingId, FlashSaleId, OrderId, OrderItemId, SkuId, UserId};
 use crate::order::{
     order_totals, payment_window, Order, OrderItem, OrderQuery, OrderState, PlaceOrder,
     SubmitTokenUse, SubmittedOrder, TokenClaim,
@@ -354,7 +354,7 @@ impl Shop {
         };
         let carts_inside = self.inner.stores.carts_cleared_by_placement();
         let placed = self
-            .place_with_fresh_no(order, submit_token, carts_inside, None)
+            .place_with_fresh_no(order, submit_token, carts_inside, None, None)
             .await?;
         if !carts_inside {
             // Carts live in another backend: the order is placed, so a
@@ -384,6 +384,7 @@ impl Shop {
         submit_token: Option<SubmitTokenUse>,
         clear_cart: bool,
         flash_sale: Option<FlashSaleId>,
+        crowdfunding: Option<CrowdfundingId>,
     ) -> Result<Order> {
         let mut attempt = 0;
         loop {
@@ -394,6 +395,7 @@ impl Shop {
                 submit_token: submit_token.clone(),
                 clear_cart,
                 flash_sale,
+                crowdfunding,
             };
             let events = self.records(order.placed_events());
             match self.inner.stores.orders.place_order(&cmd, &events).await {

@@ -48,7 +48,8 @@ impl EventListener for CacheInvalidation {
             DomainEvent::ProductCreated { product_id }
             | DomainEvent::ProductChanged { product_id }
             | DomainEvent::ProductTakenOffSale { product_id }
-            | DomainEvent::StockChanged { product_id, .. } => vec![*product_id],
+            | DomainEvent::StockChanged { product_id, .. }
+            | DomainEvent::CrowdfundingFinished { product_id, .. } => vec![*product_id],
             DomainEvent::OrderPaid { product_ids, .. }
             | DomainEvent::ReviewCreated { product_ids, .. } => product_ids.clone(),
             _ => Vec::new(),
@@ -89,8 +90,9 @@ impl EventListener for DelayedCloses {
     }
 }
 
-/// Keeps each product's counters: recomputes them from the stores when an
-/// order is paid or reviewed (idempotent, so a redelivery is harmless).
+/// Keeps each product's counters, and a crowdfunding product's campaign
+/// total and buyers: recomputes them from the stores when an order is
+/// paid or reviewed (idempotent, so a redelivery is harmless).
 pub(super) struct ProductStats {
     pub(super) stores: Stores,
 }
@@ -102,13 +104,26 @@ impl EventListener for ProductStats {
     }
 
     async fn on_event(&self, envelope: &EventEnvelope) -> Result<()> {
-        let products = match &envelope.event {
-            DomainEvent::OrderPaid { product_ids, .. }
-            | DomainEvent::ReviewCreated { product_ids, .. } => product_ids.as_slice(),
-            _ => &[],
+        let (products, paid) = match &envelope.event {
+            DomainEvent::OrderPaid { product_ids, .. } => (product_ids.as_slice(), true),
+            DomainEvent::ReviewCreated { product_ids, .. } => (product_ids.as_slice(), false),
+            _ => (&[][..], false),
         };
         for product in products {
             self.stores.catalog.refresh_product_stats(*product).await?;
+            if paid {
+                let campaign = self
+                    .stores
+                    .crowdfundings
+                    .crowdfunding_of_product(*product)
+                    .await?;
+                if let Some(campaign) = campaign {
+                    self.stores
+                        .crowdfundings
+                        .refresh_crowdfunding(campaign.id)
+                        .await?;
+                }
+            }
         }
         Ok(())
     }
@@ -345,7 +360,8 @@ impl Shop {
     /// The shop's jobs, on the schedules of its [`ShopConfig`](super::ShopConfig):
     /// dispatch the outbox (on every node), close expired orders, re-send
     /// refunds a gateway missed, purge expired sessions, prune delivered
-    /// events (daily), with a flash-sale stock reconcile it with the
+    /// events (daily), decide ended crowdfunding campaigns and refund
+    /// failed ones (every minute), with a flash-sale stock reconcile it with the
     /// database (every minute), and with a delay queue run its due jobs
     /// (every second, on each node; the polling close then runs every ten
     /// minutes).
@@ -356,6 +372,7 @@ impl Shop {
             ShopJobKind::RetryPendingRefunds,
             ShopJobKind::PurgeExpiredSessions,
             ShopJobKind::PruneEvents,
+            ShopJobKind::FinishCrowdfundings,
         ];
         if self.inner.seckill.is_some() {
             kinds.push(ShopJobKind::ReconcileFlashSales);
@@ -396,6 +413,7 @@ enum ShopJobKind {
     PruneEvents,
     ReconcileFlashSales,
     RunDelayedJobs,
+    FinishCrowdfundings,
 }
 
 /// One of the shop's own jobs.
@@ -415,6 +433,7 @@ impl Job for ShopJob {
             ShopJobKind::PruneEvents => "prune_events",
             ShopJobKind::ReconcileFlashSales => "reconcile_flash_sales",
             ShopJobKind::RunDelayedJobs => "run_delayed_jobs",
+            ShopJobKind::FinishCrowdfundings => "finish_crowdfundings",
         }
     }
 
@@ -433,6 +452,7 @@ impl Job for ShopJob {
             ShopJobKind::PruneEvents => Schedule::DailyAt(c.daily_jobs_at, c.time_zone),
             ShopJobKind::ReconcileFlashSales => Schedule::every_minutes(1),
             ShopJobKind::RunDelayedJobs => Schedule::Every(c.dispatch_every),
+            ShopJobKind::FinishCrowdfundings => Schedule::every_minutes(1),
         }
     }
 
@@ -500,6 +520,19 @@ impl Job for ShopJob {
             ShopJobKind::RunDelayedJobs => {
                 let done = shop.run_delayed_jobs().await?;
                 Ok(format!("ran {done}"))
+            }
+            ShopJobKind::FinishCrowdfundings => {
+                let r = shop.finish_crowdfundings_until(ctx.stop()).await?;
+                let mut detail = format!(
+                    "decided {}, closed {} unpaid orders, sent {} refunds",
+                    r.decided.len(),
+                    r.closed,
+                    r.refunds
+                );
+                for (order, error) in &r.failed {
+                    detail.push_str(&format!("; refund of order {order} failed: {error}"));
+                }
+                Ok(detail)
             }
             ShopJobKind::ReconcileFlashSales => {
                 let r = shop.reconcile_flash_sales().await?;

@@ -31,11 +31,13 @@ pub struct ReviewRequest {
 
 impl Shop {
     /// Ships a paid order with no refund applied or in progress
-    /// (administrators).
+    /// (administrators); a crowdfunding order only once its campaign
+    /// succeeded (`Crowdfunding(NotSucceeded)`).
     pub async fn ship_order(&self, id: OrderId, carrier: &str, tracking_no: &str) -> Result<Order> {
         let carrier = required_line("carrier", carrier, MAX_SHIPMENT_CHARS)?;
         let tracking_no = required_line("tracking_no", tracking_no, MAX_SHIPMENT_CHARS)?;
         let order = self.any_order(id).await?;
+        self.check_crowdfunding_ships(&order).await?;
         let patch = OrderPatch {
             shipment: Some(ShipmentInfo {
                 carrier: carrier.to_owned(),

@@ -11,6 +11,7 @@ mod cart;
 mod catalog;
 mod checkout;
 mod coupons;
+mod crowdfunding;
 mod events;
 mod fulfilment;
 mod payments;
@@ -29,6 +30,7 @@ pub use cart::CartLine;
 pub use catalog::{ProductDetail, SearchPage};
 pub use checkout::{merge_lines, OrderLineRequest, PlaceOrderRequest};
 pub use checkout::{MAX_ORDER_LINES, MAX_REMARK_CHARS};
+pub use crowdfunding::{CrowdfundingReport, CrowdfundingView, CROWDFUNDING_REFUND_REASON};
 pub use events::{
     CACHE_INVALIDATION_LISTENER, DELAYED_CLOSES_LISTENER, NOTIFICATIONS_LISTENER,
     PRODUCT_STATS_LISTENER,
@@ -46,6 +48,7 @@ use crate::cart::CartStore;
 use crate::catalog::CatalogStore;
 use crate::clock::{Clock, SystemClock};
 use crate::coupon::CouponStore;
+use crate::crowdfunding::CrowdfundingStore;
 use crate::delay::DelayQueue;
 use crate::error::{Entity, Error, Result};
 use crate::events::{DomainEvent, EventListener, EventRecord};
@@ -87,6 +90,8 @@ pub struct Stores {
     pub jobs: Arc<dyn JobStore>,
     /// Flash sales and their buyers.
     pub flash_sales: Arc<dyn FlashSaleStore>,
+    /// Crowdfunding campaigns.
+    pub crowdfundings: Arc<dyn CrowdfundingStore>,
     /// Each buyer's recently viewed products.
     pub history: Arc<dyn HistoryStore>,
     carts: Arc<dyn CartStore>,
@@ -113,6 +118,7 @@ impl Stores {
             outbox: backend.clone(),
             jobs: backend.clone(),
             flash_sales: backend.clone(),
+            crowdfundings: backend.clone(),
             history: backend,
             carts_cleared_by_placement: true,
             submit_tokens_consumed_by_placement: true,
@@ -195,6 +201,7 @@ pub trait Backend:
     + OutboxStore
     + JobStore
     + FlashSaleStore
+    + CrowdfundingStore
     + HistoryStore
 {
 }
@@ -212,6 +219,8 @@ impl<T> Backend for T where
         + OutboxStore
         + JobStore
         + FlashSaleStore
+        + CrowdfundingStore
+        + CrowdfundingStore
         + HistoryStore
 {
 }

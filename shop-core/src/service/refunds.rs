@@ -94,12 +94,31 @@ impl Shop {
         // store's compare-and-set), never as "nothing left to refund".
         let refunds = self.inner.stores.refunds.list_refunds(id).await?;
         let order = self.any_order(id).await?;
-        let next = order.next_state(OrderAction::ApproveRefund)?;
+        let reason = order.refund_reason.clone().unwrap_or_default();
+        self.refund_order(&order, &refunds, OrderAction::ApproveRefund, lines, reason)
+            .await
+    }
+
+    /// Refunds `lines` of `order` (every unit not yet refunded when `None`)
+    /// through its gateway under a new refund number, moving the order by
+    /// `action` (a compare-and-set against the state read: of two
+    /// concurrent refunds of one order one is recorded, the other is a
+    /// conflict). `refunds` are the order's refunds, read before it.
+    pub(super) async fn refund_order(
+        &self,
+        order: &Order,
+        refunds: &[Refund],
+        action: OrderAction,
+        lines: Option<Vec<RefundLine>>,
+        reason: String,
+    ) -> Result<Refund> {
+        let id = order.id;
+        let next = order.next_state(action)?;
         // An unpaid order or an unknown gateway fails here, before anything
         // is written.
-        self.refund_gateway(&order)?;
-        let lines = lines.unwrap_or_else(|| remaining_lines(&order, &refunds));
-        let amount = refund_amount(&order, &refunds, &lines)?;
+        self.refund_gateway(order)?;
+        let lines = lines.unwrap_or_else(|| remaining_lines(order, refunds));
+        let amount = refund_amount(order, refunds, &lines)?;
         let refund_id = RefundId(self.next_id());
         let refund = Refund {
             id: refund_id,
@@ -107,7 +126,7 @@ impl Shop {
             order_id: id,
             amount,
             lines,
-            reason: order.refund_reason.clone().unwrap_or_default(),
+            reason,
             status: RefundRecordStatus::Pending,
             created_at: self.now(),
             finished_at: None,
@@ -128,7 +147,7 @@ impl Shop {
                 }]),
             )
             .await?;
-        match self.send_refund(&order, &refund).await? {
+        match self.send_refund(order, &refund).await? {
             GatewayRefundStatus::Pending => {}
             GatewayRefundStatus::Succeeded => {
                 self.finish_gateway_refund(&refund.refund_no, true).await?;

@@ -365,7 +365,7 @@ impl Shop {
             closed_at: None,
         };
         match self
-            .place_with_fresh_no(order, None, false, Some(sale.id))
+            .place_with_fresh_no(order, None, false, Some(sale.id), None)
             .await
         {
             Err(Error::OutOfStock { .. }) => Err(Error::FlashSale(FlashSaleRefusal::SoldOut)),
