@@ -155,6 +155,26 @@ pub enum Message {
         /// The shop's reason.
         reason: String,
     },
+    /// A crowdfunding campaign the buyer backed reached its target: the
+    /// order will ship.
+    CrowdfundingSucceeded {
+        /// The buyer's order.
+        order_no: String,
+        /// The campaign's product.
+        product_title: String,
+    },
+    /// A crowdfunding campaign the buyer backed ended below its target:
+    /// the order is refunded.
+    CrowdfundingFailed {
+        /// The buyer's order.
+        order_no: String,
+        /// The campaign's product.
+        product_title: String,
+        /// What the campaign raised.
+        total: Money,
+        /// Its target.
+        target: Money,
+    },
 }
 
 impl Message {
@@ -169,6 +189,8 @@ impl Message {
             Message::RefundSucceeded { .. } => "refund_succeeded",
             Message::RefundFailed { .. } => "refund_failed",
             Message::RefundRefused { .. } => "refund_refused",
+            Message::CrowdfundingSucceeded { .. } => "crowdfunding_succeeded",
+            Message::CrowdfundingFailed { .. } => "crowdfunding_failed",
         }
     }
 }

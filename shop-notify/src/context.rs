@@ -85,6 +85,24 @@ pub(crate) fn build(n: &Notification, settings: &TemplateSettings) -> Value {
             pairs.push(("order_no", Value::from(order_no.as_str())));
             pairs.push(("reason", Value::from(reason.as_str())));
         }
+        Message::CrowdfundingSucceeded {
+            order_no,
+            product_title,
+        } => {
+            pairs.push(("order_no", Value::from(order_no.as_str())));
+            pairs.push(("product_title", Value::from(product_title.as_str())));
+        }
+        Message::CrowdfundingFailed {
+            order_no,
+            product_title,
+            total,
+            target,
+        } => {
+            pairs.push(("order_no", Value::from(order_no.as_str())));
+            pairs.push(("product_title", Value::from(product_title.as_str())));
+            pairs.push(("total", money(total)));
+            pairs.push(("target", money(target)));
+        }
         // A kind shop-core adds later has only the common variables until
         // this crate learns it (and no templates, so rendering it fails).
         _ => {}

@@ -59,7 +59,8 @@
 //! A template is named `{locale}/{kind}.{part}`: the locale's tag
 //! ([`Locale::tag`]: `zh-CN`, `en`), the message's kind ([`Message::kind`]:
 //! `verify_email`, `reset_password`, `order_paid`, `order_shipped`,
-//! `refund_succeeded`, `refund_failed`, `refund_refused`) and the part
+//! `refund_succeeded`, `refund_failed`, `refund_refused`,
+//! `crowdfunding_succeeded`, `crowdfunding_failed`) and the part
 //! ([`MailPart`]: `subject`, `txt`, `html`). The HTML mails extend
 //! `layout.html` (blocks `title`, `greeting`, `content`, `footer`); the text
 //! mails include `{locale}/_greeting.txt` and `{locale}/_footer.txt`. The
@@ -83,6 +84,8 @@
 //! | `order_shipped` | `order_no`, `carrier`, `tracking_no` |
 //! | `refund_succeeded`, `refund_failed` | `order_no`, `refund_no`, `amount` |
 //! | `refund_refused` | `order_no`, `reason` |
+//! | `crowdfunding_succeeded` | `order_no`, `product_title` |
+//! | `crowdfunding_failed` | `order_no`, `product_title`, `total` (raised), `target` |
 //!
 //! Amounts print with their currency (`199.00 CNY`); `.amount` and
 //! `.currency` give the parts. `paid_at` prints in the configured offset in

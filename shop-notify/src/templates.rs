@@ -123,7 +123,7 @@ pub struct RenderedMail {
 
 /// The message kinds this crate has templates for, as
 /// [`Message::kind`] names them.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 9] = [
     "verify_email",
     "reset_password",
     "order_paid",
@@ -131,6 +131,8 @@ pub const KINDS: [&str; 7] = [
     "refund_succeeded",
     "refund_failed",
     "refund_refused",
+    "crowdfunding_succeeded",
+    "crowdfunding_failed",
 ];
 
 macro_rules! builtin_templates {
@@ -173,12 +175,14 @@ const SHARED: &[(&str, &str)] = builtin_templates!(
 const MAILS_EN: &[(&str, &str)] = mail_templates!("en": [
     "verify_email", "reset_password", "order_paid", "order_shipped",
     "refund_succeeded", "refund_failed", "refund_refused",
+    "crowdfunding_succeeded", "crowdfunding_failed",
 ]);
 
 /// Subject, text and HTML of every kind in Simplified Chinese.
 const MAILS_ZH_CN: &[(&str, &str)] = mail_templates!("zh-CN": [
     "verify_email", "reset_password", "order_paid", "order_shipped",
     "refund_succeeded", "refund_failed", "refund_refused",
+    "crowdfunding_succeeded", "crowdfunding_failed",
 ]);
 
 /// Every built-in template.
@@ -380,6 +384,16 @@ fn samples() -> Vec<Notification> {
         Message::RefundRefused {
             order_no: "SAMPLE0001".to_owned(),
             reason: "Sample reason".to_owned(),
+        },
+        Message::CrowdfundingSucceeded {
+            order_no: "SAMPLE0001".to_owned(),
+            product_title: "Sample".to_owned(),
+        },
+        Message::CrowdfundingFailed {
+            order_no: "SAMPLE0001".to_owned(),
+            product_title: "Sample".to_owned(),
+            total: cny("120.00"),
+            target: cny("1000.00"),
         },
     ];
     let mut out = Vec::new();

@@ -11,8 +11,9 @@ use crate::cache::{product_key, ReadCache};
 use crate::delay::{close_order_job, DelayQueue};
 use crate::error::Result;
 use crate::events::{DomainEvent, EventEnvelope, EventListener};
-use crate::ids::{OrderId, ProductId, UserId};
+use crate::ids::{CrowdfundingId, OrderId, ProductId, UserId};
 use crate::jobs::{Job, JobContext, JobRun, JobRunner, JobScope, Schedule};
+use crate::money::Money;
 use crate::notify::{Message, MessageLine, Notification, Notifier};
 use crate::order::Order;
 use crate::outbox::{DispatchReport, OutboxStatus};
@@ -131,8 +132,9 @@ impl EventListener for ProductStats {
 
 /// Turns events into [`Notification`]s for the buyer or account holder,
 /// in their locale, and hands them to the [`Notifier`]: the verification
-/// and password reset e-mails, order paid, order shipped and the refund
-/// results. An event whose account does not exist (an application that
+/// and password reset e-mails, order paid, order shipped, the refund
+/// results and a decided crowdfunding campaign (to each paid order's
+/// buyer). An event whose account does not exist (an application that
 /// keeps its users elsewhere) sends nothing.
 pub(super) struct Notifications {
     pub(super) stores: Stores,
@@ -145,12 +147,66 @@ impl Notifications {
     }
 
     async fn send(&self, seq: i64, user: UserId, message: Message) -> Result<()> {
+        let key = format!("shop-event-{seq}-{}", message.kind());
+        self.send_keyed(key, user, message).await
+    }
+
+    /// Tells every buyer of a decided campaign's paid orders, one message
+    /// per order (keyed by event and order, so a redelivery resends under
+    /// the same keys).
+    async fn crowdfunding_finished(
+        &self,
+        seq: i64,
+        campaign: CrowdfundingId,
+        product: ProductId,
+        succeeded: bool,
+        (total, target): (Money, Money),
+    ) -> Result<()> {
+        let product_title = self
+            .stores
+            .catalog
+            .get_product(product)
+            .await?
+            .map(|p| p.title)
+            .unwrap_or_default();
+        let mut after = None;
+        loop {
+            let orders = self
+                .stores
+                .crowdfundings
+                .list_crowdfunding_orders(campaign, after, 100)
+                .await?;
+            let Some(last) = orders.last() else {
+                return Ok(());
+            };
+            after = Some(last.id);
+            for order in orders.into_iter().filter(|o| o.payment.is_some()) {
+                let message = if succeeded {
+                    Message::CrowdfundingSucceeded {
+                        order_no: order.no,
+                        product_title: product_title.clone(),
+                    }
+                } else {
+                    Message::CrowdfundingFailed {
+                        order_no: order.no,
+                        product_title: product_title.clone(),
+                        total,
+                        target,
+                    }
+                };
+                let key = format!("shop-event-{seq}-{}-{}", message.kind(), order.id);
+                self.send_keyed(key, order.user_id, message).await?;
+            }
+        }
+    }
+
+    async fn send_keyed(&self, key: String, user: UserId, message: Message) -> Result<()> {
         let Some(account) = self.stores.accounts.get_account(user).await? else {
             return Ok(());
         };
         self.notifier
             .send(&Notification {
-                key: format!("shop-event-{seq}-{}", message.kind()),
+                key,
                 to: account.email,
                 name: account.name,
                 locale: account.locale,
@@ -283,6 +339,22 @@ impl EventListener for Notifications {
                     }
                 };
                 self.send(seq, order.user_id, message).await
+            }
+            DomainEvent::CrowdfundingFinished {
+                crowdfunding_id,
+                product_id,
+                succeeded,
+                total,
+                target,
+            } => {
+                self.crowdfunding_finished(
+                    seq,
+                    *crowdfunding_id,
+                    *product_id,
+                    *succeeded,
+                    (*total, *target),
+                )
+                .await
             }
             DomainEvent::RefundRefused {
                 order_id,

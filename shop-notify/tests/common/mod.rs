@@ -64,6 +64,16 @@ pub fn messages() -> Vec<Message> {
             order_no: ORDER_NO.to_owned(),
             reason: "The seal is broken & the box is opened".to_owned(),
         },
+        Message::CrowdfundingSucceeded {
+            order_no: ORDER_NO.to_owned(),
+            product_title: "Solar lamp <v2>".to_owned(),
+        },
+        Message::CrowdfundingFailed {
+            order_no: ORDER_NO.to_owned(),
+            product_title: "太阳能灯".to_owned(),
+            total: cny(dec!(1230.00)),
+            target: cny(dec!(5000.00)),
+        },
     ]
 }
 
@@ -117,6 +127,21 @@ pub fn facts(message: &Message) -> Vec<String> {
             vec![order_no.clone(), refund_no.clone(), amount.to_string()]
         }
         Message::RefundRefused { order_no, reason } => vec![order_no.clone(), reason.clone()],
+        Message::CrowdfundingSucceeded {
+            order_no,
+            product_title,
+        } => vec![order_no.clone(), product_title.clone()],
+        Message::CrowdfundingFailed {
+            order_no,
+            product_title,
+            total,
+            target,
+        } => vec![
+            order_no.clone(),
+            product_title.clone(),
+            total.to_string(),
+            target.to_string(),
+        ],
         _ => unreachable!("a new kind"),
     }
 }
