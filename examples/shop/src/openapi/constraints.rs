@@ -169,6 +169,22 @@ pub fn request_bodies(doc: &mut Value, currency: Currency) {
         ),
         ("FlashSaleBody", "starts_at", json!({"format": "date-time"})),
         ("FlashSaleBody", "ends_at", json!({"format": "date-time"})),
+        ("CrowdfundingBody", "target", json!({"pattern": positive})),
+        (
+            "CrowdfundingBody",
+            "ends_at",
+            json!({"format": "date-time"}),
+        ),
+        (
+            "CrowdfundingOrderBody",
+            "quantity",
+            range(1, i64::from(MAX_LINE_QUANTITY)),
+        ),
+        (
+            "CrowdfundingOrderBody",
+            "remark",
+            multiline(MAX_REMARK_CHARS),
+        ),
     ];
     for (schema, property, rule) in rules {
         constrain(doc, schema, property, rule);

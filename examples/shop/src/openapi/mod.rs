@@ -16,7 +16,9 @@ use utoipa::OpenApi;
 use crate::state::AppState;
 
 use crate::extract::AppJson;
-use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, seckill, stripe};
+use crate::routes::{
+    addresses, admin, auth, cart, catalog, crowdfunding, orders, payments, seckill, stripe,
+};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -57,6 +59,10 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, sec
         seckill::list,
         seckill::get,
         seckill::order,
+        crowdfunding::list,
+        crowdfunding::get,
+        crowdfunding::of_product,
+        crowdfunding::order,
         orders::checkout_token,
         orders::place,
         orders::list,
@@ -78,6 +84,7 @@ use crate::routes::{addresses, admin, auth, cart, catalog, orders, payments, sec
         admin::adjust_stock,
         admin::create_category,
         admin::create_flash_sale,
+        admin::create_crowdfunding,
         admin::orders,
         admin::order,
         admin::ship,

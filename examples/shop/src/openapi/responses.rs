@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 /// Operations anybody may call (everything else needs a session).
-const PUBLIC: [(&str, &str); 16] = [
+const PUBLIC: [(&str, &str); 19] = [
     ("post", "/api/auth/register"),
     ("post", "/api/auth/verify"),
     ("post", "/api/auth/login"),
@@ -19,6 +19,9 @@ const PUBLIC: [(&str, &str); 16] = [
     ("get", "/api/search"),
     ("get", "/api/flash-sales"),
     ("get", "/api/flash-sales/{id}"),
+    ("get", "/api/crowdfundings"),
+    ("get", "/api/crowdfundings/{id}"),
+    ("get", "/api/products/{id}/crowdfunding"),
     ("post", "/api/payments/{gateway}/notify"),
     ("get", "/sandbox/pay"),
     ("get", "/stripe/checkout"),

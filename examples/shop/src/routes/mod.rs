@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
+pub mod crowdfunding;
 pub mod orders;
 pub mod payments;
 pub mod seckill;
@@ -82,6 +83,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/flash-sales", get(seckill::list))
         .route("/api/flash-sales/{id}", get(seckill::get))
         .route("/api/seckill/{sku}/orders", post(seckill::order))
+        .route("/api/crowdfundings", get(crowdfunding::list))
+        .route("/api/crowdfundings/{id}", get(crowdfunding::get))
+        .route(
+            "/api/products/{id}/crowdfunding",
+            get(crowdfunding::of_product),
+        )
+        .route("/api/crowdfunding/{sku}/orders", post(crowdfunding::order))
         .route("/api/checkout/token", get(orders::checkout_token))
         .route("/api/orders", get(orders::list).post(orders::place))
         .route("/api/orders/{id}", get(orders::get))
@@ -105,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/skus/{id}/stock", post(admin::adjust_stock))
         .route("/api/admin/categories", post(admin::create_category))
         .route("/api/admin/flash-sales", post(admin::create_flash_sale))
+        .route("/api/admin/crowdfundings", post(admin::create_crowdfunding))
         .route("/api/admin/orders", get(admin::orders))
         .route("/api/admin/orders/{id}", get(admin::order))
         .route("/api/admin/orders/{id}/ship", post(admin::ship))
