@@ -139,6 +139,7 @@ pub mod delay;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod installment;
 pub mod jobs;
 #[cfg(feature = "memory")]
 pub mod memory;

@@ -355,6 +355,23 @@ impl Shop {
             .ok_or_else(|| Error::not_found(Entity::Sku, id))
     }
 
+    /// A SKU and its product, which must be of `kind` (`Refused { field:
+    /// "sku_id" }` with `why` otherwise; `NotFound` when either is
+    /// unknown).
+    pub(super) async fn sku_of_kind(
+        &self,
+        id: SkuId,
+        kind: crate::catalog::ProductKind,
+        why: &str,
+    ) -> Result<(Sku, Product)> {
+        let sku = self.sku(id).await?;
+        let product = self.product(sku.product_id).await?;
+        if product.kind != kind {
+            return Err(Error::refused("sku_id", why));
+        }
+        Ok((sku, product))
+    }
+
     /// The product page of an on-sale product (`NotFound` when it is off
     /// sale, so shoppers cannot see withdrawn products).
     pub async fn product_detail(&self, id: ProductId) -> Result<ProductDetail> {

@@ -62,13 +62,7 @@ impl Shop {
     pub async fn create_crowdfunding(&self, draft: CrowdfundingDraft) -> Result<Crowdfunding> {
         let now = self.now();
         draft.validate(now)?;
-        let product = self
-            .inner
-            .stores
-            .catalog
-            .get_product(draft.product_id)
-            .await?
-            .ok_or_else(|| Error::not_found(Entity::Product, draft.product_id))?;
+        let product = self.product(draft.product_id).await?;
         if product.kind != ProductKind::Crowdfunding {
             return Err(Error::refused(
                 "product_id",
@@ -177,27 +171,13 @@ impl Shop {
     ) -> Result<Order> {
         check_multiline("remark", remark, MAX_REMARK_CHARS)?;
         let quantity = crate::cart::validate_quantity(quantity)?;
-        let sku = self
-            .inner
-            .stores
-            .catalog
-            .get_skus(&[sku_id])
-            .await?
-            .pop()
-            .ok_or_else(|| Error::not_found(Entity::Sku, sku_id))?;
-        let product = self
-            .inner
-            .stores
-            .catalog
-            .get_product(sku.product_id)
-            .await?
-            .ok_or_else(|| Error::not_found(Entity::Product, sku.product_id))?;
-        if product.kind != ProductKind::Crowdfunding {
-            return Err(Error::refused(
-                "sku_id",
+        let (sku, product) = self
+            .sku_of_kind(
+                sku_id,
+                ProductKind::Crowdfunding,
                 "not a crowdfunding product: buy it through the cart",
-            ));
-        }
+            )
+            .await?;
         if !product.on_sale {
             return Err(Error::refused("sku_id", "the product is not on sale"));
         }

@@ -77,27 +77,13 @@ impl Shop {
                 format!("at most {MAX_FLASH_SALE_LEAD_DAYS} days ahead"),
             ));
         }
-        let sku = self
-            .inner
-            .stores
-            .catalog
-            .get_skus(&[draft.sku_id])
-            .await?
-            .pop()
-            .ok_or_else(|| Error::not_found(Entity::Sku, draft.sku_id))?;
-        let product = self
-            .inner
-            .stores
-            .catalog
-            .get_product(sku.product_id)
-            .await?
-            .ok_or_else(|| Error::not_found(Entity::Product, sku.product_id))?;
-        if product.kind != ProductKind::Seckill {
-            return Err(Error::refused(
-                "sku_id",
+        let (sku, product) = self
+            .sku_of_kind(
+                draft.sku_id,
+                ProductKind::Seckill,
                 "only a flash-sale product's SKU goes on a flash sale",
-            ));
-        }
+            )
+            .await?;
         if draft.price.currency() != sku.price.currency() {
             return Err(Error::validation(
                 "price",

@@ -1,13 +1,13 @@
 //! Crowdfunding on the storefront: campaigns with their progress, and
 //! ordering from one.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
-use crate::extract::{AppJson, AppPath, ClientIp, CurrentUser};
+use crate::extract::{AppJson, AppPath, AppQuery, ClientIp, CurrentUser};
 use crate::state::AppState;
 use shop_core::crowdfunding::CrowdfundingStatus;
 use shop_core::ids::{AddressId, CrowdfundingId, ProductId, SkuId};
@@ -17,6 +17,8 @@ use shop_core::service::CrowdfundingView;
 
 /// `GET /api/crowdfundings` query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CrowdfundingQuery {
     /// Only campaigns in this status (`funding`, `success`, `fail`).
     pub status: Option<CrowdfundingStatus>,
@@ -48,7 +50,7 @@ fn one() -> i64 {
     responses((status = 200, description = "a page of campaigns: `progress` is total / target × 100 to 2 decimals, `open` whether it takes orders now", body = Page<CrowdfundingView>), (status = 400, body = crate::error::ErrorResponse)))]
 pub async fn list(
     State(state): State<AppState>,
-    Query(q): Query<CrowdfundingQuery>,
+    AppQuery(q): AppQuery<CrowdfundingQuery>,
 ) -> ApiResult<AppJson<Page<CrowdfundingView>>> {
     let page = state
         .shop
