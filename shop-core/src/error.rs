@@ -59,6 +59,10 @@ pub enum Entity {
     FlashSale,
     /// A crowdfunding campaign.
     Crowdfunding,
+    /// An installment plan.
+    InstallmentPlan,
+    /// One period of an installment plan.
+    InstallmentPeriod,
 }
 
 impl fmt::Display for Entity {
@@ -84,6 +88,8 @@ impl fmt::Display for Entity {
             Entity::Job => "job",
             Entity::FlashSale => "flash sale",
             Entity::Crowdfunding => "crowdfunding campaign",
+            Entity::InstallmentPlan => "installment plan",
+            Entity::InstallmentPeriod => "installment period",
         };
         f.write_str(name)
     }

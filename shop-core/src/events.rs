@@ -227,6 +227,20 @@ pub enum DomainEvent {
         /// Its target.
         target: Money,
     },
+    /// A period of an order's installment plan was paid (the first one
+    /// also pays the order: `OrderPaid` comes with it).
+    InstallmentPeriodPaid {
+        /// The order.
+        order_id: OrderId,
+        /// The plan.
+        plan_id: crate::ids::InstallmentPlanId,
+        /// The period, from 1.
+        index: u32,
+        /// Amount paid (base, fee and fine).
+        amount: Money,
+        /// Whether it was the last one.
+        finished: bool,
+    },
     /// A new account must verify its e-mail address with `token`.
     ///
     /// The token travels in the event because the e-mail that carries it is
@@ -294,7 +308,8 @@ impl DomainEvent {
             | E::RefundApproved { order_id, .. }
             | E::RefundSucceeded { order_id, .. }
             | E::RefundFailed { order_id, .. }
-            | E::ReviewCreated { order_id, .. } => (AggregateKind::Order, order_id.0),
+            | E::ReviewCreated { order_id, .. }
+            | E::InstallmentPeriodPaid { order_id, .. } => (AggregateKind::Order, order_id.0),
             E::ProductCreated { product_id }
             | E::ProductChanged { product_id }
             | E::ProductTakenOffSale { product_id }
@@ -330,6 +345,7 @@ impl DomainEvent {
             E::CouponUsed { .. } => "coupon_used",
             E::CouponReleased { .. } => "coupon_released",
             E::CrowdfundingFinished { .. } => "crowdfunding_finished",
+            E::InstallmentPeriodPaid { .. } => "installment_period_paid",
             E::EmailVerificationRequested { .. } => "email_verification_requested",
             E::PasswordResetRequested { .. } => "password_reset_requested",
         }

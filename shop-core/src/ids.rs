@@ -115,6 +115,8 @@ typed_id! {
     FlashSaleId,
     /// Identifies a crowdfunding campaign.
     CrowdfundingId,
+    /// Identifies an installment plan.
+    InstallmentPlanId,
 }
 
 /// Port: hands out unique, positive ids for new entities.

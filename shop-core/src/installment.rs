@@ -1,7 +1,7 @@
-//! Installment plans: the pure rules of paying an order in periods — which
-//! plans an order may have, each period's base, fee and due date, and the
-//! fine of an overdue period. (Plans themselves, paying periods and the
-//! daily fine job are not built yet.)
+//! Installment plans: paying an order in periods — which plans an order
+//! may have, each period's base, fee and due date, the fine of an overdue
+//! period, and the plan store. (Refunding an installment order, reminders
+//! and overdue notices are not built yet.)
 //!
 //! - An order whose total is at least [`InstallmentPolicy::min_total`]
 //!   (300 by default) may be paid in 3 periods at a 1.5 % fee per period,
@@ -19,8 +19,13 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use async_trait::async_trait;
+
 use crate::error::{Error, Result};
+use crate::events::EventRecord;
+use crate::ids::{InstallmentPlanId, OrderId, UserId};
 use crate::money::Money;
+use crate::order::{OrderPatch, OrderState, PaymentInfo};
 
 /// Days between two due dates.
 pub const DAYS_BETWEEN_PERIODS: i64 = 30;
@@ -219,6 +224,208 @@ pub fn fine(amount: Money, days: u32, rate_per_day: Decimal) -> Result<Money> {
     } else {
         fine
     })
+}
+
+/// Where a plan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    /// No period paid yet; a new plan for the order replaces it.
+    Pending,
+    /// The first period is paid (so is the order), others are not.
+    Repaying,
+    /// Every period is paid.
+    Finished,
+}
+
+impl PlanStatus {
+    /// The stable lowercase name used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Pending => "pending",
+            PlanStatus::Repaying => "repaying",
+            PlanStatus::Finished => "finished",
+        }
+    }
+
+    /// Parses [`PlanStatus::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(PlanStatus::Pending),
+            "repaying" => Some(PlanStatus::Repaying),
+            "finished" => Some(PlanStatus::Finished),
+            _ => None,
+        }
+    }
+}
+
+/// One period of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstallmentPeriod {
+    /// 1 for the first.
+    pub index: u32,
+    /// Its trade number at the gateway (each period is paid on its own).
+    pub no: String,
+    /// The share of the order's total.
+    pub base: Money,
+    /// The fee.
+    pub fee: Money,
+    /// The fine, as the daily job last computed it (zero until overdue).
+    pub fine: Money,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// Set once paid.
+    pub payment: Option<PaymentInfo>,
+}
+
+impl InstallmentPeriod {
+    /// What paying it costs now: base + fee + fine.
+    pub fn payable(&self) -> Result<Money> {
+        Ok(self.base.checked_add(self.fee)?.checked_add(self.fine)?)
+    }
+}
+
+/// An order's installment plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstallmentPlan {
+    /// Id.
+    pub id: InstallmentPlanId,
+    /// The order paid with it.
+    pub order_id: OrderId,
+    /// The buyer.
+    pub user_id: UserId,
+    /// The terms.
+    pub terms: InstallmentTerms,
+    /// The order's total (the sum of the bases).
+    pub total: Money,
+    /// Where it stands.
+    pub status: PlanStatus,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// Its periods, by index.
+    pub periods: Vec<InstallmentPeriod>,
+}
+
+impl InstallmentPlan {
+    /// The trade number of period `index` of plan `id`: letters and digits
+    /// only, unlike an order number (all digits), so a gateway's
+    /// notification names one or the other.
+    pub fn period_no(id: InstallmentPlanId, index: u32) -> String {
+        format!("IP{}N{index}", id.0)
+    }
+
+    /// A new pending plan of `total` for `order` on `terms`, first due at
+    /// `first_due`.
+    pub fn new(
+        id: InstallmentPlanId,
+        order: (OrderId, UserId),
+        total: Money,
+        terms: InstallmentTerms,
+        first_due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<InstallmentPlan> {
+        let periods = schedule(total, terms, first_due)?
+            .into_iter()
+            .map(|p| InstallmentPeriod {
+                index: p.index,
+                no: InstallmentPlan::period_no(id, p.index),
+                base: p.base,
+                fee: p.fee,
+                fine: Money::zero(total.currency()),
+                due_at: p.due_at,
+                payment: None,
+            })
+            .collect();
+        Ok(InstallmentPlan {
+            id,
+            order_id: order.0,
+            user_id: order.1,
+            terms,
+            total,
+            status: PlanStatus::Pending,
+            created_at: now,
+            periods,
+        })
+    }
+
+    /// Period `index`.
+    pub fn period(&self, index: u32) -> Result<&InstallmentPeriod> {
+        self.periods
+            .iter()
+            .find(|p| p.index == index)
+            .ok_or_else(|| Error::not_found(crate::error::Entity::InstallmentPeriod, index))
+    }
+
+    /// The first unpaid period (`None` when all are paid).
+    pub fn next_unpaid(&self) -> Option<&InstallmentPeriod> {
+        self.periods.iter().find(|p| p.payment.is_none())
+    }
+
+    /// `Refused { field: "index" }` unless period `index` is the next to
+    /// pay: unpaid, every earlier one paid.
+    pub fn check_payable(&self, index: u32) -> Result<&InstallmentPeriod> {
+        let period = self.period(index)?;
+        if period.payment.is_some() {
+            return Err(Error::refused("index", "this period is paid"));
+        }
+        if self.next_unpaid().map(|p| p.index) != Some(index) {
+            return Err(Error::refused("index", "pay the earlier periods first"));
+        }
+        Ok(period)
+    }
+}
+
+/// The atomic command that pays one period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayPeriod {
+    /// The plan.
+    pub plan_id: InstallmentPlanId,
+    /// The period (every earlier one must be paid).
+    pub index: u32,
+    /// The payment.
+    pub payment: PaymentInfo,
+    /// The fine the amount paid was checked against (the period must still
+    /// owe it).
+    pub fine: Money,
+    /// The plan's status afterwards.
+    pub plan_status: PlanStatus,
+    /// For the first period: the order's compare-and-set (expected, next,
+    /// patch) to paid.
+    pub order: Option<(OrderState, OrderState, OrderPatch)>,
+}
+
+/// Port: installment plans. Every write is one atomic step.
+#[async_trait]
+pub trait InstallmentStore: Send + Sync + 'static {
+    /// Stores a new plan with its periods, replacing the order's pending
+    /// plan if it has one; `Conflict { InstallmentPlan }` when the order
+    /// has a plan with a paid period, or the order is no longer pending.
+    async fn create_plan(&self, plan: &InstallmentPlan, events: &[EventRecord]) -> Result<()>;
+    /// Loads a plan with its periods.
+    async fn get_plan(&self, id: InstallmentPlanId) -> Result<Option<InstallmentPlan>>;
+    /// The order's plan, if it has one.
+    async fn plan_of_order(&self, order: OrderId) -> Result<Option<InstallmentPlan>>;
+    /// The plan whose period has trade number `no`, and the period's index.
+    async fn plan_of_period_no(&self, no: &str) -> Result<Option<(InstallmentPlan, u32)>>;
+    /// Pays a period, all or nothing: the period unpaid, every earlier one
+    /// paid and its fine still `cmd.fine` (`Conflict { InstallmentPeriod }`
+    /// otherwise); sets the payment and the plan's status, and moves the
+    /// order by `cmd.order` (its compare-and-set; `Conflict { Order }`).
+    async fn pay_period(&self, cmd: &PayPeriod, events: &[EventRecord]) -> Result<()>;
+    /// Unpaid periods due before `now` of plans being repaid, after the
+    /// cursor `(plan, index)`, by plan then index, at most `limit`, each
+    /// with its plan's id: what the daily fine job walks.
+    async fn list_overdue_periods(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<(InstallmentPlanId, u32)>,
+        limit: u32,
+    ) -> Result<Vec<(InstallmentPlanId, InstallmentPeriod)>>;
+    /// Sets an unpaid period's fine (nothing when it was paid meanwhile).
+    async fn set_fine(&self, plan: InstallmentPlanId, index: u32, fine: Money) -> Result<()>;
 }
 
 #[cfg(test)]

@@ -66,6 +66,7 @@ mod carts;
 mod catalog;
 mod coupons;
 mod crowdfunding;
+mod installment;
 mod orders;
 mod outbox;
 mod placement;

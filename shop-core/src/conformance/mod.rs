@@ -48,6 +48,7 @@ mod coupons;
 mod crowdfunding;
 mod delay;
 pub mod fixtures;
+mod installment;
 mod lifecycle;
 mod outbox;
 mod placement;
@@ -89,6 +90,10 @@ pub use crowdfunding::{
     crowdfunding_failure_refunds_every_paid_order_once, crowdfunding_orders_follow_the_campaign,
 };
 pub use delay::delay_queue_leases_and_redelivers;
+pub use installment::{
+    installment_fines_over_a_year_match_the_hand_figures,
+    installment_periods_are_paid_in_order_and_once,
+};
 pub use lifecycle::{
     close_order_restores_stock_and_coupon_once, list_expired_orders_in_chunks,
     list_orders_filters_and_pages, transition_is_compare_and_set,
@@ -284,6 +289,8 @@ macro_rules! conformance_tests {
             history_newest_first_and_capped,
             crowdfunding_orders_follow_the_campaign,
             crowdfunding_failure_refunds_every_paid_order_once,
+            installment_periods_are_paid_in_order_and_once,
+            installment_fines_over_a_year_match_the_hand_figures,
         }
     };
 }

@@ -125,6 +125,7 @@ mod catalog;
 mod coupons;
 mod crowdfunding;
 mod delay;
+mod installment;
 mod orders;
 mod outbox;
 mod refunds;
@@ -232,6 +233,7 @@ struct State {
     crowdfundings: BTreeMap<crate::ids::CrowdfundingId, crate::crowdfunding::Crowdfunding>,
     /// (campaign, order) for every order placed into a campaign.
     crowdfunding_orders: std::collections::BTreeSet<(crate::ids::CrowdfundingId, OrderId)>,
+    installment_plans: BTreeMap<crate::ids::InstallmentPlanId, crate::installment::InstallmentPlan>,
 }
 
 /// `StoreError::AlreadyExists` as an [`Error`].

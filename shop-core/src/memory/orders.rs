@@ -136,7 +136,7 @@ impl State {
         )
     }
 
-    fn transition(
+    pub(super) fn transition(
         &mut self,
         id: OrderId,
         expected: OrderState,

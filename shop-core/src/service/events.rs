@@ -433,7 +433,8 @@ impl Shop {
     /// dispatch the outbox (on every node), close expired orders, re-send
     /// refunds a gateway missed, purge expired sessions, prune delivered
     /// events (daily), decide ended crowdfunding campaigns and refund
-    /// failed ones (every minute), with a flash-sale stock reconcile it with the
+    /// failed ones (every minute), recompute overdue installment fines
+    /// (daily), with a flash-sale stock reconcile it with the
     /// database (every minute), and with a delay queue run its due jobs
     /// (every second, on each node; the polling close then runs every ten
     /// minutes).
@@ -445,6 +446,7 @@ impl Shop {
             ShopJobKind::PurgeExpiredSessions,
             ShopJobKind::PruneEvents,
             ShopJobKind::FinishCrowdfundings,
+            ShopJobKind::InstallmentFines,
         ];
         if self.inner.seckill.is_some() {
             kinds.push(ShopJobKind::ReconcileFlashSales);
@@ -486,6 +488,7 @@ enum ShopJobKind {
     ReconcileFlashSales,
     RunDelayedJobs,
     FinishCrowdfundings,
+    InstallmentFines,
 }
 
 /// One of the shop's own jobs.
@@ -506,6 +509,7 @@ impl Job for ShopJob {
             ShopJobKind::ReconcileFlashSales => "reconcile_flash_sales",
             ShopJobKind::RunDelayedJobs => "run_delayed_jobs",
             ShopJobKind::FinishCrowdfundings => "finish_crowdfundings",
+            ShopJobKind::InstallmentFines => "installment_fines",
         }
     }
 
@@ -525,6 +529,7 @@ impl Job for ShopJob {
             ShopJobKind::ReconcileFlashSales => Schedule::every_minutes(1),
             ShopJobKind::RunDelayedJobs => Schedule::Every(c.dispatch_every),
             ShopJobKind::FinishCrowdfundings => Schedule::every_minutes(1),
+            ShopJobKind::InstallmentFines => Schedule::DailyAt(c.daily_jobs_at, c.time_zone),
         }
     }
 
@@ -592,6 +597,10 @@ impl Job for ShopJob {
             ShopJobKind::RunDelayedJobs => {
                 let done = shop.run_delayed_jobs().await?;
                 Ok(format!("ran {done}"))
+            }
+            ShopJobKind::InstallmentFines => {
+                let changed = shop.apply_installment_fines_until(ctx.stop()).await?;
+                Ok(format!("{changed} fines changed"))
             }
             ShopJobKind::FinishCrowdfundings => {
                 let r = shop.finish_crowdfundings_until(ctx.stop()).await?;

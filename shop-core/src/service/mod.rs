@@ -14,6 +14,7 @@ mod coupons;
 mod crowdfunding;
 mod events;
 mod fulfilment;
+mod installment;
 mod payments;
 mod refunds;
 mod seckill;
@@ -37,6 +38,7 @@ pub use events::{
 };
 pub use fulfilment::ReviewRequest;
 pub use fulfilment::{MAX_REVIEW_CHARS, MAX_SHIPMENT_CHARS};
+pub use installment::{PlanOption, INSTALLMENT_METHOD};
 pub use payments::NotificationOutcome;
 pub use refunds::{RefundRetryReport, MAX_REASON_CHARS};
 pub use seckill::{FlashSaleView, ReconcileReport, MAX_LISTED_FLASH_SALES};
@@ -53,6 +55,7 @@ use crate::delay::DelayQueue;
 use crate::error::{Entity, Error, Result};
 use crate::events::{DomainEvent, EventListener, EventRecord};
 use crate::ids::{IdGenerator, OrderNoGenerator, SkuId, SnowflakeIds};
+use crate::installment::{InstallmentPolicy, InstallmentStore};
 use crate::jobs::JobStore;
 use crate::money::Currency;
 use crate::notify::{Locale, Notifier};
@@ -92,6 +95,8 @@ pub struct Stores {
     pub flash_sales: Arc<dyn FlashSaleStore>,
     /// Crowdfunding campaigns.
     pub crowdfundings: Arc<dyn CrowdfundingStore>,
+    /// Installment plans.
+    pub installments: Arc<dyn InstallmentStore>,
     /// Each buyer's recently viewed products.
     pub history: Arc<dyn HistoryStore>,
     carts: Arc<dyn CartStore>,
@@ -119,6 +124,7 @@ impl Stores {
             jobs: backend.clone(),
             flash_sales: backend.clone(),
             crowdfundings: backend.clone(),
+            installments: backend.clone(),
             history: backend,
             carts_cleared_by_placement: true,
             submit_tokens_consumed_by_placement: true,
@@ -202,6 +208,7 @@ pub trait Backend:
     + JobStore
     + FlashSaleStore
     + CrowdfundingStore
+    + InstallmentStore
     + HistoryStore
 {
 }
@@ -220,7 +227,11 @@ impl<T> Backend for T where
         + JobStore
         + FlashSaleStore
         + CrowdfundingStore
+        + InstallmentStore
+        + InstallmentStore
         + CrowdfundingStore
+        + InstallmentStore
+        + InstallmentStore
         + HistoryStore
 {
 }
@@ -292,6 +303,10 @@ pub struct ShopConfig {
     /// How many recently viewed products each buyer's history keeps
     /// (1..=100).
     pub history_keep: u32,
+    /// Which orders may be paid in installments, on which terms, and the
+    /// fine of an overdue period (300 minimum; 3, 6 or 12 periods at 1.5,
+    /// 2 or 2.5 % a period; 0.05 % a day).
+    pub installments: InstallmentPolicy,
     /// How long a cached product page or category tree lives (with a
     /// [`ShopBuilder::read_cache`]; invalidation drops it sooner).
     pub read_cache_ttl: Duration,
@@ -315,6 +330,7 @@ impl Default for ShopConfig {
             time_zone: FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix()),
             seckill_grace: Duration::minutes(1),
             history_keep: 50,
+            installments: InstallmentPolicy::default(),
             read_cache_ttl: Duration::minutes(5),
         }
     }

@@ -23,6 +23,12 @@ pub enum NotificationOutcome {
     RefundFinished(String),
     /// The refund was already finished; nothing changed.
     RefundAlreadyFinished(String),
+    /// This notification paid period `index` of the order's installment
+    /// plan.
+    PeriodPaid(OrderId, u32),
+    /// That period was already paid by this same transaction; nothing
+    /// changed.
+    PeriodAlreadyPaid(OrderId, u32),
     /// A genuine notification that changes nothing.
     Ignored,
 }
@@ -84,13 +90,16 @@ impl Shop {
                 }
                 crate::text::check_key("order_no", &paid.order_no)?;
                 crate::text::check_key("transaction_no", &paid.transaction_no)?;
-                let order = self
+                let Some(order) = self
                     .inner
                     .stores
                     .orders
                     .get_order_by_no(&paid.order_no)
                     .await?
-                    .ok_or_else(|| PaymentError::UnknownOrder(paid.order_no.clone()))?;
+                else {
+                    // Not an order's number: an installment period's?
+                    return self.pay_installment_period(gateway.name(), paid).await;
+                };
                 if paid.amount != order.total {
                     return Err(PaymentError::AmountMismatch {
                         expected: order.total,

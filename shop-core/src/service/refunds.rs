@@ -45,12 +45,30 @@ fn check_reason(reason: &str) -> Result<String> {
     Ok(reason.to_owned())
 }
 
+/// Refunding an order paid in installments (each period through its own
+/// gateway) is not built yet: `Refused { field: "order_id" }`.
+fn refundable(order: &Order) -> Result<()> {
+    if order
+        .payment
+        .as_ref()
+        .is_some_and(|p| p.method == super::INSTALLMENT_METHOD)
+    {
+        return Err(Error::refused(
+            "order_id",
+            "refunding an order paid in installments is not supported yet",
+        ));
+    }
+    Ok(())
+}
+
 impl Shop {
     /// The buyer applies for a refund of a paid order, with a reason.
-    /// Crowdfunding orders are refunded only by their campaign.
+    /// Crowdfunding orders are refunded only by their campaign; orders paid
+    /// in installments cannot be refunded yet.
     pub async fn apply_refund(&self, user: UserId, id: OrderId, reason: &str) -> Result<Order> {
         let reason = check_reason(reason)?;
         let order = self.order(user, id).await?;
+        refundable(&order)?;
         let patch = OrderPatch {
             refund_reason: Some(reason),
             ..OrderPatch::default()
@@ -113,6 +131,7 @@ impl Shop {
         reason: String,
     ) -> Result<Refund> {
         let id = order.id;
+        refundable(order)?;
         let next = order.next_state(action)?;
         // An unpaid order or an unknown gateway fails here, before anything
         // is written.
