@@ -330,6 +330,16 @@ pub async fn open_storage(config: &Config) -> Result<(Stores, Option<Arc<RedisSt
 /// Opens the database, seeds it on first start, binds and serves in the
 /// background; e-mails go to `notifier`.
 pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Server, BoxError> {
+    start_with_clock(config, notifier, Arc::new(shop_core::clock::SystemClock)).await
+}
+
+/// [`start`] on another clock: an embedding application's, or a test's
+/// manual one (an installment period falls due, a campaign ends).
+pub async fn start_with_clock(
+    config: &Config,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn shop_core::clock::Clock>,
+) -> Result<Server, BoxError> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| startup::bind_error(config.bind, &e))?;
@@ -354,6 +364,7 @@ pub async fn start(config: &Config, notifier: Arc<dyn Notifier>) -> Result<Serve
     let catalog = stores.catalog.clone();
     let passwords = passwords::PasswordPool::per_core();
     let mut builder = Shop::builder(stores)
+        .clock(clock)
         .secrets(Arc::new(passwords))
         .notifier(notifier)
         .config(ShopConfig::default());

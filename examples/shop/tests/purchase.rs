@@ -63,6 +63,9 @@ async fn openapi_describes_every_route() {
         "/api/me/password",
         "/api/orders",
         "/api/orders/{id}",
+        "/api/orders/{id}/installments",
+        "/api/orders/{id}/installments/options",
+        "/api/orders/{id}/installments/{index}/pay",
         "/api/orders/{id}/pay",
         "/api/orders/{id}/received",
         "/api/orders/{id}/refund",
@@ -90,6 +93,7 @@ async fn openapi_describes_every_route() {
             .replace("{id}", "1")
             .replace("{sku_id}", "1")
             .replace("{sku}", "1")
+            .replace("{index}", "1")
             .replace("{gateway}", "sandbox");
         for method in item.as_object().expect("path item").keys() {
             let method: reqwest::Method = method.to_uppercase().parse().expect("a method");

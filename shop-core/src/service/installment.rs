@@ -117,6 +117,28 @@ impl Shop {
         Ok(plan)
     }
 
+    /// The period of one of `user`'s plans with trade number `no`, if it is
+    /// the next to pay: its number and what it owes now (`NotFound` for an
+    /// unknown number, `Forbidden` for somebody else's plan, `Refused {
+    /// field: "index" }` for a paid period or one after the next).
+    pub async fn payable_period(&self, user: UserId, no: &str) -> Result<(String, Money)> {
+        crate::text::check_key("order_no", no)?;
+        let (plan, index) = self
+            .inner
+            .stores
+            .installments
+            .plan_of_period_no(no)
+            .await?
+            .ok_or_else(|| Error::not_found(Entity::InstallmentPeriod, no))?;
+        if plan.user_id != user {
+            return Err(Error::Forbidden {
+                entity: Entity::Order,
+            });
+        }
+        let period = plan.check_payable(index)?;
+        Ok((period.no.clone(), period.payable()?))
+    }
+
     /// Asks `gateway` how `user` pays period `index` of their order's plan
     /// (base + fee + fine), under the period's own trade number: only the
     /// next unpaid period (`Refused { field: "index" }` for a paid one or

@@ -17,7 +17,8 @@ use crate::state::AppState;
 
 use crate::extract::AppJson;
 use crate::routes::{
-    addresses, admin, auth, cart, catalog, crowdfunding, orders, payments, seckill, stripe,
+    addresses, admin, auth, cart, catalog, crowdfunding, installments, orders, payments, seckill,
+    stripe,
 };
 
 /// The API description.
@@ -71,6 +72,10 @@ use crate::routes::{
         orders::received,
         orders::review,
         orders::apply_refund,
+        installments::options,
+        installments::create,
+        installments::get,
+        installments::pay,
         payments::pay_page,
         payments::pay,
         payments::notify,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod crowdfunding;
+pub mod installments;
 pub mod orders;
 pub mod payments;
 pub mod seckill;
@@ -97,6 +98,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/{id}/received", post(orders::received))
         .route("/api/orders/{id}/review", post(orders::review))
         .route("/api/orders/{id}/refund", post(orders::apply_refund))
+        .route(
+            "/api/orders/{id}/installments",
+            get(installments::get).post(installments::create),
+        )
+        .route(
+            "/api/orders/{id}/installments/options",
+            get(installments::options),
+        )
+        .route(
+            "/api/orders/{id}/installments/{index}/pay",
+            post(installments::pay),
+        )
         .route("/stripe/checkout", get(stripe::checkout_page))
         .route("/stripe/done", get(stripe::done_page))
         .route("/api/payments/{gateway}/notify", post(payments::notify))

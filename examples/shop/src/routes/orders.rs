@@ -213,18 +213,24 @@ pub async fn pay(
         .shop
         .start_payment(user.account.id, OrderId(id), &gateway, None)
         .await?;
-    Ok(AppJson(match action {
-        PaymentAction::Redirect(url) => PayResponse {
-            redirect_url: Some(url),
-            qr_code: None,
-            qr_svg: None,
-        },
-        PaymentAction::QrCode(code) => PayResponse {
-            redirect_url: None,
-            qr_svg: shop_payments::qr_svg(&code).ok(),
-            qr_code: Some(code),
-        },
-    }))
+    Ok(AppJson(PayResponse::from(action)))
+}
+
+impl From<PaymentAction> for PayResponse {
+    fn from(action: PaymentAction) -> Self {
+        match action {
+            PaymentAction::Redirect(url) => PayResponse {
+                redirect_url: Some(url),
+                qr_code: None,
+                qr_svg: None,
+            },
+            PaymentAction::QrCode(code) => PayResponse {
+                redirect_url: None,
+                qr_svg: shop_payments::qr_svg(&code).ok(),
+                qr_code: Some(code),
+            },
+        }
+    }
 }
 
 /// Confirms receipt of a shipped order.

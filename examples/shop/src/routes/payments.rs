@@ -121,12 +121,22 @@ pub async fn pay(
     let sandbox = state.sandbox.as_ref().ok_or_else(AppError::no_route)?;
     // Only the buyer pays their order here, and only while it waits for a
     // payment (a provider would not take money for anything else).
-    let order = state
-        .shop
-        .order_by_no(user.account.id, &form.order_no)
-        .await?;
-    order.next_state(shop_core::order::OrderAction::Pay)?;
-    let raw = sandbox.notify_paid(&order.no, order.total);
+    // An order's number (digits), or an installment period's (letters and
+    // digits, its own trade number).
+    let (no, amount) = if form.order_no.bytes().all(|b| b.is_ascii_digit()) {
+        let order = state
+            .shop
+            .order_by_no(user.account.id, &form.order_no)
+            .await?;
+        order.next_state(shop_core::order::OrderAction::Pay)?;
+        (order.no, order.total)
+    } else {
+        state
+            .shop
+            .payable_period(user.account.id, &form.order_no)
+            .await?
+    };
+    let raw = sandbox.notify_paid(&no, amount);
     let mut request = state
         .http
         .post(format!("{}{NOTIFY_PATH}", state.public_url))
@@ -144,7 +154,7 @@ pub async fn pay(
     let answer = request.send().await.map_err(unreachable)?;
     let status = answer.status();
     let text = answer.text().await.map_err(unreachable)?;
-    let no = escape_html(&order.no);
+    let no = escape_html(&no);
     if status.is_success() {
         Ok((
             StatusCode::OK,

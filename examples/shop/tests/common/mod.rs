@@ -10,7 +10,10 @@ use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use shop_example::notifier::RecordingNotifier;
-use shop_example::{start, Config, Server};
+use shop_example::{Config, Server};
+
+/// The password of the customers the tests register.
+pub const PASSWORD: &str = "correct horse battery";
 
 /// A name no other test uses.
 pub fn unique(prefix: &str) -> String {
@@ -78,8 +81,15 @@ impl Answer {
 impl App {
     /// Starts the app on `config` (fresh, so it seeds).
     pub async fn start_with(config: Config) -> App {
+        App::start_with_clock(config, Arc::new(shop_core::clock::SystemClock)).await
+    }
+
+    /// Starts the app on `config` and `clock` (fresh, so it seeds).
+    pub async fn start_with_clock(config: Config, clock: Arc<dyn shop_core::clock::Clock>) -> App {
         let mail = Arc::new(RecordingNotifier::new());
-        let server = start(&config, mail.clone()).await.expect("start the app");
+        let server = shop_example::start_with_clock(&config, mail.clone(), clock)
+            .await
+            .expect("start the app");
         let admin = server.admin.clone().expect("a fresh database is seeded");
         App {
             server,
@@ -166,8 +176,14 @@ impl App {
 
     /// Registers, verifies through the e-mailed token and logs in a customer.
     pub async fn customer(&self, name: &str) -> String {
+        self.customer_with_email(name).await.0
+    }
+
+    /// [`App::customer`], also answering the e-mail address (the password
+    /// is [`PASSWORD`]).
+    pub async fn customer_with_email(&self, name: &str) -> (String, String) {
         let email = format!("{}@example.com", unique(name));
-        let password = "correct horse battery";
+        let password = PASSWORD;
         let a = self
             .post(
                 "/api/auth/register",
@@ -176,6 +192,9 @@ impl App {
             )
             .await;
         assert_eq!(a.status, StatusCode::CREATED, "register: {}", a.text);
+        // The job runner dispatches every second of the shop's clock; on a
+        // test's manual clock that second may never come.
+        self.server.state.shop.dispatch_events().await.unwrap();
         let token = self
             .mail
             .verification_token(&email)
@@ -185,7 +204,8 @@ impl App {
             .post("/api/auth/verify", None, json!({"token": token}))
             .await;
         assert_eq!(a.status, StatusCode::OK, "verify: {}", a.text);
-        self.login(&email, password).await
+        let token = self.login(&email, password).await;
+        (token, email)
     }
 
     /// The first on-sale product's first SKU id and price string.
