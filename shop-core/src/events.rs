@@ -241,6 +241,25 @@ pub enum DomainEvent {
         /// Whether it was the last one.
         finished: bool,
     },
+    /// An installment period went overdue: its first fine was set.
+    InstallmentOverdue {
+        /// The order.
+        order_id: OrderId,
+        /// Its number.
+        order_no: String,
+        /// The buyer.
+        user_id: UserId,
+        /// The period, from 1.
+        index: u32,
+        /// Periods of the plan.
+        count: u32,
+        /// The fine so far.
+        fine: Money,
+        /// What the period costs now.
+        amount: Money,
+        /// When it was due.
+        due_at: DateTime<Utc>,
+    },
     /// A new account must verify its e-mail address with `token`.
     ///
     /// The token travels in the event because the e-mail that carries it is
@@ -309,7 +328,8 @@ impl DomainEvent {
             | E::RefundSucceeded { order_id, .. }
             | E::RefundFailed { order_id, .. }
             | E::ReviewCreated { order_id, .. }
-            | E::InstallmentPeriodPaid { order_id, .. } => (AggregateKind::Order, order_id.0),
+            | E::InstallmentPeriodPaid { order_id, .. }
+            | E::InstallmentOverdue { order_id, .. } => (AggregateKind::Order, order_id.0),
             E::ProductCreated { product_id }
             | E::ProductChanged { product_id }
             | E::ProductTakenOffSale { product_id }
@@ -346,6 +366,7 @@ impl DomainEvent {
             E::CouponReleased { .. } => "coupon_released",
             E::CrowdfundingFinished { .. } => "crowdfunding_finished",
             E::InstallmentPeriodPaid { .. } => "installment_period_paid",
+            E::InstallmentOverdue { .. } => "installment_overdue",
             E::EmailVerificationRequested { .. } => "email_verification_requested",
             E::PasswordResetRequested { .. } => "password_reset_requested",
         }

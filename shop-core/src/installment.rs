@@ -1,7 +1,7 @@
 //! Installment plans: paying an order in periods — which plans an order
 //! may have, each period's base, fee and due date, the fine of an overdue
-//! period, and the plan store. (Refunding an installment order, reminders
-//! and overdue notices are not built yet.)
+//! period, and the plan store. (Refunding an installment order is not
+//! built yet.)
 //!
 //! - An order whose total is at least [`InstallmentPolicy::min_total`]
 //!   (300 by default) may be paid in 3 periods at a 1.5 % fee per period,
@@ -415,17 +415,26 @@ pub trait InstallmentStore: Send + Sync + 'static {
     /// otherwise); sets the payment and the plan's status, and moves the
     /// order by `cmd.order` (its compare-and-set; `Conflict { Order }`).
     async fn pay_period(&self, cmd: &PayPeriod, events: &[EventRecord]) -> Result<()>;
-    /// Unpaid periods due before `now` of plans being repaid, after the
-    /// cursor `(plan, index)`, by plan then index, at most `limit`, each
-    /// with its plan's id: what the daily fine job walks.
-    async fn list_overdue_periods(
+    /// Unpaid periods of plans being repaid due in `[from, before)` (from
+    /// any time when `from` is `None`), after the cursor `(plan, index)`,
+    /// by plan then index, at most `limit`, each with its plan's id: what
+    /// the daily fine and reminder jobs walk.
+    async fn list_unpaid_periods(
         &self,
-        now: DateTime<Utc>,
+        from: Option<DateTime<Utc>>,
+        before: DateTime<Utc>,
         after: Option<(InstallmentPlanId, u32)>,
         limit: u32,
     ) -> Result<Vec<(InstallmentPlanId, InstallmentPeriod)>>;
-    /// Sets an unpaid period's fine (nothing when it was paid meanwhile).
-    async fn set_fine(&self, plan: InstallmentPlanId, index: u32, fine: Money) -> Result<()>;
+    /// Sets an unpaid period's fine, recording `events` with it (nothing,
+    /// and no events, when it was paid meanwhile).
+    async fn set_fine(
+        &self,
+        plan: InstallmentPlanId,
+        index: u32,
+        fine: Money,
+        events: &[EventRecord],
+    ) -> Result<()>;
 }
 
 #[cfg(test)]

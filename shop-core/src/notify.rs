@@ -163,6 +163,34 @@ pub enum Message {
         /// The campaign's product.
         product_title: String,
     },
+    /// A period of the buyer's installment plan falls due soon.
+    InstallmentDue {
+        /// The order.
+        order_no: String,
+        /// The period, from 1.
+        index: u32,
+        /// Periods of the plan.
+        count: u32,
+        /// What it costs (base and fee).
+        amount: Money,
+        /// When it is due.
+        due_at: DateTime<Utc>,
+    },
+    /// A period of the buyer's installment plan is overdue: a fine runs.
+    InstallmentOverdue {
+        /// The order.
+        order_no: String,
+        /// The period, from 1.
+        index: u32,
+        /// Periods of the plan.
+        count: u32,
+        /// What it costs now (base, fee and fine).
+        amount: Money,
+        /// The fine so far.
+        fine: Money,
+        /// When it was due.
+        due_at: DateTime<Utc>,
+    },
     /// A crowdfunding campaign the buyer backed ended below its target:
     /// the order is refunded.
     CrowdfundingFailed {
@@ -191,6 +219,8 @@ impl Message {
             Message::RefundRefused { .. } => "refund_refused",
             Message::CrowdfundingSucceeded { .. } => "crowdfunding_succeeded",
             Message::CrowdfundingFailed { .. } => "crowdfunding_failed",
+            Message::InstallmentDue { .. } => "installment_due",
+            Message::InstallmentOverdue { .. } => "installment_overdue",
         }
     }
 }

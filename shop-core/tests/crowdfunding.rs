@@ -4,47 +4,17 @@
 
 #![cfg(feature = "testing")]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::Duration;
-use shop_core::account::{Account, AccountStore, Role};
 use shop_core::catalog::ProductKind;
 use shop_core::conformance::fixtures::{base_time, cny};
-use shop_core::conformance::shop::{ShopWorld, TestGateway};
+use shop_core::conformance::shop::{verified_account, Mailbox, ShopWorld, TestGateway};
 use shop_core::crowdfunding::{CrowdfundingDraft, CrowdfundingStore};
 use shop_core::ids::{SequentialIds, UserId};
 use shop_core::memory::MemoryStore;
-use shop_core::notify::{Message, Notification, Notifier};
-use shop_core::{Currency, Error, Money, Result, Shop, Stores};
-
-#[derive(Default)]
-struct Mailbox(Mutex<Vec<Notification>>);
-
-#[async_trait]
-impl Notifier for Mailbox {
-    async fn send(&self, n: &Notification) -> Result<()> {
-        self.0.lock().unwrap().push(n.clone());
-        Ok(())
-    }
-}
-
-async fn account(store: &MemoryStore, id: UserId) {
-    store
-        .create_account(&Account {
-            id,
-            email: format!("buyer{}@example.com", id.0),
-            name: format!("Buyer {}", id.0),
-            password_hash: "unused".into(),
-            role: Role::Customer,
-            email_verified_at: Some(base_time()),
-            created_at: base_time(),
-            deactivated_at: None,
-            locale: Default::default(),
-        })
-        .await
-        .unwrap();
-}
+use shop_core::notify::{Message, Notification};
+use shop_core::{Currency, Error, Money, Shop, Stores};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_paid_order_of_a_decided_campaign_gets_one_message() {
@@ -73,7 +43,7 @@ async fn every_paid_order_of_a_decided_campaign_gets_one_message() {
         .unwrap();
     let (a, b, c) = (UserId(7_000_001), UserId(7_000_002), UserId(7_000_003));
     for user in [a, b, c] {
-        account(&store, user).await;
+        verified_account(store.as_ref(), user).await;
     }
     let mut paid = Vec::new();
     for user in [a, b, a] {
@@ -112,7 +82,7 @@ async fn every_paid_order_of_a_decided_campaign_gets_one_message() {
     // A second dispatch delivers nothing again.
     shop.dispatch_events().await.unwrap();
 
-    let mails = mail.0.lock().unwrap().clone();
+    let mails = mail.all();
     let failed: Vec<&Notification> = mails
         .iter()
         .filter(|n| matches!(n.message, Message::CrowdfundingFailed { .. }))

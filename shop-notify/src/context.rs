@@ -92,6 +92,40 @@ pub(crate) fn build(n: &Notification, settings: &TemplateSettings) -> Value {
             pairs.push(("order_no", Value::from(order_no.as_str())));
             pairs.push(("product_title", Value::from(product_title.as_str())));
         }
+        Message::InstallmentDue {
+            order_no,
+            index,
+            count,
+            amount,
+            due_at,
+        } => {
+            pairs.push(("order_no", Value::from(order_no.as_str())));
+            pairs.push(("index", Value::from(*index)));
+            pairs.push(("count", Value::from(*count)));
+            pairs.push(("amount", money(amount)));
+            pairs.push((
+                "due_at",
+                Value::from_object(Time::new(*due_at, settings.utc_offset, n.locale)),
+            ));
+        }
+        Message::InstallmentOverdue {
+            order_no,
+            index,
+            count,
+            amount,
+            fine,
+            due_at,
+        } => {
+            pairs.push(("order_no", Value::from(order_no.as_str())));
+            pairs.push(("index", Value::from(*index)));
+            pairs.push(("count", Value::from(*count)));
+            pairs.push(("amount", money(amount)));
+            pairs.push(("fine", money(fine)));
+            pairs.push((
+                "due_at",
+                Value::from_object(Time::new(*due_at, settings.utc_offset, n.locale)),
+            ));
+        }
         Message::CrowdfundingFailed {
             order_no,
             product_title,

@@ -60,7 +60,8 @@
 //! ([`Locale::tag`]: `zh-CN`, `en`), the message's kind ([`Message::kind`]:
 //! `verify_email`, `reset_password`, `order_paid`, `order_shipped`,
 //! `refund_succeeded`, `refund_failed`, `refund_refused`,
-//! `crowdfunding_succeeded`, `crowdfunding_failed`) and the part
+//! `crowdfunding_succeeded`, `crowdfunding_failed`, `installment_due`,
+//! `installment_overdue`) and the part
 //! ([`MailPart`]: `subject`, `txt`, `html`). The HTML mails extend
 //! `layout.html` (blocks `title`, `greeting`, `content`, `footer`); the text
 //! mails include `{locale}/_greeting.txt` and `{locale}/_footer.txt`. The
@@ -86,9 +87,11 @@
 //! | `refund_refused` | `order_no`, `reason` |
 //! | `crowdfunding_succeeded` | `order_no`, `product_title` |
 //! | `crowdfunding_failed` | `order_no`, `product_title`, `total` (raised), `target` |
+//! | `installment_due` | `order_no`, `index`, `count`, `amount` (base and fee), `due_at` |
+//! | `installment_overdue` | `order_no`, `index`, `count`, `amount` (with the fine), `fine`, `due_at` |
 //!
 //! Amounts print with their currency (`199.00 CNY`); `.amount` and
-//! `.currency` give the parts. `paid_at` prints in the configured offset in
+//! `.currency` give the parts. `paid_at` and `due_at` print in the configured offset in
 //! the locale's way (`1 May 2024, 14:30 (UTC+08:00)`,
 //! `2024年5月1日 14:30（UTC+08:00）`); `.date`, `.time`, `.offset` and
 //! `.iso` give the parts.

@@ -123,7 +123,7 @@ pub struct RenderedMail {
 
 /// The message kinds this crate has templates for, as
 /// [`Message::kind`] names them.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 11] = [
     "verify_email",
     "reset_password",
     "order_paid",
@@ -133,6 +133,8 @@ pub const KINDS: [&str; 9] = [
     "refund_refused",
     "crowdfunding_succeeded",
     "crowdfunding_failed",
+    "installment_due",
+    "installment_overdue",
 ];
 
 macro_rules! builtin_templates {
@@ -175,14 +177,14 @@ const SHARED: &[(&str, &str)] = builtin_templates!(
 const MAILS_EN: &[(&str, &str)] = mail_templates!("en": [
     "verify_email", "reset_password", "order_paid", "order_shipped",
     "refund_succeeded", "refund_failed", "refund_refused",
-    "crowdfunding_succeeded", "crowdfunding_failed",
+    "crowdfunding_succeeded", "crowdfunding_failed", "installment_due", "installment_overdue",
 ]);
 
 /// Subject, text and HTML of every kind in Simplified Chinese.
 const MAILS_ZH_CN: &[(&str, &str)] = mail_templates!("zh-CN": [
     "verify_email", "reset_password", "order_paid", "order_shipped",
     "refund_succeeded", "refund_failed", "refund_refused",
-    "crowdfunding_succeeded", "crowdfunding_failed",
+    "crowdfunding_succeeded", "crowdfunding_failed", "installment_due", "installment_overdue",
 ]);
 
 /// Every built-in template.
@@ -394,6 +396,21 @@ fn samples() -> Vec<Notification> {
             product_title: "Sample".to_owned(),
             total: cny("120.00"),
             target: cny("1000.00"),
+        },
+        Message::InstallmentDue {
+            order_no: "SAMPLE0001".to_owned(),
+            index: 2,
+            count: 3,
+            amount: cny("135.33"),
+            due_at: at,
+        },
+        Message::InstallmentOverdue {
+            order_no: "SAMPLE0001".to_owned(),
+            index: 2,
+            count: 3,
+            amount: cny("135.60"),
+            fine: cny("0.27"),
+            due_at: at,
         },
     ];
     let mut out = Vec::new();

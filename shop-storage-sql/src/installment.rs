@@ -240,9 +240,10 @@ impl<D: Dialect> InstallmentStore for SqlStore<D> {
         retry_rolled_back(|| self.pay_period_tx(cmd, events)).await
     }
 
-    async fn list_overdue_periods(
+    async fn list_unpaid_periods(
         &self,
-        now: DateTime<Utc>,
+        from: Option<DateTime<Utc>>,
+        before: DateTime<Utc>,
         after: Option<(InstallmentPlanId, u32)>,
         limit: u32,
     ) -> Result<Vec<(InstallmentPlanId, InstallmentPeriod)>> {
@@ -256,11 +257,14 @@ impl<D: Dialect> InstallmentStore for SqlStore<D> {
             "SELECT {cols} FROM shop_installment_periods q \
              JOIN shop_installment_plans p ON p.id = q.plan_id \
              WHERE p.status = ? AND q.paid_at IS NULL AND q.due_at < ? \
+             AND (? IS NULL OR q.due_at >= ?) \
              AND (q.plan_id > ? OR (q.plan_id = ? AND q.idx > ?)) \
              ORDER BY q.plan_id, q.idx LIMIT ?"
         ))
         .bind(PlanStatus::Repaying.as_str())
-        .bind(now)
+        .bind(before)
+        .bind(from)
+        .bind(from)
         .bind(plan)
         .bind(plan)
         .bind(index)
@@ -268,7 +272,13 @@ impl<D: Dialect> InstallmentStore for SqlStore<D> {
         self.all(sql, period_from).await
     }
 
-    async fn set_fine(&self, plan: InstallmentPlanId, index: u32, fine: Money) -> Result<()> {
+    async fn set_fine(
+        &self,
+        plan: InstallmentPlanId,
+        index: u32,
+        fine: Money,
+        events: &[EventRecord],
+    ) -> Result<()> {
         let sql = Sql::new(
             "UPDATE shop_installment_periods SET fine = ? \
              WHERE plan_id = ? AND idx = ? AND paid_at IS NULL",
@@ -276,6 +286,6 @@ impl<D: Dialect> InstallmentStore for SqlStore<D> {
         .bind(fine)
         .bind(plan.0)
         .bind(index);
-        self.execute(sql).await.map(|_| ())
+        self.execute_with(sql, events).await.map(|_| ())
     }
 }

@@ -13,8 +13,9 @@ use super::shop::{ShopWorld, TEST_GATEWAY};
 use super::{concurrently, Backend};
 use crate::catalog::Sku;
 use crate::error::{Error, PaymentError};
+use crate::ids::InstallmentPlanId;
 use crate::ids::UserId;
-use crate::installment::PlanStatus;
+use crate::installment::{InstallmentPeriod, PlanStatus};
 use crate::money::Money;
 use crate::order::{Order, OrderStatus};
 use crate::payment::RawNotification;
@@ -220,7 +221,7 @@ pub async fn installment_periods_are_paid_in_order_and_once<B: Backend>(store: A
 /// 256.25 × overdue days × 0.05 %, half-up. A second run the same day
 /// changes nothing; a paid period's fine stays what was paid.
 pub async fn installment_fines_over_a_year_match_the_hand_figures<B: Backend>(store: Arc<B>) {
-    let w = ShopWorld::new(store);
+    let w = ShopWorld::new(store.clone());
     let sku = w.sku("Piano", "3000.00", 1).await;
     let buyer = w.user();
     let order = unpaid_order(&w, buyer, &sku, 1).await;
@@ -237,6 +238,32 @@ pub async fn installment_fines_over_a_year_match_the_hand_figures<B: Backend>(st
     notify(&w, &p1.no, p1.payable().unwrap(), "Y1")
         .await
         .unwrap();
+
+    // The store lists unpaid periods by due date (the jobs' walk).
+    let first_due = p1.due_at;
+    let indexes = |listed: Vec<(InstallmentPlanId, InstallmentPeriod)>| {
+        listed.into_iter().map(|(_, p)| p.index).collect::<Vec<_>>()
+    };
+    let window = store
+        .list_unpaid_periods(
+            Some(first_due + Duration::days(30)),
+            first_due + Duration::days(90),
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(indexes(window), [2, 3]);
+    let before = store
+        .list_unpaid_periods(None, first_due + Duration::days(61), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(indexes(before), [2, 3]);
+    let paged = store
+        .list_unpaid_periods(None, first_due + Duration::days(400), Some((plan.id, 3)), 2)
+        .await
+        .unwrap();
+    assert_eq!(indexes(paged), [4, 5]);
 
     let start = w.shop.now();
     for day in 1..=365 {

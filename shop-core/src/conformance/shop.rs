@@ -88,6 +88,51 @@ impl PaymentGateway for TestGateway {
     }
 }
 
+/// A [`Notifier`](crate::notify::Notifier) that keeps what it is handed,
+/// for tests of what the shop tells people.
+#[derive(Debug, Default)]
+pub struct Mailbox(std::sync::Mutex<Vec<crate::notify::Notification>>);
+
+impl Mailbox {
+    /// Everything handed over so far, oldest first.
+    pub fn all(&self) -> Vec<crate::notify::Notification> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait]
+impl crate::notify::Notifier for Mailbox {
+    async fn send(&self, n: &crate::notify::Notification) -> crate::Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(n.clone());
+        Ok(())
+    }
+}
+
+/// Stores a verified customer account `id` (e-mail `buyer{id}@example.com`),
+/// so notifications to it go out.
+pub async fn verified_account<S: crate::account::AccountStore + ?Sized>(store: &S, id: UserId) {
+    store
+        .create_account(&crate::account::Account {
+            id,
+            email: format!("buyer{}@example.com", id.0),
+            name: format!("Buyer {}", id.0),
+            password_hash: "unused".into(),
+            role: crate::account::Role::Customer,
+            email_verified_at: Some(base_time()),
+            created_at: base_time(),
+            deactivated_at: None,
+            locale: Default::default(),
+        })
+        .await
+        .expect("create_account");
+}
+
 /// A [`Shop`] on the store under test, on a manual clock at
 /// [`base_time`], with the [`TestGateway`].
 pub struct ShopWorld {

@@ -89,9 +89,10 @@ impl InstallmentStore for MemoryStore {
         })
     }
 
-    async fn list_overdue_periods(
+    async fn list_unpaid_periods(
         &self,
-        now: DateTime<Utc>,
+        from: Option<DateTime<Utc>>,
+        before: DateTime<Utc>,
         after: Option<(InstallmentPlanId, u32)>,
         limit: u32,
     ) -> Result<Vec<(InstallmentPlanId, InstallmentPeriod)>> {
@@ -102,13 +103,20 @@ impl InstallmentStore for MemoryStore {
             .filter(|p| p.status == PlanStatus::Repaying)
             .flat_map(|p| p.periods.iter().map(move |q| (p.id, q)))
             .filter(|(id, q)| after.is_none_or(|a| (*id, q.index) > a))
-            .filter(|(_, q)| q.payment.is_none() && q.due_at < now)
+            .filter(|(_, q)| q.payment.is_none() && q.due_at < before)
+            .filter(|(_, q)| from.is_none_or(|f| q.due_at >= f))
             .take(limit as usize)
             .map(|(id, q)| (id, q.clone()))
             .collect())
     }
 
-    async fn set_fine(&self, plan: InstallmentPlanId, index: u32, fine: Money) -> Result<()> {
+    async fn set_fine(
+        &self,
+        plan: InstallmentPlanId,
+        index: u32,
+        fine: Money,
+        events: &[EventRecord],
+    ) -> Result<()> {
         let mut state = self.state();
         if let Some(period) = state
             .installment_plans
@@ -117,6 +125,7 @@ impl InstallmentStore for MemoryStore {
             .filter(|q| q.payment.is_none())
         {
             period.fine = fine;
+            state.outbox.append(events);
         }
         Ok(())
     }

@@ -133,8 +133,8 @@ impl EventListener for ProductStats {
 /// Turns events into [`Notification`]s for the buyer or account holder,
 /// in their locale, and hands them to the [`Notifier`]: the verification
 /// and password reset e-mails, order paid, order shipped, the refund
-/// results and a decided crowdfunding campaign (to each paid order's
-/// buyer). An event whose account does not exist (an application that
+/// results, a decided crowdfunding campaign (to each paid order's buyer)
+/// and an installment period gone overdue. An event whose account does not exist (an application that
 /// keeps its users elsewhere) sends nothing.
 pub(super) struct Notifications {
     pub(super) stores: Stores,
@@ -200,7 +200,12 @@ impl Notifications {
         }
     }
 
-    async fn send_keyed(&self, key: String, user: UserId, message: Message) -> Result<()> {
+    pub(super) async fn send_keyed(
+        &self,
+        key: String,
+        user: UserId,
+        message: Message,
+    ) -> Result<()> {
         let Some(account) = self.stores.accounts.get_account(user).await? else {
             return Ok(());
         };
@@ -340,6 +345,26 @@ impl EventListener for Notifications {
                 };
                 self.send(seq, order.user_id, message).await
             }
+            DomainEvent::InstallmentOverdue {
+                order_no,
+                user_id,
+                index,
+                count,
+                fine,
+                amount,
+                due_at,
+                ..
+            } => {
+                let message = Message::InstallmentOverdue {
+                    order_no: order_no.clone(),
+                    index: *index,
+                    count: *count,
+                    amount: *amount,
+                    fine: *fine,
+                    due_at: *due_at,
+                };
+                self.send(seq, *user_id, message).await
+            }
             DomainEvent::CrowdfundingFinished {
                 crowdfunding_id,
                 product_id,
@@ -433,8 +458,8 @@ impl Shop {
     /// dispatch the outbox (on every node), close expired orders, re-send
     /// refunds a gateway missed, purge expired sessions, prune delivered
     /// events (daily), decide ended crowdfunding campaigns and refund
-    /// failed ones (every minute), recompute overdue installment fines
-    /// (daily), with a flash-sale stock reconcile it with the
+    /// failed ones (every minute), recompute overdue installment fines and
+    /// remind buyers of installments falling due (daily), with a flash-sale stock reconcile it with the
     /// database (every minute), and with a delay queue run its due jobs
     /// (every second, on each node; the polling close then runs every ten
     /// minutes).
@@ -447,6 +472,7 @@ impl Shop {
             ShopJobKind::PruneEvents,
             ShopJobKind::FinishCrowdfundings,
             ShopJobKind::InstallmentFines,
+            ShopJobKind::InstallmentReminders,
         ];
         if self.inner.seckill.is_some() {
             kinds.push(ShopJobKind::ReconcileFlashSales);
@@ -489,6 +515,7 @@ enum ShopJobKind {
     RunDelayedJobs,
     FinishCrowdfundings,
     InstallmentFines,
+    InstallmentReminders,
 }
 
 /// One of the shop's own jobs.
@@ -510,6 +537,7 @@ impl Job for ShopJob {
             ShopJobKind::RunDelayedJobs => "run_delayed_jobs",
             ShopJobKind::FinishCrowdfundings => "finish_crowdfundings",
             ShopJobKind::InstallmentFines => "installment_fines",
+            ShopJobKind::InstallmentReminders => "installment_reminders",
         }
     }
 
@@ -529,7 +557,9 @@ impl Job for ShopJob {
             ShopJobKind::ReconcileFlashSales => Schedule::every_minutes(1),
             ShopJobKind::RunDelayedJobs => Schedule::Every(c.dispatch_every),
             ShopJobKind::FinishCrowdfundings => Schedule::every_minutes(1),
-            ShopJobKind::InstallmentFines => Schedule::DailyAt(c.daily_jobs_at, c.time_zone),
+            ShopJobKind::InstallmentFines | ShopJobKind::InstallmentReminders => {
+                Schedule::DailyAt(c.daily_jobs_at, c.time_zone)
+            }
         }
     }
 
@@ -601,6 +631,10 @@ impl Job for ShopJob {
             ShopJobKind::InstallmentFines => {
                 let changed = shop.apply_installment_fines_until(ctx.stop()).await?;
                 Ok(format!("{changed} fines changed"))
+            }
+            ShopJobKind::InstallmentReminders => {
+                let sent = shop.remind_installments().await?;
+                Ok(format!("{sent} reminders"))
             }
             ShopJobKind::FinishCrowdfundings => {
                 let r = shop.finish_crowdfundings_until(ctx.stop()).await?;

@@ -16,6 +16,9 @@ use crate::money::Money;
 use crate::order::{Order, OrderAction, OrderPatch, OrderStatus, PaymentInfo};
 use crate::payment::{PaymentAction, PaymentError, PaymentRequest, VerifiedPayment};
 
+/// How many days ahead of a due date the reminder goes out.
+const REMIND_DAYS: i64 = 3;
+
 /// The payment method recorded on an order paid in installments.
 pub const INSTALLMENT_METHOD: &str = "installment";
 
@@ -272,6 +275,59 @@ impl Shop {
         }
     }
 
+    /// Reminds each buyer of every unpaid period of a plan being repaid
+    /// that falls due within the next three days (the daily job), through
+    /// the notifier, under one key per period and day (a second run the
+    /// same day hands over the same messages again). Nothing without a
+    /// notifier. Returns how many reminders went out.
+    pub async fn remind_installments(&self) -> Result<u64> {
+        let Some(notifier) = self.inner.notifier.clone() else {
+            return Ok(0);
+        };
+        let notifications = super::events::Notifications {
+            stores: self.inner.stores.clone(),
+            notifier,
+        };
+        let now = self.now();
+        let today = now
+            .with_timezone(&self.inner.config.time_zone)
+            .format("%Y%m%d")
+            .to_string();
+        let store = &self.inner.stores.installments;
+        let mut sent = 0;
+        let mut after = None;
+        loop {
+            let chunk = store
+                .list_unpaid_periods(
+                    Some(now),
+                    now + chrono::Duration::days(REMIND_DAYS),
+                    after,
+                    self.inner.config.close_batch_size,
+                )
+                .await?;
+            let Some((plan, last)) = chunk.last() else {
+                return Ok(sent);
+            };
+            after = Some((*plan, last.index));
+            for (plan_id, period) in chunk {
+                let Some(plan) = store.get_plan(plan_id).await? else {
+                    continue;
+                };
+                let order = self.any_order(plan.order_id).await?;
+                let message = crate::notify::Message::InstallmentDue {
+                    order_no: order.no,
+                    index: period.index,
+                    count: plan.terms.count,
+                    amount: period.payable()?,
+                    due_at: period.due_at,
+                };
+                let key = format!("installment-due-{}-{}-{today}", plan.id, period.index);
+                notifications.send_keyed(key, plan.user_id, message).await?;
+                sent += 1;
+            }
+        }
+    }
+
     /// Recomputes the fine of every unpaid period past its due date (the
     /// daily job): (base + fee) × whole overdue days × the policy's daily
     /// rate, half-up, capped at base + fee — from the due date each time,
@@ -293,7 +349,7 @@ impl Shop {
                 return Ok(changed);
             }
             let chunk = store
-                .list_overdue_periods(now, after, self.inner.config.close_batch_size)
+                .list_unpaid_periods(None, now, after, self.inner.config.close_batch_size)
                 .await?;
             let Some((plan, last)) = chunk.last() else {
                 return Ok(changed);
@@ -305,10 +361,30 @@ impl Shop {
                     overdue_days(period.due_at, now),
                     rate,
                 )?;
-                if owed != period.fine {
-                    store.set_fine(plan, period.index, owed).await?;
-                    changed += 1;
+                if owed == period.fine {
+                    continue;
                 }
+                // The first fine tells the buyer, with the write.
+                let mut events = Vec::new();
+                if period.fine.is_zero() {
+                    if let Some(plan) = store.get_plan(plan).await? {
+                        let order = self.any_order(plan.order_id).await?;
+                        events.push(DomainEvent::InstallmentOverdue {
+                            order_id: order.id,
+                            order_no: order.no,
+                            user_id: plan.user_id,
+                            index: period.index,
+                            count: plan.terms.count,
+                            fine: owed,
+                            amount: period.base.checked_add(period.fee)?.checked_add(owed)?,
+                            due_at: period.due_at,
+                        });
+                    }
+                }
+                store
+                    .set_fine(plan, period.index, owed, &self.records(events))
+                    .await?;
+                changed += 1;
             }
         }
     }

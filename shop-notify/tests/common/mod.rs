@@ -74,6 +74,21 @@ pub fn messages() -> Vec<Message> {
             total: cny(dec!(1230.00)),
             target: cny(dec!(5000.00)),
         },
+        Message::InstallmentDue {
+            order_no: ORDER_NO.to_owned(),
+            index: 2,
+            count: 3,
+            amount: cny(dec!(135.33)),
+            due_at: Utc.with_ymd_and_hms(2024, 6, 1, 16, 0, 0).unwrap(),
+        },
+        Message::InstallmentOverdue {
+            order_no: ORDER_NO.to_owned(),
+            index: 2,
+            count: 3,
+            amount: cny(dec!(135.60)),
+            fine: cny(dec!(0.27)),
+            due_at: Utc.with_ymd_and_hms(2024, 6, 1, 16, 0, 0).unwrap(),
+        },
     ]
 }
 
@@ -142,6 +157,15 @@ pub fn facts(message: &Message) -> Vec<String> {
             total.to_string(),
             target.to_string(),
         ],
+        Message::InstallmentDue {
+            order_no, amount, ..
+        } => vec![order_no.clone(), amount.to_string()],
+        Message::InstallmentOverdue {
+            order_no,
+            amount,
+            fine,
+            ..
+        } => vec![order_no.clone(), amount.to_string(), fine.to_string()],
         _ => unreachable!("a new kind"),
     }
 }
