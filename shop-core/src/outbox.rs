@@ -117,13 +117,35 @@ impl OutboxStatus {
     }
 }
 
+/// How young the oldest kept event may be for a listener registered at
+/// [`ListenerStart::Oldest`] to start from the very beginning (see
+/// [`oldest_start`]).
+pub const OLDEST_START_GRACE_MINUTES: i64 = 5;
+
+/// Where a listener registered at `now` at [`ListenerStart::Oldest`]
+/// starts, given the oldest event kept (its number and when it occurred):
+/// right before it — or at 0 when that event is younger than
+/// [`OLDEST_START_GRACE_MINUTES`], because an event written just before it
+/// may still be committing under a lower number (a listener registered on
+/// the first dispatch of a busy new shop would otherwise skip it). Starting
+/// at 0 after a prune costs the listener at most one wait for the gap (see
+/// [`DispatchConfig::gap_grace`]). 0 with no event.
+pub fn oldest_start(oldest: Option<(i64, DateTime<Utc>)>, now: DateTime<Utc>) -> i64 {
+    match oldest {
+        Some((seq, at)) if at < now - Duration::minutes(OLDEST_START_GRACE_MINUTES) => {
+            (seq - 1).max(0)
+        }
+        _ => 0,
+    }
+}
+
 /// Port: the outbox's events and its listeners' progress. Events are
 /// written by the other stores' writing methods, inside their atomic step.
 #[async_trait]
 pub trait OutboxStore: Send + Sync + 'static {
     /// Adds a listener unless it is known, at `start`: before the oldest
-    /// event kept, or after the newest. A known listener keeps its
-    /// progress.
+    /// event kept ([`oldest_start`] at `now`), or after the newest. A known
+    /// listener keeps its progress.
     async fn register_listener(
         &self,
         name: &str,

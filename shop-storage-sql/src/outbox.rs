@@ -127,14 +127,28 @@ impl<D: Dialect> OutboxStore for SqlStore<D> {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let position = match start {
-            ListenerStart::Oldest => "COALESCE(MIN(seq) - 1, 0)",
-            ListenerStart::Newest => "COALESCE(MAX(seq), 0)",
+            ListenerStart::Newest => {
+                let newest = Sql::new("SELECT MAX(seq) AS newest FROM shop_outbox");
+                self.one(newest, |r| r.opt_int("newest"))
+                    .await?
+                    .flatten()
+                    .unwrap_or(0)
+            }
+            ListenerStart::Oldest => {
+                let oldest =
+                    Sql::new("SELECT seq, occurred_at FROM shop_outbox ORDER BY seq LIMIT 1");
+                let oldest = self
+                    .one(oldest, |r| Ok((r.int("seq")?, r.time("occurred_at")?)))
+                    .await?;
+                shop_core::outbox::oldest_start(oldest, now)
+            }
         };
-        let insert = Sql::new(format!(
+        let insert = Sql::new(
             "INSERT INTO shop_outbox_listeners (name, position, attempts, next_attempt_at) \
-             SELECT ?, {position}, 0, ? FROM shop_outbox"
-        ))
+             VALUES (?, ?, 0, ?)",
+        )
         .bind(name)
+        .bind(position)
         .bind(now);
         match self.execute(insert).await {
             // Known already: it keeps its progress.

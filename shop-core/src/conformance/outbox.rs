@@ -329,13 +329,25 @@ pub async fn outbox_prunes_only_handled_old_events<B: Backend>(store: Arc<B>) {
         .collect();
     assert_eq!(left, vec![seqs[4]]);
     assert_eq!(store.outbox_status().await.expect("status").head, seqs[4]);
-    // A listener that starts at the oldest kept event starts right before it.
+    // A listener that starts at the oldest kept event starts right before it
+    // — unless that event is recent: an event written just before it may
+    // still be committing under a lower number, so it starts at 0.
     store
         .register_listener("late", ListenerStart::Oldest, far)
         .await
         .expect("register");
     let status = store.outbox_status().await.expect("status");
     assert_eq!(status.listeners[0].position, seqs[4] - 1);
+    let soon =
+        at + Duration::minutes(4) + Duration::minutes(crate::outbox::OLDEST_START_GRACE_MINUTES)
+            - Duration::seconds(1);
+    store
+        .register_listener("early", ListenerStart::Oldest, soon)
+        .await
+        .expect("register");
+    let status = store.outbox_status().await.expect("status");
+    let early = status.listeners.iter().find(|l| l.name == "early");
+    assert_eq!(early.map(|l| l.position), Some(0));
 }
 
 /// Listens, failing while `down` is set; records what it handled.

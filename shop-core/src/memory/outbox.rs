@@ -63,12 +63,15 @@ impl OutboxStore for MemoryStore {
     ) -> Result<()> {
         let mut state = self.state();
         let head = match start {
-            ListenerStart::Oldest => state
-                .outbox
-                .events
-                .keys()
-                .next()
-                .map_or(state.outbox.last_seq, |oldest| oldest - 1),
+            ListenerStart::Oldest => crate::outbox::oldest_start(
+                state
+                    .outbox
+                    .events
+                    .iter()
+                    .next()
+                    .map(|(seq, e)| (*seq, e.occurred_at)),
+                now,
+            ),
             ListenerStart::Newest => state.outbox.head(),
         };
         state
