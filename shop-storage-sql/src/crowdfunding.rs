@@ -14,7 +14,7 @@ use shop_core::page::Page;
 use shop_core::{Entity, Error, Money, Result};
 
 use crate::dialect::Conn;
-use crate::error::{conflict, retry_rolled_back, Violation};
+use crate::error::{conflict, corrupt, retry_rolled_back, Violation};
 use crate::orders::load_orders;
 use crate::rows::Cols;
 use crate::sql::Sql;
@@ -30,11 +30,8 @@ fn campaign_from(r: &impl Cols) -> Result<Crowdfunding> {
         product_id: ProductId(r.int("product_id")?),
         target: r.money("target")?,
         ends_at: r.time("ends_at")?,
-        status: CrowdfundingStatus::parse(&status).ok_or_else(|| {
-            Error::Store(shop_core::StoreError::Backend {
-                source: format!("unknown crowdfunding status {status:?}").into(),
-            })
-        })?,
+        status: CrowdfundingStatus::parse(&status)
+            .ok_or_else(|| corrupt("crowdfunding status", &status))?,
         total: r.money("total")?,
         buyers: r.count("buyers")?,
         created_at: r.time("created_at")?,

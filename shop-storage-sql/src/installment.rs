@@ -10,13 +10,13 @@ use shop_core::ids::{InstallmentPlanId, OrderId, UserId};
 use shop_core::installment::{
     InstallmentPeriod, InstallmentPlan, InstallmentStore, InstallmentTerms, PayPeriod, PlanStatus,
 };
-use shop_core::order::{OrderStatus, PaymentInfo};
+use shop_core::order::OrderStatus;
 use shop_core::{Entity, Error, Money, Result};
 
 use crate::dialect::Conn;
-use crate::error::{conflict, retry_rolled_back};
+use crate::error::{conflict, corrupt, retry_rolled_back};
 use crate::orders::{lock_order, set_state};
-use crate::rows::Cols;
+use crate::rows::{payment_from, Cols};
 use crate::sql::Sql;
 use crate::{commit_with, Dialect, SqlStore};
 
@@ -24,12 +24,6 @@ const PLAN_COLS: &str =
     "id, order_id, user_id, periods, fee_rate, total, currency, status, created_at";
 const PERIOD_COLS: &str = "plan_id, idx, no, base, fee, fine, currency, due_at, payment_method, \
     payment_no, paid_at";
-
-fn corrupt(what: String) -> Error {
-    Error::Store(shop_core::StoreError::Backend {
-        source: what.into(),
-    })
-}
 
 fn plan_from(r: &impl Cols) -> Result<InstallmentPlan> {
     let status = r.text("status")?;
@@ -42,26 +36,14 @@ fn plan_from(r: &impl Cols) -> Result<InstallmentPlan> {
             fee_rate: r.decimal("fee_rate")?.normalize(),
         },
         total: r.money("total")?,
-        status: PlanStatus::parse(&status)
-            .ok_or_else(|| corrupt(format!("unknown plan status {status:?}")))?,
+        status: PlanStatus::parse(&status).ok_or_else(|| corrupt("plan status", &status))?,
         created_at: r.time("created_at")?,
         periods: Vec::new(),
     })
 }
 
 fn period_from(r: &impl Cols) -> Result<(InstallmentPlanId, InstallmentPeriod)> {
-    let payment = match (
-        r.opt_text("payment_method")?,
-        r.opt_text("payment_no")?,
-        r.opt_time("paid_at")?,
-    ) {
-        (Some(method), Some(transaction_no), Some(paid_at)) => Some(PaymentInfo {
-            method,
-            transaction_no,
-            paid_at,
-        }),
-        _ => None,
-    };
+    let payment = payment_from(r)?;
     Ok((
         InstallmentPlanId(r.int("plan_id")?),
         InstallmentPeriod {

@@ -189,20 +189,28 @@ pub(crate) fn session_from(r: &impl Cols) -> Result<Session> {
     })
 }
 
+/// The payment of a row with `payment_method`, `payment_no` and `paid_at`
+/// columns (an order, an installment period), when it has one.
+pub(crate) fn payment_from(r: &impl Cols) -> Result<Option<PaymentInfo>> {
+    Ok(
+        match (
+            r.opt_text("payment_method")?,
+            r.opt_text("payment_no")?,
+            r.opt_time("paid_at")?,
+        ) {
+            (Some(method), Some(transaction_no), Some(paid_at)) => Some(PaymentInfo {
+                method,
+                transaction_no,
+                paid_at,
+            }),
+            _ => None,
+        },
+    )
+}
+
 /// An order row without its lines.
 pub(crate) fn order_from(r: &impl Cols) -> Result<Order> {
-    let payment = match (
-        r.opt_text("payment_method")?,
-        r.opt_text("payment_no")?,
-        r.opt_time("paid_at")?,
-    ) {
-        (Some(method), Some(transaction_no), Some(paid_at)) => Some(PaymentInfo {
-            method,
-            transaction_no,
-            paid_at,
-        }),
-        _ => None,
-    };
+    let payment = payment_from(r)?;
     let shipment = match (
         r.opt_text("ship_carrier")?,
         r.opt_text("ship_tracking")?,
