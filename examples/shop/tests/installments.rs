@@ -48,27 +48,9 @@ async fn pay_period(app: &App, token: &str, order: i64, index: u32) -> Answer {
         .as_str()
         .expect("redirect")
         .to_owned();
-    let no = url
-        .split_once("order_no=")
-        .map(|(_, no)| no.split('&').next().unwrap_or_default().to_owned())
-        .expect("the period's number");
+    let no = App::order_no_of(&url);
     assert!(no.starts_with("IP"), "{url}");
-    let r = app
-        .http
-        .post(format!("{}/sandbox/pay", app.server.url))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("order_no={no}"))
-        .send()
-        .await
-        .expect("pay button");
-    let status = r.status();
-    Answer {
-        status,
-        body: serde_json::Value::Null,
-        text: r.text().await.unwrap_or_default(),
-        set_cookie: None,
-    }
+    app.press_pay(token, &no).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -276,16 +258,8 @@ async fn bad_installment_input_is_refused_and_changes_nothing() {
         (&other, &first, StatusCode::FORBIDDEN),
         (&buyer, &second, StatusCode::CONFLICT),
     ] {
-        let r = app
-            .http
-            .post(format!("{}/sandbox/pay", app.server.url))
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("order_no={no}"))
-            .send()
-            .await
-            .expect("pay button");
-        assert_eq!(r.status(), status);
+        let r = app.press_pay(token, no).await;
+        assert_eq!(r.status, status, "{}", r.text);
     }
     let still = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
     assert_eq!(still.body["state"]["status"], "pending", "{}", still.text);

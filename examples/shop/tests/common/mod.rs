@@ -272,17 +272,27 @@ impl App {
             .to_owned();
         let page = self.http.get(&url).send().await.expect("pay page");
         assert_eq!(page.status(), StatusCode::OK);
-        let order_no = url::order_no(&url);
+        self.press_pay(token, &url::order_no(&url)).await
+    }
+
+    /// Presses the sandbox pay page's button for `no` (an order's or an
+    /// installment period's number) as the holder of `token`.
+    pub async fn press_pay(&self, token: &str, no: &str) -> Answer {
         let r = self
             .http
             .post(format!("{}/sandbox/pay", self.server.url))
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("order_no={order_no}"))
+            .body(format!("order_no={no}"))
             .send()
             .await
             .expect("pay button");
         answer(r).await
+    }
+
+    /// The `order_no` of a sandbox pay page's URL.
+    pub fn order_no_of(url: &str) -> String {
+        url::order_no(url)
     }
 }
 
