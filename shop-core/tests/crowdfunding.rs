@@ -9,24 +9,19 @@ use std::sync::Arc;
 use chrono::Duration;
 use shop_core::catalog::ProductKind;
 use shop_core::conformance::fixtures::{base_time, cny};
-use shop_core::conformance::shop::{verified_account, Mailbox, ShopWorld, TestGateway};
+use shop_core::conformance::shop::{verified_account, Mailbox, ShopWorld};
 use shop_core::crowdfunding::{CrowdfundingDraft, CrowdfundingStore};
-use shop_core::ids::{SequentialIds, UserId};
+use shop_core::ids::UserId;
 use shop_core::memory::MemoryStore;
 use shop_core::notify::{Message, Notification};
-use shop_core::{Currency, Error, Money, Shop, Stores};
+use shop_core::{Currency, Error, Money};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_paid_order_of_a_decided_campaign_gets_one_message() {
     let store = Arc::new(MemoryStore::new());
     let mail = Arc::new(Mailbox::default());
-    let clock = Arc::new(shop_core::clock::ManualClock::new(base_time()));
-    let shop = Shop::builder(Stores::from_backend(store.clone()))
-        .clock(clock.clone())
-        .ids(Arc::new(SequentialIds::starting_at(1_000_000)))
-        .gateway(Arc::new(TestGateway::default()))
-        .notifier(mail.clone())
-        .build();
+    let w = ShopWorld::with_notifier(store.clone(), mail.clone());
+    let (shop, clock) = (w.shop.clone(), w.clock.clone());
     let mut draft = ShopWorld::product_draft("Solar lamp", "Back it.");
     draft.kind = ProductKind::Crowdfunding;
     let (product, skus) = shop

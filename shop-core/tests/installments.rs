@@ -7,27 +7,18 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use shop_core::conformance::fixtures::base_time;
-use shop_core::conformance::shop::{
-    verified_account, Mailbox, ShopWorld, TestGateway, TEST_GATEWAY,
-};
-use shop_core::ids::{SequentialIds, UserId};
+use shop_core::conformance::shop::{verified_account, Mailbox, ShopWorld, TEST_GATEWAY};
+use shop_core::ids::UserId;
 use shop_core::memory::MemoryStore;
 use shop_core::notify::Message;
 use shop_core::payment::RawNotification;
-use shop_core::{Shop, Stores};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buyers_are_reminded_before_a_due_date_and_told_once_when_overdue() {
     let store = Arc::new(MemoryStore::new());
     let mail = Arc::new(Mailbox::default());
-    let clock = Arc::new(shop_core::clock::ManualClock::new(base_time()));
-    let shop = Shop::builder(Stores::from_backend(store.clone()))
-        .clock(clock.clone())
-        .ids(Arc::new(SequentialIds::starting_at(1_000_000)))
-        .gateway(Arc::new(TestGateway::default()))
-        .notifier(mail.clone())
-        .build();
+    let w = ShopWorld::with_notifier(store.clone(), mail.clone());
+    let (shop, clock) = (w.shop.clone(), w.clock.clone());
     let (_, skus) = shop
         .create_product(
             ShopWorld::product_draft("Sofa", "Grey."),

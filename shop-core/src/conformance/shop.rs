@@ -22,7 +22,7 @@ use crate::payment::{
 };
 use crate::service::{OrderLineRequest, PlaceOrderRequest};
 use crate::user::{Address, AddressDraft};
-use crate::{Money, Shop, Stores};
+use crate::{Money, Shop, ShopBuilder, Stores};
 
 /// The name the cases' gateway registers under.
 pub const TEST_GATEWAY: &str = "conformance";
@@ -156,7 +156,12 @@ impl ShopWorld {
         store: Arc<B>,
         listeners: Vec<Arc<dyn EventListener>>,
     ) -> Self {
-        ShopWorld::build(Stores::from_backend(store), listeners, None, None)
+        ShopWorld::build(Stores::from_backend(store), |mut builder| {
+            for listener in listeners {
+                builder = builder.listener(listener);
+            }
+            builder
+        })
     }
 
     /// A shop whose every port is `store` but the submit tokens, kept in
@@ -166,7 +171,7 @@ impl ShopWorld {
         tokens: Arc<dyn crate::order::SubmitTokenStore>,
     ) -> Self {
         let stores = Stores::from_backend(store).with_submit_tokens(tokens);
-        ShopWorld::build(stores, Vec::new(), None, None)
+        ShopWorld::build(stores, |builder| builder)
     }
 
     /// A shop whose every port is `store`, closing unpaid orders through
@@ -175,7 +180,9 @@ impl ShopWorld {
         store: Arc<B>,
         queue: Arc<dyn crate::delay::DelayQueue>,
     ) -> Self {
-        ShopWorld::build(Stores::from_backend(store), Vec::new(), None, Some(queue))
+        ShopWorld::build(Stores::from_backend(store), |builder| {
+            builder.delay_queue(queue)
+        })
     }
 
     /// A shop whose every port is `store`, with `stock` (when given) in
@@ -184,31 +191,31 @@ impl ShopWorld {
         store: Arc<B>,
         stock: Option<Arc<dyn crate::seckill::SeckillStock>>,
     ) -> Self {
-        ShopWorld::build(Stores::from_backend(store), Vec::new(), stock, None)
+        ShopWorld::build(Stores::from_backend(store), |builder| match stock {
+            Some(stock) => builder.seckill_stock(stock),
+            None => builder,
+        })
     }
 
-    fn build(
-        stores: Stores,
-        listeners: Vec<Arc<dyn EventListener>>,
-        stock: Option<Arc<dyn crate::seckill::SeckillStock>>,
-        queue: Option<Arc<dyn crate::delay::DelayQueue>>,
+    /// A shop whose every port is `store`, telling people through
+    /// `notifier` (e.g. a [`Mailbox`]).
+    pub fn with_notifier<B: Backend>(
+        store: Arc<B>,
+        notifier: Arc<dyn crate::notify::Notifier>,
     ) -> Self {
+        ShopWorld::build(Stores::from_backend(store), |builder| {
+            builder.notifier(notifier)
+        })
+    }
+
+    fn build(stores: Stores, extra: impl FnOnce(ShopBuilder) -> ShopBuilder) -> Self {
         let gateway = Arc::new(TestGateway::default());
         let clock = Arc::new(ManualClock::new(base_time()));
-        let mut builder = Shop::builder(stores)
+        let builder = Shop::builder(stores)
             .clock(clock.clone())
             .ids(Arc::new(SequentialIds::starting_at(1_000_000)))
             .gateway(gateway.clone());
-        for listener in listeners {
-            builder = builder.listener(listener);
-        }
-        if let Some(stock) = stock {
-            builder = builder.seckill_stock(stock);
-        }
-        if let Some(queue) = queue {
-            builder = builder.delay_queue(queue);
-        }
-        let shop = builder.build();
+        let shop = extra(builder).build();
         ShopWorld {
             shop,
             gateway,
