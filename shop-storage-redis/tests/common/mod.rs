@@ -294,3 +294,17 @@ pub fn wait_for_ping(port: u16, dir: &std::path::Path) -> Result<(), String> {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// 30 concurrent requests on a bucket of 10 a minute: exactly 10 pass.
+pub async fn ten_of_thirty_pass(store: std::sync::Arc<RedisStore>) {
+    let results = shop_core::conformance::concurrently(
+        (0..30)
+            .map(|_| {
+                let store = std::sync::Arc::clone(&store);
+                async move { store.rate_limit("login:10.0.0.1", 10).await.unwrap() }
+            })
+            .collect(),
+    )
+    .await;
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 10);
+}
