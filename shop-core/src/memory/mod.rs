@@ -203,6 +203,15 @@ struct SubmitToken {
     claim: Option<(crate::order::SubmittedOrder, DateTime<Utc>)>,
 }
 
+impl SubmitToken {
+    /// Whether it is `user`'s, unused and claimed to place `order`.
+    fn claimed_for(&self, user: UserId, order: OrderId) -> bool {
+        self.user == user
+            && self.used.is_none()
+            && self.claim.as_ref().is_some_and(|c| c.0.order_id == order)
+    }
+}
+
 /// Everything the store holds. Maps keyed by id iterate in id order.
 #[derive(Debug, Default)]
 struct State {

@@ -347,25 +347,19 @@ impl SubmitTokenStore for MemoryStore {
     }
 
     async fn finish_submit_token(&self, user: UserId, token: &str, order: OrderId) -> Result<()> {
-        let mut state = self.state();
-        if let Some(t) = state.submit_tokens.get_mut(token).filter(|t| {
-            t.user == user
-                && t.used.is_none()
-                && t.claim.as_ref().is_some_and(|c| c.0.order_id == order)
-        }) {
-            t.used = t.claim.take().map(|(claim, _)| claim);
+        if let Some(t) = self.state().submit_tokens.get_mut(token) {
+            if t.claimed_for(user, order) {
+                t.used = t.claim.take().map(|(claim, _)| claim);
+            }
         }
         Ok(())
     }
 
     async fn release_submit_token(&self, user: UserId, token: &str, order: OrderId) -> Result<()> {
-        let mut state = self.state();
-        if let Some(t) = state.submit_tokens.get_mut(token).filter(|t| {
-            t.user == user
-                && t.used.is_none()
-                && t.claim.as_ref().is_some_and(|c| c.0.order_id == order)
-        }) {
-            t.claim = None;
+        if let Some(t) = self.state().submit_tokens.get_mut(token) {
+            if t.claimed_for(user, order) {
+                t.claim = None;
+            }
         }
         Ok(())
     }

@@ -121,20 +121,24 @@ pub async fn pay(
     let sandbox = state.sandbox.as_ref().ok_or_else(AppError::no_route)?;
     // Only the buyer pays their order here, and only while it waits for a
     // payment (a provider would not take money for anything else).
-    // An order's number (digits), or an installment period's (letters and
-    // digits, its own trade number).
-    let (no, amount) = if form.order_no.bytes().all(|b| b.is_ascii_digit()) {
-        let order = state
-            .shop
-            .order_by_no(user.account.id, &form.order_no)
-            .await?;
-        order.next_state(shop_core::order::OrderAction::Pay)?;
-        (order.no, order.total)
-    } else {
-        state
-            .shop
-            .payable_period(user.account.id, &form.order_no)
-            .await?
+    // An order's number, else an installment period's (its own trade
+    // number), as the shop routes a gateway's notification.
+    let (no, amount) = match state
+        .shop
+        .order_by_no(user.account.id, &form.order_no)
+        .await
+    {
+        Ok(order) => {
+            order.next_state(shop_core::order::OrderAction::Pay)?;
+            (order.no, order.total)
+        }
+        Err(shop_core::Error::NotFound { .. }) => {
+            state
+                .shop
+                .payable_period(user.account.id, &form.order_no)
+                .await?
+        }
+        Err(e) => return Err(e.into()),
     };
     let raw = sandbox.notify_paid(&no, amount);
     let mut request = state
